@@ -1,0 +1,1 @@
+"""deployday core: transports, commands, store and scheduling; knows nothing about incidents."""

@@ -1,0 +1,186 @@
+"""The application: builds store, people, commands, scheduler and transports from config,
+starts them in order and stops them cleanly (in-flight commands finish first)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot.clock import Clock, SystemClock
+from bot.commands import Registry
+from bot.config import Config
+from bot.dispatcher import Dispatcher
+from bot.help import HelpPlugin
+from bot.messages import Message, Reply, Sender
+from bot.people import People
+from bot.plugin import MemberCheck, Plugin, PluginAPI
+from bot.scheduler import Scheduler
+from bot.store import Store
+from bot.tasks import TaskTracker
+from bot.transports.base import Transport
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+ENTRY_POINT_GROUP = "deployday.plugins"
+
+
+class StartupError(Exception):
+    """The bot cannot start as configured; the message says what to do."""
+
+
+def load_plugin_classes(names: Sequence[str]) -> list[type[Plugin]]:
+    """Each name is a module path (`plugins.incidents`, `mycorp.deploybot`) whose module has
+    a `plugin` attribute, or the name of an entry point in the `deployday.plugins` group."""
+    found: list[type[Plugin]] = [HelpPlugin]
+    eps = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    for name in names:
+        try:
+            target: Any = eps[name].load() if name in eps else importlib.import_module(name)
+        except ImportError as exc:
+            raise StartupError(f"plugin {name!r} cannot be imported: {exc}") from None
+        cls = getattr(target, "plugin", target)
+        if not (isinstance(cls, type) and issubclass(cls, Plugin)):
+            raise StartupError(f"plugin {name!r} has no `plugin` class deriving bot.plugin.Plugin")
+        if cls not in found:
+            found.append(cls)
+    return found
+
+
+class App(PluginAPI):
+    def __init__(
+        self,
+        config: Config,
+        transports: Sequence[Transport],
+        *,
+        clock: Clock | None = None,
+        store: Store | None = None,
+        plugin_classes: Sequence[type[Plugin]] | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.store = store or Store(config.database_url)
+        self.transports = {t.name: t for t in transports}
+        self.tracker = TaskTracker()
+        self.scheduler = Scheduler(self.clock, self.tracker)
+        self.people = People(self.store, self.clock, self.fold)
+        self.registry = Registry()
+        self.dispatcher = Dispatcher(self, self.tracker)
+        self._shared: dict[Callable[..., Any], Any] = {}
+        self._admins = {a.casefold() for a in config.admins}
+        classes = (
+            plugin_classes if plugin_classes is not None else load_plugin_classes(config.plugins)
+        )
+        self.plugins = [cls(self) for cls in classes]
+        for plugin in self.plugins:
+            for cmd in plugin.commands():
+                self.registry.add(cmd)
+        self._stopping = asyncio.Event()
+
+    # --- PluginAPI ------------------------------------------------------------------------
+
+    def shared(self, factory: Callable[[PluginAPI], T]) -> T:
+        if factory not in self._shared:
+            self._shared[factory] = factory(self)
+        return self._shared[factory]
+
+    def set_member_check(self, check: MemberCheck) -> None:
+        self.dispatcher.member_check = check
+
+    async def send(self, network: str, room_id: str, reply: Reply) -> None:
+        transport = self.transports.get(network)
+        if transport is None:
+            log.error("reply for unknown network %s dropped", network)
+            return
+        try:
+            await transport.send(room_id, reply)
+        except Exception:
+            log.exception("sending to %s/%s failed", network, room_id)
+
+    async def announce(
+        self, reply: Reply, *, origin: Message | None = None, networks: set[str] | None = None
+    ) -> None:
+        for transport in self.transports.values():
+            if networks is not None and transport.name not in networks:
+                continue
+            for room in transport.announce_rooms:
+                if (
+                    origin is not None
+                    and origin.network == transport.name
+                    and transport.fold(room) == transport.fold(origin.room.id)
+                ):
+                    continue
+                await self.send(transport.name, room, reply)
+
+    # --- helpers for the dispatcher ---------------------------------------------------------
+
+    def fold(self, network: str, name: str) -> str:
+        transport = self.transports.get(network)
+        return transport.fold(name) if transport else name.casefold()
+
+    def own_names(self, network: str) -> tuple[str, ...]:
+        transport = self.transports.get(network)
+        return transport.own_names if transport else ()
+
+    def is_admin(self, network: str, sender: Sender) -> bool:
+        transport = self.transports.get(network)
+        if transport is not None and transport.kind == "console":
+            return True  # the local operator, who owns the database anyway
+        return sender.id.casefold() in self._admins
+
+    # --- life cycle -----------------------------------------------------------------------
+
+    @property
+    def migration_dirs(self) -> list[Path]:
+        return list(dict.fromkeys(p.migrations for p in self.plugins if p.migrations))
+
+    async def start(self) -> None:
+        if self.config.auto_migrate:
+            await self.store.upgrade(self.migration_dirs)
+        elif await self.store.pending_migrations(self.migration_dirs):
+            raise StartupError(
+                "the database schema is out of date; run `deployday db upgrade -c CONFIG` first"
+            )
+        for plugin in self.plugins:
+            await plugin.start()
+        await self.scheduler.start()
+        for transport in self.transports.values():
+            await transport.start(self.dispatcher.submit)
+        log.info(
+            "deployday started: networks=%s plugins=%s",
+            ",".join(self.transports),
+            ",".join(p.name for p in self.plugins),
+        )
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop taking commands, let running ones finish and answer, then disconnect."""
+        self.dispatcher.close()
+        if not await self.tracker.drain(grace):
+            log.warning("some commands did not finish within %.0fs and were cancelled", grace)
+        await self.scheduler.stop()
+        for plugin in reversed(self.plugins):
+            await plugin.stop()
+        for transport in self.transports.values():
+            await transport.stop()
+        await self.store.dispose()
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Run until SIGINT/SIGTERM or `request_stop()`."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.request_stop)
+        try:
+            await self.start()
+            await self._stopping.wait()
+        finally:
+            await self.stop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)

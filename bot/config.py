@@ -1,0 +1,329 @@
+"""Load the YAML config and validate it into typed objects.
+
+Every problem is reported as one line naming the file, the key path and what was expected,
+so `deployday check-config` can list them all at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+BUILTIN_PLUGINS = (
+    "plugins.deploys",
+    "plugins.roster",
+    "plugins.incidents",
+    "plugins.metrics",
+)
+
+_NICK = re.compile(r"^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}$")
+_TEAM = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ConfigError(Exception):
+    """One or more problems, each a one-line message."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _env_name(value: str | None) -> str | None:
+    if value is not None and not _ENV.match(value):
+        raise ValueError(
+            f"expected an environment variable name like DEPLOYDAY_PASSWORD, got {value!r}"
+        )
+    return value
+
+
+class FloodConfig(_Strict):
+    """Outgoing token bucket: `burst` lines at once, then `per_second` lines each second."""
+
+    burst: int = Field(4, ge=1, le=100)
+    per_second: float = Field(1.0, gt=0, le=1000)
+
+
+class ReconnectConfig(_Strict):
+    min_delay: float = Field(1.0, gt=0, le=3600)
+    max_delay: float = Field(60.0, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ReconnectConfig:
+        if self.max_delay < self.min_delay:
+            raise ValueError("max_delay must not be smaller than min_delay")
+        return self
+
+
+class IrcNetworkConfig(_Strict):
+    kind: Literal["irc"]
+    host: str = Field(min_length=1)
+    port: int = Field(6697, ge=1, le=65535)
+    tls: bool = True
+    tls_verify: bool = True
+    nick: str
+    alt_nicks: tuple[str, ...] = ()
+    username: str | None = None
+    realname: str = "deployday incident bot"
+    channels: tuple[str, ...] = Field(min_length=1)
+    announce: bool = True
+    sasl_username: str | None = None
+    password_env: str | None = None
+    identify_by: Literal["auto", "account", "nick"] = "auto"
+    flood: FloodConfig = FloodConfig()
+    reconnect: ReconnectConfig = ReconnectConfig()
+    ping_interval: float = Field(60.0, gt=0, le=3600)
+    ping_timeout: float = Field(120.0, gt=0, le=7200)
+    max_reply_lines: int = Field(10, ge=1, le=200)
+
+    _check_env = field_validator("password_env")(_env_name)
+
+    @field_validator("nick")
+    @classmethod
+    def _nick(cls, v: str) -> str:
+        if not _NICK.match(v):
+            raise ValueError(
+                f"expected an IRC nick (letters, digits, -[]\\`_^{{|}}, max 30), got {v!r}"
+            )
+        return v
+
+    @field_validator("alt_nicks")
+    @classmethod
+    def _alt_nicks(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for n in v:
+            cls._nick(n)
+        return v
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for ch in v:
+            if not ch or ch[0] not in "#&+!" or any(c in ch for c in " ,\x07\r\n\0"):
+                raise ValueError(f"expected channel names starting with '#', got {ch!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _sasl_needs_password(self) -> IrcNetworkConfig:
+        if self.sasl_username and not self.password_env:
+            raise ValueError("sasl_username is set but password_env is not")
+        return self
+
+
+NetworkConfig = Annotated[IrcNetworkConfig, Field(discriminator="kind")]
+
+
+class RosterConfig(_Strict):
+    self_checkin: bool = False
+
+
+class IncidentConfig(_Strict):
+    max_summary_chars: int = Field(300, ge=20, le=4000)
+    max_note_chars: int = Field(1000, ge=20, le=4000)
+    default_severity: int = Field(3, ge=1, le=4)
+    list_limit: int = Field(15, ge=1, le=500)
+
+
+class ConsoleConfig(_Strict):
+    user: str = Field("console", min_length=1)
+
+
+class Config(_Strict):
+    database: str = "sqlite:///deployday.sqlite3"
+    auto_migrate: bool = True
+    timezone: str = "UTC"
+    prefix: str = Field("!", min_length=1, max_length=3)
+    admins: tuple[str, ...] = ()
+    teams: tuple[str, ...] = Field(("infra", "releng", "docs", "qa"), min_length=1)
+    roster: RosterConfig = RosterConfig()
+    incidents: IncidentConfig = IncidentConfig()
+    console: ConsoleConfig = ConsoleConfig()
+    plugins: tuple[str, ...] = BUILTIN_PLUGINS
+    networks: dict[str, NetworkConfig] = {}
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"expected an IANA time zone like Europe/Prague, got {v!r}") from None
+        return v
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if any(c.isspace() or c.isalnum() for c in v):
+            raise ValueError(f"expected punctuation such as '!' (no letters or spaces), got {v!r}")
+        return v
+
+    @field_validator("teams")
+    @classmethod
+    def _teams(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for t in v:
+            if not _TEAM.match(t):
+                raise ValueError(f"expected lowercase team names like 'infra', got {t!r}")
+        if len(set(v)) != len(v):
+            raise ValueError("team names must be unique")
+        return v
+
+    @field_validator("networks")
+    @classmethod
+    def _network_names(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for name in v:
+            if not re.match(r"^[A-Za-z0-9_-]{1,32}$", name):
+                raise ValueError(f"network names are letters, digits, '-' and '_', got {name!r}")
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def database_url(self) -> str:
+        return async_database_url(self.database, self._base_dir)
+
+    @property
+    def base_dir(self) -> Path:
+        """Directory relative paths in the config are resolved against."""
+        return self._base_dir
+
+    def missing_secrets(self) -> list[str]:
+        """Environment variables the config names but the environment lacks."""
+        problems = []
+        for name, net in self.networks.items():
+            if net.password_env and net.password_env not in os.environ:
+                problems.append(
+                    f"networks.{name}.password_env: environment variable "
+                    f"{net.password_env} is not set; export it before starting the bot"
+                )
+        return problems
+
+
+def async_database_url(url: str, base_dir: Path) -> str:
+    """Accept plain SQLAlchemy URLs and pick the async driver; relative SQLite paths are
+    relative to the config file, so `-c /etc/deployday/config.yaml` finds its database."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:" and not Path(path).is_absolute():
+            url = f"sqlite:///{(base_dir / path).resolve()}"
+    for plain, driver in (
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+    ):
+        if url.startswith(plain):
+            return driver + url.removeprefix(plain)
+    return url
+
+
+def _describe_input(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _loc_path(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in ("irc",) and parts and parts[-1] != "networks":
+            continue  # discriminator tag pydantic inserts; not a key the user wrote
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def _problem(err: dict[str, Any], model: type[BaseModel] | None) -> str:
+    path = _loc_path(err["loc"])
+    kind = err["type"]
+    if kind == "missing":
+        return f"{path}: required key is missing"
+    if kind == "extra_forbidden":
+        key = str(err["loc"][-1])
+        hint = _suggest(key, err["loc"][:-1], model)
+        return f"{path}: unknown key{hint}"
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        return f"{path}.kind: expected one of {ctx.get('expected_tags')}, got {ctx.get('tag')!r}"
+    if kind == "union_tag_not_found":
+        return f"{path}.kind: required key is missing (say which network kind, e.g. irc)"
+    msg = err["msg"].removeprefix("Value error, ")
+    return (
+        f"{path}: {msg} (got {_describe_input(err['input'])})"
+        if "got " not in msg
+        else f"{path}: {msg}"
+    )
+
+
+def _suggest(key: str, parent: tuple[Any, ...], model: type[BaseModel] | None) -> str:
+    fields = _fields_at(parent, model)
+    close = difflib.get_close_matches(key, fields, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _fields_at(loc: tuple[Any, ...], model: type[BaseModel] | None) -> list[str]:
+    current: Any = model
+    for item in loc:
+        if current is None or isinstance(item, int):
+            continue
+        if item == "networks":
+            current = IrcNetworkConfig
+            continue
+        field = current.model_fields.get(item) if hasattr(current, "model_fields") else None
+        if field is None:
+            continue
+        ann = field.annotation
+        current = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+    return list(current.model_fields) if current is not None else []
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Load and validate; with no path, the embedded defaults (console + local SQLite)."""
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        raw_text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read config: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: config is not UTF-8 text"]) from None
+    try:
+        raw = yaml.safe_load(raw_text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{path}{where}: YAML syntax error: {problem}"]) from None
+    if raw is None:
+        raise ConfigError([f"{path}: config is empty; see config.example.yaml"])
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{path}: expected a mapping of keys at the top level"])
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(
+            [f"{path}: {_problem(e, Config)}" for e in exc.errors(include_url=False)]
+        ) from None
+    config._base_dir = path.parent.resolve()
+    return config

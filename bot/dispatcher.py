@@ -1,0 +1,145 @@
+"""From a `Message` to a reply: is it for us, which command, who may run it, which
+arguments, run it, answer. Messages from one person run in the order they were sent."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+from typing import TYPE_CHECKING
+
+from bot.commands import Command, Level, UsageError, UserError
+from bot.messages import Message, Reply
+from bot.plugin import Context, MemberCheck
+from bot.tasks import TaskTracker
+from bot.text import clean
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+_WORD = re.compile(r"^[A-Za-z][\w-]*$")
+
+
+async def _nobody_is_member(_person_id: int) -> bool:
+    return False
+
+
+class Dispatcher:
+    def __init__(self, app: App, tracker: TaskTracker) -> None:
+        self._app = app
+        self._tracker = tracker
+        self._tails: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._accepting = True
+        self.member_check: MemberCheck = _nobody_is_member
+
+    async def submit(self, message: Message) -> None:
+        """The sink transports deliver to: queue the message behind its sender's earlier
+        ones and return at once, so a slow command never stalls a network's reader."""
+        if not self._accepting:
+            return
+        key = (message.network, message.sender.id)
+        previous = self._tails.get(key)
+        task = self._tracker.spawn(self._after(previous, message), f"msg:{message.network}")
+        self._tails[key] = task
+        task.add_done_callback(lambda t: self._forget(key, t))
+
+    def _forget(self, key: tuple[str, str], task: asyncio.Task[None]) -> None:
+        if self._tails.get(key) is task:
+            del self._tails[key]
+
+    def close(self) -> None:
+        self._accepting = False
+
+    async def _after(self, previous: asyncio.Task[None] | None, message: Message) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})
+        await self.handle(message)
+
+    async def handle(self, message: Message) -> None:
+        command_text = self._addressed(message, clean(message.text))
+        if command_text is None:
+            return
+        reply = await self._run(message, command_text)
+        if reply is not None:
+            await self._app.send(message.network, message.room.id, reply)
+
+    def _addressed(self, message: Message, text: str) -> str | None:
+        """The command part of `text` if it is meant for the bot, else None."""
+        text = text.strip()
+        prefix = self._app.config.prefix
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+        for name in self._app.own_names(message.network):
+            for sep in (":", ","):
+                head = name + sep
+                if text[: len(head)].casefold() == head.casefold():
+                    return text[len(head) :].strip()
+        return text if message.room.is_direct else None
+
+    async def _run(self, message: Message, text: str) -> Reply | None:
+        cfg = self._app.config
+        cmd, typed, argtext = self._app.registry.match(text)
+        if cmd is None:
+            if not _WORD.match(typed):
+                return None  # "!!" or "! hi": not a command attempt
+            hint = self._app.registry.suggest(typed)
+            did_you_mean = f"did you mean {cfg.prefix}{hint}? " if hint else ""
+            return _to(
+                message,
+                f"unknown command {cfg.prefix}{typed[:30]}; "
+                f"{did_you_mean}{cfg.prefix}help lists them all",
+            )
+        try:
+            person = await self._app.people.identify(message.network, message.sender)
+            level = await self._level(message, person.id)
+            if level < cmd.level:
+                return _to(message, self._denied(cmd, message))
+            args = cmd.parse(argtext, cfg.prefix)
+            ctx = Context(message, person, level, self._app, cmd)
+            result = await cmd.handler(ctx, **args)
+        except UsageError as exc:
+            return _to(message, str(exc))
+        except UserError as exc:
+            return _to(message, str(exc))
+        except Exception:
+            ref = secrets.token_hex(3)
+            log.exception(
+                "command failed (ref %s): network=%s room=%s sender=%s text=%r",
+                ref,
+                message.network,
+                message.room.id,
+                message.sender.id,
+                text[:200],
+            )
+            return _to(
+                message,
+                f"{cfg.prefix}{cmd.name} failed with an internal error "
+                f"(ref {ref}); it was logged for the bot's operators",
+            )
+        if result is None:
+            return None
+        return Reply.of(result) if isinstance(result, str) else result
+
+    async def _level(self, message: Message, person_id: int) -> Level:
+        if self._app.is_admin(message.network, message.sender):
+            return Level.ADMIN
+        if await self.member_check(person_id):
+            return Level.MEMBER
+        return Level.ANYONE
+
+    def _denied(self, cmd: Command, message: Message) -> str:
+        p = self._app.config.prefix
+        if cmd.level is Level.ADMIN:
+            return f"{p}{cmd.name} is for admins only (admins are listed in the bot's config)"
+        return (
+            f"{p}{cmd.name} is for roster members; ask an admin to "
+            f"{p}roster add {message.sender.nick} <team>"
+        )
+
+
+def _to(message: Message, text: str) -> Reply:
+    """Errors and refusals name the person in a channel, so they see it among the noise."""
+    return Reply.of(text if message.room.is_direct else f"{message.sender.nick}: {text}")

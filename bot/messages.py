@@ -1,0 +1,146 @@
+"""The transport-neutral vocabulary: what plugins receive and what they answer with."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who spoke. `id` is stable per network (IRC account or nick, Matrix user ID)."""
+
+    id: str
+    nick: str
+    authenticated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    id: str
+    is_direct: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    network: str
+    room: Room
+    sender: Sender
+    text: str
+    event_id: str | None = None
+    server_time: datetime | None = None
+
+
+# --- rich replies -------------------------------------------------------------------------
+# A reply is a list of blocks made of spans. Transports render it: IRC as plain lines (with
+# its own bold codes), Matrix as HTML plus a plain body. Span text is never trusted markup.
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    text: str
+    style: str = "plain"  # plain | bold | code
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A person to highlight; each transport picks the identity it knows on its network."""
+
+    name: str
+    ids: tuple[tuple[str, str, str], ...] = ()  # (network, stable id, display nick)
+
+    def on(self, network: str) -> tuple[str, str] | None:
+        """(stable id, display nick) of this person on `network`, if known there."""
+        return next(((i, n) for net, i, n in self.ids if net == network), None)
+
+    @property
+    def text(self) -> str:
+        return self.name
+
+
+Inline = Span | Mention
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    spans: tuple[Inline, ...]
+
+    @property
+    def plain(self) -> str:
+        return "".join(s.text for s in self.spans)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+Block = Line | Table
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    blocks: tuple[Block, ...]
+    mentions: tuple[Mention, ...] = field(default=())
+
+    @staticmethod
+    def of(*lines: str | Iterable[Inline] | Line | Table) -> Reply:
+        blocks: list[Block] = []
+        mentions: list[Mention] = []
+        for item in lines:
+            block = _as_block(item)
+            blocks.append(block)
+            if isinstance(block, Line):
+                mentions += [s for s in block.spans if isinstance(s, Mention)]
+        return Reply(tuple(blocks), tuple(mentions))
+
+    @property
+    def plain(self) -> str:
+        return "\n".join(render_plain_lines(self))
+
+    def __add__(self, other: Reply) -> Reply:
+        return Reply(self.blocks + other.blocks, self.mentions + other.mentions)
+
+
+def _as_block(item: str | Iterable[Inline] | Line | Table) -> Block:
+    if isinstance(item, Line | Table):
+        return item
+    if isinstance(item, str):
+        return Line((Span(item),))
+    return Line(tuple(item))
+
+
+def bold(text: object) -> Span:
+    return Span(str(text), "bold")
+
+
+def code(text: object) -> Span:
+    return Span(str(text), "code")
+
+
+def text(value: object) -> Span:
+    return Span(str(value))
+
+
+def table_as_lines(table: Table) -> list[str]:
+    """Fixed-width plain rendering used wherever HTML is not available."""
+    widths = [len(h) for h in table.header]
+    for row in table.rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+
+    def fmt(cells: tuple[str, ...]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return [fmt(table.header), *(fmt(r) for r in table.rows)]
+
+
+def render_plain_lines(reply: Reply) -> list[str]:
+    out: list[str] = []
+    for block in reply.blocks:
+        if isinstance(block, Table):
+            out += table_as_lines(block)
+        else:
+            out.append(block.plain)
+    return out

@@ -1,0 +1,91 @@
+"""What a plugin sees of the bot: the API it is built with and the context of a command.
+Plugins never import a transport; they answer with `Reply`s and announce through the app."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
+
+from bot.clock import Clock
+from bot.commands import Command, Level, build_command
+from bot.config import Config
+from bot.messages import Message, Reply
+from bot.people import People, PersonRef
+from bot.scheduler import Scheduler
+from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.commands import Registry
+
+T = TypeVar("T")
+MemberCheck = Callable[[int], Awaitable[bool]]
+
+
+class PluginAPI(Protocol):
+    config: Config
+    clock: Clock
+    store: Store
+    people: People
+    scheduler: Scheduler
+    registry: Registry
+
+    async def announce(
+        self, reply: Reply, *, origin: Message | None = None, networks: set[str] | None = None
+    ) -> None:
+        """Send to every announcement room (of `networks`, default all), except `origin`'s."""
+
+    async def send(self, network: str, room_id: str, reply: Reply) -> None: ...
+
+    def set_member_check(self, check: MemberCheck) -> None:
+        """Decide who counts as a roster member for `Level.MEMBER` commands."""
+
+    def shared(self, factory: Callable[[PluginAPI], T]) -> T:
+        """One instance of `factory`'s result per app, for services plugins share."""
+
+
+class Plugin:
+    name: ClassVar[str] = ""
+    migrations: ClassVar[Path | None] = None  # an Alembic version directory, if any
+
+    def __init__(self, api: PluginAPI) -> None:
+        self.api = api
+
+    def commands(self) -> list[Command]:
+        found = []
+        for attr in dir(type(self)):
+            fn = getattr(type(self), attr)
+            if callable(fn) and hasattr(fn, "__deployday_command__"):
+                found.append(build_command(getattr(self, attr), self.name or type(self).__name__))
+        return found
+
+    async def start(self) -> None:
+        """Called once the store is ready; register scheduled jobs here."""
+
+    async def stop(self) -> None:
+        """Called on shutdown, after in-flight commands finished."""
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Everything a command handler needs about the message it is answering."""
+
+    message: Message
+    person: PersonRef
+    level: Level
+    api: PluginAPI
+    command: Command
+
+    @property
+    def now(self) -> datetime:
+        return self.api.clock.now()
+
+    @property
+    def network(self) -> str:
+        return self.message.network
+
+    @property
+    def prefix(self) -> str:
+        return self.api.config.prefix

@@ -1,0 +1,89 @@
+"""Engine and sessions. Services open `store.write()` for changes and `store.read()` for
+queries; the split lets SQLite take its write lock up front instead of failing mid-way."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from bot.store import migrate
+from bot.store.models import Counter
+
+_READ_ONLY = "deployday_read_only"
+
+
+class Store:
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine = create_async_engine(
+            url, echo=echo, pool_pre_ping=not url.startswith("sqlite")
+        )
+        self.dialect = self.engine.dialect.name
+        if self.dialect == "sqlite":
+            _tune_sqlite(self.engine.sync_engine)
+        self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = async_sessionmaker(
+            self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
+        )
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that commits when the block ends without error, else rolls back."""
+        async with self._writer() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self._reader() as session, session.begin():
+            yield session
+
+    async def upgrade(self, version_dirs: Sequence[Path]) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(migrate.upgrade, list(version_dirs))
+
+    async def pending_migrations(self, version_dirs: Sequence[Path]) -> bool:
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(migrate.is_behind, list(version_dirs))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def next_counter(session: AsyncSession, name: str) -> int:
+    """Allocate the next value of a named counter inside the caller's transaction: unique
+    and gapless even across processes, because the counter row stays locked until commit."""
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(Counter)
+        .values(name=name, value=1)
+        .on_conflict_do_update(index_elements=[Counter.name], set_={"value": Counter.value + 1})
+        .returning(Counter.value)
+    )
+    return (await session.execute(stmt)).scalar_one()
+
+
+def _tune_sqlite(sync_engine: Any) -> None:
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        cur = dbapi_conn.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "foreign_keys=ON",
+            "busy_timeout=10000",
+            "synchronous=NORMAL",
+        ):
+            cur.execute(f"PRAGMA {pragma}")
+        cur.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

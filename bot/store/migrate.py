@@ -1,0 +1,38 @@
+"""Alembic, driven programmatically on a connection we already hold.
+
+The core and each plugin package keep their own version directory (separate branches), so
+the core never ships migrations for feature tables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+
+SCRIPT_DIR = Path(__file__).parent / "migrations"
+CORE_VERSIONS = SCRIPT_DIR / "versions"
+
+
+def alembic_config(version_dirs: list[Path], connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SCRIPT_DIR))
+    cfg.set_main_option("path_separator", "os")
+    dirs = [CORE_VERSIONS, *(d for d in version_dirs if d != CORE_VERSIONS)]
+    cfg.set_main_option("version_locations", ":".join(str(d) for d in dirs))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(connection: Connection, version_dirs: list[Path]) -> None:
+    command.upgrade(alembic_config(version_dirs, connection), "heads")
+
+
+def is_behind(connection: Connection, version_dirs: list[Path]) -> bool:
+    script = ScriptDirectory.from_config(alembic_config(version_dirs))
+    current = set(MigrationContext.configure(connection).get_current_heads())
+    return current != set(script.get_heads())

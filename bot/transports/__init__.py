@@ -1,0 +1,1 @@
+"""Network transports: each turns its network's events into `Message`s and renders `Reply`s."""

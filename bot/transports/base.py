@@ -1,0 +1,44 @@
+"""The one small interface every network kind implements."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.messages import Message, Reply
+
+Sink = Callable[[Message], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    max_line_bytes: int | None  # None: no per-line limit worth splitting for
+    html: bool
+    mentions: bool
+
+
+class Transport(Protocol):
+    name: str
+    kind: str
+    capabilities: Capabilities
+
+    @property
+    def own_names(self) -> tuple[str, ...]:
+        """Names people use to address the bot on this network (`nick: command`)."""
+
+    @property
+    def announce_rooms(self) -> tuple[str, ...]:
+        """Rooms that receive announcements (deploy start/end, new incidents, fixes)."""
+
+    async def start(self, sink: Sink) -> None:
+        """Connect and begin delivering messages to `sink`; returns once started."""
+
+    async def stop(self) -> None:
+        """Disconnect cleanly; safe to call twice."""
+
+    async def send(self, room_id: str, reply: Reply) -> None:
+        """Render and deliver `reply`; never raises for network trouble (queues or logs)."""
+
+    def fold(self, name: str) -> str:
+        """Case-fold a nick, account or room id by the network's own rules."""

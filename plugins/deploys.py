@@ -1,0 +1,146 @@
+"""!deploy start/end/status and !lead: the deploy day itself, announced everywhere."""
+
+from __future__ import annotations
+
+from bot.commands import Example, Level, Text, UserError, command
+from bot.messages import Reply, bold, text
+from bot.plugin import Context, Plugin
+from plugins import MIGRATIONS
+from plugins.render import clock_time, duration
+from plugins.services import services
+from plugins.services.deploys import DeployView
+from plugins.services.metrics import Scope
+
+
+class DeploysPlugin(Plugin):
+    name = "deploys"
+    migrations = MIGRATIONS / "versions"
+
+    @command(
+        "deploy start",
+        level=Level.ADMIN,
+        help="start a deploy day and announce it on every network",
+        examples=[
+            Example(
+                "!deploy start pkgdb2 --api-break new packages API",
+                r"deploy pkgdb2 started.*API BREAK",
+            )
+        ],
+    )
+    async def start(
+        self, ctx: Context, name: str, description: Text | None = None, *, api_break: bool = False
+    ) -> Reply:
+        name = name.lower()
+        if len(name) > 64:
+            raise UserError("a deploy name is at most 64 characters")
+        svc = services(self.api)
+        deploy = await svc.deploys.start(name, api_break, description, ctx.person, ctx.now)
+        p = ctx.prefix
+        announcement = Reply.of(
+            [
+                bold("Deploy day: "),
+                text(f"deploy {deploy.name} started by {ctx.person.name}"),
+                *([text(" — "), bold("API BREAK")] if deploy.api_break else []),
+                *([text(f" — {deploy.description}")] if deploy.description else []),
+            ],
+            f"Firefighters: {p}checkin <team> to go on duty; report breakage with "
+            f"{p}break <service> <what broke>",
+        )
+        await self.api.announce(announcement, origin=ctx.message)
+        return announcement
+
+    @command(
+        "deploy end",
+        level=Level.ADMIN,
+        help="end the deploy day (checks everyone out)",
+        examples=[
+            Example("!deploy end", r"deploy pkgdb2 ended after", setup=("!deploy start pkgdb2",))
+        ],
+    )
+    async def end(self, ctx: Context) -> Reply:
+        svc = services(self.api)
+        ended = await svc.deploys.end(ctx.now)
+        d = ended.deploy
+        summary = await svc.metrics.summary(Scope(d.name, deploy_id=d.id))
+        reply = Reply.of(
+            [
+                bold("Deploy day over: "),
+                text(
+                    f"deploy {d.name} ended after {duration(ctx.now - d.started_at)}; "
+                    f"{summary.total} incidents, {summary.open} still open; "
+                    f"MTTA {duration(summary.tta.mean)}, MTTR {duration(summary.ttr.mean)}"
+                ),
+            ],
+            f"{ended.checked_out} people checked out. Thank you, firefighters.",
+        )
+        await self.api.announce(reply, origin=ctx.message)
+        return reply
+
+    @command(
+        "deploy",
+        help="what deploy is under way, since when, who leads",
+        examples=[Example("!deploy", r"no deploy is under way")],
+    )
+    async def status(self, ctx: Context) -> Reply:
+        svc = services(self.api)
+        deploy = await svc.deploys.active()
+        if deploy is None:
+            return Reply.of(
+                f"no deploy is under way; an admin starts one with "
+                f"{ctx.prefix}deploy start <name> [--api-break] [description]"
+            )
+        summary = await svc.metrics.summary(Scope(deploy.name, deploy_id=deploy.id))
+        on_duty = len(await svc.roster.on_duty())
+        return Reply.of(
+            [
+                *describe(deploy, ctx),
+                text(f"; {summary.total} incidents ({summary.open} open), {on_duty} on duty"),
+            ]
+        )
+
+    @command(
+        "lead",
+        help="show the deploy lead, or (admins) set it",
+        examples=[
+            Example(
+                "!lead alice", r"alice now leads deploy pkgdb2", setup=("!deploy start pkgdb2",)
+            )
+        ],
+    )
+    async def lead(self, ctx: Context, who: str | None = None) -> Reply:
+        svc = services(self.api)
+        if who is None:
+            deploy = await svc.deploys.active()
+            if deploy is None:
+                return Reply.of("no deploy is under way, so nobody leads")
+            if deploy.lead is None:
+                return Reply.of(
+                    f"deploy {deploy.name} has no lead yet; an admin sets one with "
+                    f"{ctx.prefix}lead <who>"
+                )
+            mention = (await self.api.people.mentions([deploy.lead.id]))[deploy.lead.id]
+            return Reply.of([mention, text(f" leads deploy {deploy.name}")])
+        if ctx.level < Level.ADMIN:
+            raise UserError(f"setting the lead is for admins; {ctx.prefix}lead shows who leads")
+        person = await self.api.people.ensure(ctx.network, who)
+        deploy = await svc.deploys.set_lead(person)
+        mention = (await self.api.people.mentions([person.id]))[person.id]
+        return Reply.of([mention, text(f" now leads deploy {deploy.name}")])
+
+
+def describe(deploy: DeployView, ctx: Context) -> list:
+    tz = ctx.api.config.tz
+    parts = [text("deploy "), bold(deploy.name)]
+    if deploy.api_break:
+        parts.append(text(" (API break)"))
+    parts.append(
+        text(
+            f" under way since {clock_time(deploy.started_at, tz, ctx.now)} "
+            f"({duration(ctx.now - deploy.started_at)})"
+        )
+    )
+    parts.append(text(f", lead {deploy.lead.name}" if deploy.lead else ", no lead yet"))
+    return parts
+
+
+plugin = DeploysPlugin

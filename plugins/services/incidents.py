@@ -1,0 +1,304 @@
+"""Incidents: report, act on (through the state machine), show and list. Every change
+appends an event in the same transaction as the state it changes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import Row, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot.commands import UserError
+from bot.config import IncidentConfig
+from bot.people import PersonRef
+from bot.store import Person, Store
+from bot.store.db import next_counter
+from plugins.lifecycle import Action, Refused, State, Status, apply
+from plugins.models import Deploy, Incident, IncidentEvent
+from plugins.services.deploys import active_deploy_id
+
+_SERVICE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,63}$")
+Listing = Literal["open", "all", "mine", "service"]
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentView:
+    number: int
+    service: str
+    summary: str
+    severity: int
+    status: Status
+    reporter: PersonRef
+    owner: PersonRef | None
+    created_at: datetime
+    updated_at: datetime
+    deploy: str | None
+    duplicate_of: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    at: datetime
+    actor: str | None
+    kind: Action
+    detail: str | None
+    severity: int | None
+    target: str | None
+    other_number: int | None
+    network: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    incident: IncidentView
+    previous: Status
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    incidents: list[IncidentView]
+    total: int
+
+
+def check_service(name: str) -> str:
+    service = name.lower()
+    if not _SERVICE.match(service):
+        raise UserError(
+            "a service name is up to 64 letters, digits, '.', '-', '_' or '/', "
+            f"starting with a letter or digit; got {name[:40]!r}"
+        )
+    return service
+
+
+class IncidentService:
+    def __init__(self, store: Store, limits: IncidentConfig, prefix: str) -> None:
+        self._store = store
+        self._limits = limits
+        self._p = prefix
+
+    def _text(self, value: str, what: str, limit: int, hint: str = "") -> str:
+        value = value.strip()
+        if not value:
+            raise UserError(f"the {what} is empty")
+        if len(value) > limit:
+            raise UserError(f"the {what} is {len(value)} characters; keep it under {limit}{hint}")
+        return value
+
+    async def report(
+        self,
+        service: str,
+        summary: str,
+        severity: int | None,
+        reporter: PersonRef,
+        network: str,
+        room: str,
+        now: datetime,
+    ) -> IncidentView:
+        service = check_service(service)
+        summary = self._text(
+            summary,
+            "summary",
+            self._limits.max_summary_chars,
+            f" and add details with {self._p}note",
+        )
+        severity = severity or self._limits.default_severity
+        async with self._store.write() as s:
+            number = await next_counter(s, "incident")
+            incident = Incident(
+                number=number,
+                deploy_id=await active_deploy_id(s),
+                service=service,
+                summary=summary,
+                severity=severity,
+                status=Status.OPEN.value,
+                reporter_id=reporter.id,
+                created_at=now,
+                updated_at=now,
+                source_network=network,
+                source_room=room,
+            )
+            s.add(incident)
+            await s.flush()
+            s.add(
+                IncidentEvent(
+                    incident_id=incident.id,
+                    at=now,
+                    actor_id=reporter.id,
+                    kind=Action.REPORT.value,
+                    detail=summary,
+                    severity=severity,
+                    network=network,
+                    room=room,
+                )
+            )
+            return await _view(s, incident.id)
+
+    async def act(
+        self,
+        number: int,
+        action: Action,
+        actor: PersonRef,
+        now: datetime,
+        *,
+        network: str,
+        room: str,
+        target: PersonRef | None = None,
+        detail: str | None = None,
+        severity: int | None = None,
+        other: int | None = None,
+    ) -> Change:
+        if detail is not None:
+            detail = self._text(detail, "text", self._limits.max_note_chars) if detail else None
+        if action is Action.NOTE and detail is None:
+            raise UserError(f"say what to note: {self._p}note {number} <text>")
+        try:
+            async with self._store.write() as s:
+                incident = await _locked(s, number, self._p)
+                before = State(Status(incident.status), incident.owner_id)
+                if action is Action.DUPLICATE:
+                    await self._check_duplicate(s, number, other)
+                try:
+                    after = apply(before, action, actor.id, target.id if target else None)
+                except Refused as refused:
+                    raise UserError(self._refusal(number, before, refused)) from None
+                incident.status, incident.owner_id = after.status.value, after.owner_id
+                incident.updated_at = now
+                if severity is not None:
+                    incident.severity = severity
+                if action is Action.DUPLICATE:
+                    incident.duplicate_of = other
+                elif action is Action.REOPEN:
+                    incident.duplicate_of = None
+                s.add(
+                    IncidentEvent(
+                        incident_id=incident.id,
+                        at=now,
+                        actor_id=actor.id,
+                        kind=action.value,
+                        detail=detail,
+                        severity=severity,
+                        target_id=target.id if target else None,
+                        other_number=other,
+                        network=network,
+                        room=room,
+                    )
+                )
+                await s.flush()
+                return Change(await _view(s, incident.id), before.status)
+        except StaleDataError:
+            raise UserError(
+                f"#{number} was changed by someone else at the same moment; "
+                f"{self._p}show {number} and try again"
+            ) from None
+
+    def _refusal(self, number: int, before: State, refused: Refused) -> str:
+        hint = (
+            f"; {self._p}reopen {number} [why] if it is broken again"
+            if not before.status.is_open
+            else ""
+        )
+        return f"#{number} {refused}{hint}"
+
+    async def _check_duplicate(self, s: AsyncSession, number: int, other: int | None) -> None:
+        if other is None or other == number:
+            raise UserError(f"#{number} cannot be a duplicate of itself")
+        row = (
+            await s.execute(select(Incident.duplicate_of).where(Incident.number == other))
+        ).first()
+        if row is None:
+            raise UserError(f"there is no incident #{other}")
+        if row.duplicate_of == number:
+            raise UserError(f"#{other} is already a duplicate of #{number}")
+
+    async def show(self, number: int) -> tuple[IncidentView, list[EventView]]:
+        actor, target = aliased(Person), aliased(Person)
+        async with self._store.read() as s:
+            incident_id = await s.scalar(select(Incident.id).where(Incident.number == number))
+            if incident_id is None:
+                raise UserError(_missing(number, self._p))
+            view = await _view(s, incident_id)
+            rows = (
+                await s.execute(
+                    select(IncidentEvent, actor.name, target.name)
+                    .outerjoin(actor, actor.id == IncidentEvent.actor_id)
+                    .outerjoin(target, target.id == IncidentEvent.target_id)
+                    .where(IncidentEvent.incident_id == incident_id)
+                    .order_by(IncidentEvent.at, IncidentEvent.id)
+                )
+            ).all()
+        events = [
+            EventView(e.at, a, Action(e.kind), e.detail, e.severity, t, e.other_number, e.network)
+            for e, a, t in rows
+        ]
+        return view, events
+
+    async def listing(
+        self,
+        which: Listing,
+        *,
+        person: PersonRef | None = None,
+        service: str | None = None,
+        limit: int = 15,
+    ) -> Page:
+        """Open ones oldest first; otherwise the most recent `limit`, in number order."""
+        cond = []
+        if which == "open":
+            cond.append(Incident.status.in_([Status.OPEN.value, Status.ACKNOWLEDGED.value]))
+        elif which == "mine":
+            assert person is not None
+            cond.append(Incident.owner_id == person.id)
+        elif which == "service":
+            cond.append(Incident.service == check_service(service or ""))
+        order = Incident.number.asc() if which == "open" else Incident.number.desc()
+        async with self._store.read() as s:
+            total = await s.scalar(select(func.count(Incident.id)).where(*cond)) or 0
+            rows = (await s.execute(_VIEW.where(*cond).order_by(order).limit(limit))).all()
+        return Page(sorted((_as_view(r) for r in rows), key=lambda v: v.number), total)
+
+
+def _missing(number: int, prefix: str) -> str:
+    return f"there is no incident #{number}; {prefix}incidents all lists them"
+
+
+async def _locked(s: AsyncSession, number: int, prefix: str) -> Incident:
+    incident = (
+        await s.execute(select(Incident).where(Incident.number == number).with_for_update())
+    ).scalar_one_or_none()
+    if incident is None:
+        raise UserError(_missing(number, prefix))
+    return incident
+
+
+_REPORTER, _OWNER = aliased(Person), aliased(Person)
+_VIEW = (
+    select(Incident, _REPORTER.name, _OWNER.name, Deploy.name)
+    .join(_REPORTER, _REPORTER.id == Incident.reporter_id)
+    .outerjoin(_OWNER, _OWNER.id == Incident.owner_id)
+    .outerjoin(Deploy, Deploy.id == Incident.deploy_id)
+)
+
+
+def _as_view(row: Row[tuple[Incident, str, str | None, str | None]]) -> IncidentView:
+    i, reporter_name, owner_name, deploy_name = row
+    return IncidentView(
+        i.number,
+        i.service,
+        i.summary,
+        i.severity,
+        Status(i.status),
+        PersonRef(i.reporter_id, reporter_name),
+        PersonRef(i.owner_id, owner_name) if i.owner_id is not None else None,
+        i.created_at,
+        i.updated_at,
+        deploy_name,
+        i.duplicate_of,
+    )
+
+
+async def _view(s: AsyncSession, incident_id: int) -> IncidentView:
+    return _as_view((await s.execute(_VIEW.where(Incident.id == incident_id))).one())
