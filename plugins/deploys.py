@@ -27,7 +27,7 @@ class DeploysPlugin(Plugin):
             )
         ],
     )
-    async def start(
+    async def deploy_start(
         self, ctx: Context, name: str, description: Text | None = None, *, api_break: bool = False
     ) -> Reply:
         name = name.lower()
@@ -57,7 +57,7 @@ class DeploysPlugin(Plugin):
             Example("!deploy end", r"deploy pkgdb2 ended after", setup=("!deploy start pkgdb2",))
         ],
     )
-    async def end(self, ctx: Context) -> Reply:
+    async def deploy_end(self, ctx: Context) -> Reply:
         svc = services(self.api)
         ended = await svc.deploys.end(ctx.now)
         d = ended.deploy
@@ -81,7 +81,7 @@ class DeploysPlugin(Plugin):
         help="what deploy is under way, since when, who leads",
         examples=[Example("!deploy", r"no deploy is under way")],
     )
-    async def status(self, ctx: Context) -> Reply:
+    async def deploy_status(self, ctx: Context) -> Reply:
         svc = services(self.api)
         deploy = await svc.deploys.active()
         if deploy is None:

@@ -1,0 +1,154 @@
+"""An in-process harness: the whole bot (real store, real commands) behind memory
+transports. Tests say things as people and read what the bot answered; nothing sleeps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from bot.app import App
+from bot.clock import FakeClock
+from bot.config import Config
+from bot.messages import Message, Reply, Room, Sender
+from bot.store import Store
+from bot.transports.base import Capabilities, Sink
+
+
+@dataclass(slots=True)
+class Sent:
+    network: str
+    room: str
+    reply: Reply
+
+    @property
+    def text(self) -> str:
+        return self.reply.plain
+
+
+class MemoryTransport:
+    """Records what the bot sends; `deliver` plays a message in as if from the network."""
+
+    kind = "memory"
+    capabilities = Capabilities(max_line_bytes=None, html=False, mentions=True)
+
+    def __init__(self, name: str, rooms: Sequence[str], nick: str = "deployday") -> None:
+        self.name = name
+        self.rooms = tuple(rooms)
+        self.nick = nick
+        self.sent: list[Sent] = []
+        self._sink: Sink | None = None
+
+    @property
+    def own_names(self) -> tuple[str, ...]:
+        return (self.nick,)
+
+    @property
+    def announce_rooms(self) -> tuple[str, ...]:
+        return self.rooms
+
+    def fold(self, name: str) -> str:
+        return name.casefold()
+
+    async def start(self, sink: Sink) -> None:
+        self._sink = sink
+
+    async def stop(self) -> None:
+        self._sink = None
+
+    async def send(self, room_id: str, reply: Reply) -> None:
+        self.sent.append(Sent(self.name, room_id, reply))
+
+    async def deliver(self, message: Message) -> None:
+        assert self._sink is not None, "transport not started"
+        await self._sink(message)
+
+
+@dataclass(slots=True)
+class Said:
+    """What one message caused: replies in its room, and anything sent elsewhere."""
+
+    here: list[Sent] = field(default_factory=list)
+    elsewhere: list[Sent] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(s.text for s in self.here)
+
+
+class Harness:
+    def __init__(self, app: App, clock: FakeClock) -> None:
+        self.app = app
+        self.clock = clock
+
+    @classmethod
+    async def start(
+        cls,
+        db_path: Path,
+        *,
+        networks: dict[str, Sequence[str]] | None = None,
+        clock: FakeClock | None = None,
+        database_url: str | None = None,
+        **config: object,
+    ) -> Harness:
+        networks = networks or {"test": ("#ops",)}
+        cfg = Config.model_validate({"database": database_url or f"sqlite:///{db_path}", **config})
+        clock = clock or FakeClock()
+        transports = [MemoryTransport(name, rooms) for name, rooms in networks.items()]
+        app = App(cfg, transports, clock=clock, store=Store(cfg.database_url))
+        await app.start()
+        return cls(app, clock)
+
+    def transport(self, network: str = "test") -> MemoryTransport:
+        transport = self.app.transports[network]
+        assert isinstance(transport, MemoryTransport)
+        return transport
+
+    async def say(
+        self,
+        nick: str,
+        text: str,
+        *,
+        room: str = "#ops",
+        network: str = "test",
+        account: str | None = None,
+        at: datetime | None = None,
+    ) -> Said:
+        """`nick` says `text` in `room` (a nick as room means a private message)."""
+        if at is not None:
+            self.clock.set(at)
+        transport = self.transport(network)
+        before = {name: len(t.sent) for name, t in self.app.transports.items()}  # type: ignore[attr-defined]
+        sender = Sender(id=(account or nick).casefold(), nick=nick, authenticated=bool(account))
+        direct = not room.startswith("#")
+        await transport.deliver(
+            Message(
+                network,
+                Room(room if not direct else nick, direct),
+                sender,
+                text,
+                server_time=self.clock.now(),
+            )
+        )
+        await self.app.tracker.settle()
+        said = Said()
+        for name, t in self.app.transports.items():
+            for sent in t.sent[before[name] :]:  # type: ignore[attr-defined]
+                same = name == network and sent.room == (room if not direct else nick)
+                (said.here if same else said.elsewhere).append(sent)
+        return said
+
+    async def advance(self, **delta: float) -> None:
+        """Move the fake clock forward, running every job that falls due on the way."""
+        from datetime import timedelta
+
+        target = self.clock.now() + timedelta(**delta)
+        while (due := self.clock.next_wakeup) is not None and due <= target:
+            self.clock.set(due)
+            await self.app.tracker.settle()
+        self.clock.set(target)
+        await self.app.tracker.settle()
+
+    async def close(self) -> None:
+        await self.app.stop()

@@ -1,0 +1,124 @@
+"""A local terminal session: every line typed is a private message from the operator,
+answers are printed. Same commands and database as the networked bot, no network."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from bot.clock import Clock
+from bot.messages import Message, Reply, Room, Sender, Span, Table, table_as_lines
+from bot.text import clean
+from bot.transports.base import Capabilities, Sink
+
+ROOM = "console"
+
+
+class ConsoleTransport:
+    kind = "console"
+    name = "console"
+    capabilities = Capabilities(max_line_bytes=None, html=False, mentions=False)
+
+    def __init__(
+        self,
+        user: str,
+        clock: Clock,
+        on_eof: Callable[[], None],
+        *,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+    ) -> None:
+        self._user = user
+        self._clock = clock
+        self._on_eof = on_eof
+        self._stdin = stdin or sys.stdin
+        self._stdout = stdout or sys.stdout
+        self._reader: asyncio.Task[None] | None = None
+        self._interactive = self._stdin.isatty()
+
+    @property
+    def own_names(self) -> tuple[str, ...]:
+        return ("deployday",)
+
+    @property
+    def announce_rooms(self) -> tuple[str, ...]:
+        return (ROOM,)
+
+    def fold(self, name: str) -> str:
+        return name.casefold()
+
+    async def start(self, sink: Sink) -> None:
+        self._reader = asyncio.create_task(self._read(sink), name="console-reader")
+
+    async def stop(self) -> None:
+        if self._reader is not None and not self._reader.done():
+            self._reader.cancel()
+
+    async def send(self, room_id: str, reply: Reply) -> None:
+        bold = self._interactive and os.environ.get("NO_COLOR") is None
+        for line in render(reply, bold):
+            self._stdout.write(line + "\n")
+        self._stdout.flush()
+        self._prompt()
+
+    def _prompt(self) -> None:
+        if self._interactive:
+            self._stdout.write("deployday> ")
+            self._stdout.flush()
+
+    async def _read(self, sink: Sink) -> None:
+        self._prompt()
+        async for line in _lines(self._stdin):
+            if line.strip():
+                await sink(
+                    Message(
+                        self.name,
+                        Room(ROOM, is_direct=True),
+                        Sender(self._user, self._user, authenticated=True),
+                        line,
+                        server_time=self._clock.now(),
+                    )
+                )
+            else:
+                self._prompt()
+        self._on_eof()
+
+
+async def _lines(stream: TextIO):  # noqa: ANN202 - async generator of str
+    """Lines from a terminal or pipe without blocking the loop; a regular file (input
+    redirected from a script) is read directly, as it never blocks."""
+    if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+        for line in stream:
+            yield line.rstrip("\n")
+        return
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stream)
+    while raw := await reader.readline():
+        yield raw.decode(errors="replace").rstrip("\n")
+
+
+def render(reply: Reply, bold: bool) -> list[str]:
+    """Plain lines; bold shown with ANSI codes on a terminal. Chat text is cleaned, so
+    nobody's message can send escape sequences to the operator's terminal."""
+    lines: list[str] = []
+    for block in reply.blocks:
+        if isinstance(block, Table):
+            lines += table_as_lines(
+                Table(
+                    tuple(map(clean, block.header)), tuple(tuple(map(clean, r)) for r in block.rows)
+                )
+            )
+            continue
+        parts = []
+        for span in block.spans:
+            piece = clean(span.text)
+            if bold and isinstance(span, Span) and span.style == "bold":
+                piece = f"\x1b[1m{piece}\x1b[0m"
+            parts.append(piece)
+        lines.append("".join(parts))
+    return lines

@@ -1,0 +1,3 @@
+"""Real servers, started once per test session on loopback ports."""
+
+from tests.servers.ircd import *  # noqa: F403

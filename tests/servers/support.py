@@ -1,0 +1,128 @@
+"""Starting and stopping real server processes for the real-server tier.
+
+A server that is not installed skips its tests on a developer machine; with
+DEPLOYDAY_REQUIRE_SERVERS=1 (set by .ci/run) it fails them instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+IS_ROOT = os.geteuid() == 0
+REQUIRED = os.environ.get("DEPLOYDAY_REQUIRE_SERVERS") == "1"
+
+
+def need(what: str, available: bool, how: str) -> None:
+    """Skip (or, in CI, fail) when a server the test needs is missing."""
+    if available:
+        return
+    message = f"{what} is not available: {how}"
+    if REQUIRED:
+        pytest.fail(message + " (DEPLOYDAY_REQUIRE_SERVERS=1)", pytrace=False)
+    pytest.skip(message)
+
+
+def which(*names: str) -> str | None:
+    for name in names:
+        found = shutil.which(name) or next(
+            (str(p) for d in ("/usr/sbin", "/usr/bin") if (p := Path(d) / name).exists()), None
+        )
+        if found:
+            return found
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_dir(prefix: str) -> Path:
+    """A world-traversable directory (pytest's tmp_path is 0700, which unprivileged
+    server users such as nobody or postgres cannot enter)."""
+    d = Path(tempfile.mkdtemp(prefix=f"deployday-{prefix}-"))
+    d.chmod(0o755)
+    return d
+
+
+def as_user(user: str, cmd: list[str]) -> list[str]:
+    if not IS_ROOT:
+        return cmd
+    group = "nogroup" if user == "nobody" else user
+    groups = "--clear-groups" if user == "nobody" else "--init-groups"
+    return ["setpriv", f"--reuid={user}", f"--regid={group}", groups, *cmd]
+
+
+def tcp_open(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+class Server:
+    """One server process started in its own session, stopped by PID."""
+
+    def __init__(
+        self,
+        cmd: list[str],
+        log: Path,
+        ready: Callable[[], bool],
+        timeout: float = 60,
+        stop_signal: int = signal.SIGTERM,
+    ) -> None:
+        self.cmd, self.log, self.ready = cmd, log, ready
+        self.timeout, self.stop_signal = timeout, stop_signal
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Server:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                self.cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + self.timeout
+        while not self.ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"{self.cmd[0]} exited with {self.proc.returncode}; "
+                    f"log: {self.log}\n{self.tail()}"
+                )
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(
+                    f"{self.cmd[0]} not ready after {self.timeout}s; log: {self.log}"
+                )
+            time.sleep(0.02)
+        return self
+
+    def tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(self.stop_signal)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
