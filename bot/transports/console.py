@@ -7,7 +7,7 @@ import asyncio
 import os
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TextIO
 
 from bot.clock import Clock
@@ -88,7 +88,7 @@ class ConsoleTransport:
         self._on_eof()
 
 
-async def _lines(stream: TextIO):  # noqa: ANN202 - async generator of str
+async def _lines(stream: TextIO) -> AsyncIterator[str]:
     """Lines from a terminal or pipe without blocking the loop; a regular file (input
     redirected from a script) is read directly, as it never blocks."""
     if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
