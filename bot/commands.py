@@ -193,7 +193,7 @@ def _signature(fn: Handler) -> tuple[tuple[Param, ...], dict[str, Flag]]:
 
 # --- tokenizing --------------------------------------------------------------------------
 
-_QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019"}  # also curly quotes
+QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019"}  # also curly quotes
 _FLAG = re.compile(r"^--([a-z][a-z0-9-]*)(?:=(.*))?$", re.S)
 
 
@@ -220,7 +220,7 @@ def tokenize(text: str) -> list[Token]:
         if text[i].isspace():
             i += 1
             continue
-        close = _QUOTES.get(text[i])
+        close = QUOTES.get(text[i])
         if close is not None:
             j = i + 1
             while True:

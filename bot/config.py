@@ -268,11 +268,10 @@ def _problem(err: dict[str, Any], model: type[BaseModel] | None) -> str:
     if kind == "union_tag_not_found":
         return f"{path}.kind: required key is missing (say which network kind, e.g. irc)"
     msg = err["msg"].removeprefix("Value error, ")
-    return (
-        f"{path}: {msg} (got {_describe_input(err['input'])})"
-        if "got " not in msg
-        else f"{path}: {msg}"
-    )
+    msg = msg[:1].lower() + msg[1:]
+    if "got " in msg or isinstance(err["input"], dict | list):
+        return f"{path}: {msg}"
+    return f"{path}: {msg} (got {_describe_input(err['input'])})"
 
 
 def _suggest(key: str, parent: tuple[Any, ...], model: type[BaseModel] | None) -> str:

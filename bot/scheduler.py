@@ -49,6 +49,7 @@ class Scheduler:
         self._loops = [
             asyncio.create_task(self._loop(e), name=f"job:{e.name}") for e in self._entries
         ]
+        await asyncio.sleep(0)  # let each loop compute its first due time before we return
 
     async def stop(self) -> None:
         for task in self._loops:

@@ -32,7 +32,7 @@ def clock_time(when: datetime, tz: tzinfo, now: datetime) -> str:
     local = when.astimezone(tz)
     if local.date() == now.astimezone(tz).date():
         return local.strftime("%H:%M")
-    return local.strftime("%b %d %H:%M").replace(" 0", " ")
+    return f"{local:%b} {local.day} {local:%H:%M}"
 
 
 def status_label(status: Status, owner: str | None) -> str:

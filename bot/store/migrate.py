@@ -33,6 +33,9 @@ def upgrade(connection: Connection, version_dirs: list[Path]) -> None:
 
 
 def is_behind(connection: Connection, version_dirs: list[Path]) -> bool:
+    """True when some known revision is not applied. Heads alone do not tell: a branch that
+    depends on another (plugins on core) records only its own head."""
     script = ScriptDirectory.from_config(alembic_config(version_dirs))
-    current = set(MigrationContext.configure(connection).get_current_heads())
-    return current != set(script.get_heads())
+    current = MigrationContext.configure(connection).get_current_heads()
+    applied = {r.revision for r in script.iterate_revisions(current, "base")} if current else set()
+    return any(r.revision not in applied for r in script.walk_revisions())

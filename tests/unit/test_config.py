@@ -1,0 +1,149 @@
+"""Config loading: the example is valid, and every mistake gets one line naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, ConfigError, async_database_url, load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    prefix = f"{path}: "
+    assert all(p.startswith(str(path)) for p in err.value.problems)
+    return [p.removeprefix(prefix) for p in err.value.problems]
+
+
+def test_the_example_config_is_valid_and_complete() -> None:
+    config = load_config(ROOT / "config.example.yaml")
+    libera = config.networks["libera"]
+    assert libera.channels == ("#fedora-admin", "#fedora-noc")
+    assert config.timezone == "Europe/Prague" and config.prefix == "!"
+    documented = (ROOT / "config.example.yaml").read_text()
+    for key in [
+        *Config.model_fields,
+        *type(libera).model_fields,
+        "burst",
+        "per_second",
+        "min_delay",
+        "max_delay",
+        "self_checkin",
+        *type(config.incidents).model_fields,
+    ]:
+        assert f"{key}:" in documented, f"{key} is not documented in config.example.yaml"
+
+
+def test_no_config_means_working_defaults() -> None:
+    config = load_config(None)
+    assert config.networks == {} and config.teams == ("infra", "releng", "docs", "qa")
+
+
+def test_each_problem_names_its_key(tmp_path: Path) -> None:
+    got = problems(
+        tmp_path,
+        """
+timezone: Mars/Olympus
+prefixx: "!"
+teams: [infra, Releng]
+networks:
+  libera:
+    kind: irc
+    host: irc.libera.chat
+    prot: 6697
+    nick: "9bad"
+    channels: ["fedora"]
+  other:
+    kind: slack
+  third:
+    host: a
+""",
+    )
+    assert sorted(got) == sorted(
+        [
+            "timezone: expected an IANA time zone like Europe/Prague, got 'Mars/Olympus'",
+            "teams: expected lowercase team names like 'infra', got 'Releng'",
+            "networks.libera.nick: expected an IRC nick (letters, digits, -[]\\`_^{|}, max 30), "
+            "got '9bad'",
+            "networks.libera.channels: expected channel names starting with '#', got 'fedora'",
+            "networks.libera.prot: unknown key (did you mean 'port'?)",
+            "networks.other.kind: expected one of 'irc', got 'slack'",
+            "networks.third.kind: required key is missing (say which network kind, e.g. irc)",
+            "prefixx: unknown key (did you mean 'prefix'?)",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "config is empty; see config.example.yaml"),
+        ("- a\n- b\n", "expected a mapping of keys at the top level"),
+        (
+            "networks: {x: {kind: irc, host: h, nick: n}}\n",
+            "networks.x.channels: required key is missing",
+        ),
+        (
+            "networks: {x: {kind: irc, host: h, nick: n, channels: ['#a'], port: 70000}}\n",
+            "networks.x.port: input should be less than or equal to 65535 (got 70000)",
+        ),
+        (
+            "networks: {x: {kind: irc, host: h, nick: n, channels: ['#a'], sasl_username: u}}\n",
+            "networks.x: sasl_username is set but password_env is not",
+        ),
+        (
+            "networks: {x: {kind: irc, host: h, nick: n, channels: ['#a'], password_env: 'a b'}}\n",
+            "networks.x.password_env: expected an environment variable name like "
+            "DEPLOYDAY_PASSWORD, got 'a b'",
+        ),
+        (
+            "prefix: 'a'\n",
+            "prefix: expected punctuation such as '!' (no letters or spaces), got 'a'",
+        ),
+    ],
+)
+def test_single_problems(tmp_path: Path, text: str, expected: str) -> None:
+    assert problems(tmp_path, text) == [expected]
+
+
+def test_yaml_syntax_errors_point_at_the_line(tmp_path: Path) -> None:
+    [problem] = problems(tmp_path, "teams: [infra\nprefix: '!'\n")
+    assert problem.startswith("YAML syntax error") or ":" in problem.split(" ")[0]
+
+
+def test_unreadable_file() -> None:
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_config("/nonexistent/deployday.yaml")
+
+
+def test_secrets_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "networks: {x: {kind: irc, host: h, nick: n, channels: ['#a'], "
+        "password_env: DD_TEST_SECRET}}\n"
+    )
+    monkeypatch.delenv("DD_TEST_SECRET", raising=False)
+    config = load_config(path)
+    assert config.missing_secrets() == [
+        "networks.x.password_env: environment variable DD_TEST_SECRET is not set; export it "
+        "before starting the bot"
+    ]
+    monkeypatch.setenv("DD_TEST_SECRET", "s3cret")
+    assert config.missing_secrets() == []
+
+
+def test_database_urls_get_async_drivers_and_config_relative_paths(tmp_path: Path) -> None:
+    assert async_database_url("sqlite:///db.sqlite3", tmp_path) == (
+        f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
+    )
+    assert async_database_url("sqlite:////abs/db", tmp_path) == "sqlite+aiosqlite:////abs/db"
+    assert async_database_url("postgresql://u@h/db", tmp_path) == "postgresql+asyncpg://u@h/db"
+    assert async_database_url("postgresql+asyncpg://u@h/db", tmp_path) == (
+        "postgresql+asyncpg://u@h/db"
+    )
