@@ -54,12 +54,13 @@ class Plugin:
         self.api = api
 
     def commands(self) -> list[Command]:
-        found = []
-        for attr in dir(type(self)):
-            fn = getattr(type(self), attr)
-            if callable(fn) and hasattr(fn, "__deployday_command__"):
-                found.append(build_command(getattr(self, attr), self.name or type(self).__name__))
-        return found
+        """The methods marked with @command, in the order the class defines them."""
+        seen: dict[str, Command] = {}
+        for cls in reversed(type(self).__mro__):
+            for attr, fn in vars(cls).items():
+                if callable(fn) and hasattr(fn, "__deployday_command__"):
+                    seen[attr] = build_command(getattr(self, attr), self.name or cls.__name__)
+        return list(seen.values())
 
     async def start(self) -> None:
         """Called once the store is ready; register scheduled jobs here."""

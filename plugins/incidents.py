@@ -8,7 +8,7 @@ from bot.people import PersonRef
 from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
 from plugins.args import IncidentNumber, Severity
-from plugins.lifecycle import Action, Status
+from plugins.lifecycle import Action
 from plugins.render import (
     clock_time,
     detail_spans,
@@ -134,7 +134,9 @@ class IncidentsPlugin(Plugin):
         help="mark an incident repaired",
         examples=[
             Example(
-                "!fixed 1 reverted the schema change", r"#1 fixed by alice after \d", setup=OPENED
+                "!fixed 1 reverted the schema change",
+                r"#1 pkgdb2 fixed by alice after \d",
+                setup=OPENED,
             )
         ],
     )
@@ -270,7 +272,7 @@ def _name(person: PersonRef | None) -> str | None:
 
 
 def _was_unacked(change: Change, ctx: Context) -> list[Inline]:
-    if change.previous is Status.OPEN:
+    if change.first_response:
         return [
             text(
                 f" (acknowledged {duration(ctx.now - change.incident.created_at)} after the report)"

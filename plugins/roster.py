@@ -24,9 +24,8 @@ class RosterPlugin(Plugin):
     )
     async def checkin(self, ctx: Context, team: str | None = None) -> Reply:
         svc = services(self.api)
-        result = await svc.roster.check_in(
-            ctx.person, team, ctx.now, self.api.config.roster.self_checkin
-        )
+        may_join = self.api.config.roster.self_checkin or ctx.level is Level.ADMIN
+        result = await svc.roster.check_in(ctx.person, team, ctx.now, may_join)
         switched = f" (was {result.switched_from})" if result.switched_from else ""
         return Reply.of(f"{ctx.person.name} is on duty for {result.shift.team}{switched}")
 

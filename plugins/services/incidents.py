@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
@@ -18,7 +18,7 @@ from bot.config import IncidentConfig
 from bot.people import PersonRef
 from bot.store import Person, Store
 from bot.store.db import next_counter
-from plugins.lifecycle import Action, Refused, State, Status, apply
+from plugins.lifecycle import RESPONSES, Action, Refused, State, Status, apply
 from plugins.models import Deploy, Incident, IncidentEvent
 from plugins.services.deploys import active_deploy_id
 
@@ -57,6 +57,7 @@ class EventView:
 class Change:
     incident: IncidentView
     previous: Status
+    first_response: bool  # this action ended the time-to-acknowledge clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +163,7 @@ class IncidentService:
                 before = State(Status(incident.status), incident.owner_id)
                 if action is Action.DUPLICATE:
                     await self._check_duplicate(s, number, other)
+                first_response = action in RESPONSES and not await _responded(s, incident.id)
                 try:
                     after = apply(before, action, actor.id, target.id if target else None)
                 except Refused as refused:
@@ -189,7 +191,7 @@ class IncidentService:
                     )
                 )
                 await s.flush()
-                return Change(await _view(s, incident.id), before.status)
+                return Change(await _view(s, incident.id), before.status, first_response)
         except StaleDataError:
             raise UserError(
                 f"#{number} was changed by someone else at the same moment; "
@@ -259,6 +261,19 @@ class IncidentService:
             total = await s.scalar(select(func.count(Incident.id)).where(*cond)) or 0
             rows = (await s.execute(_VIEW.where(*cond).order_by(order).limit(limit))).all()
         return Page(sorted((_as_view(r) for r in rows), key=lambda v: v.number), total)
+
+
+async def _responded(s: AsyncSession, incident_id: int) -> bool:
+    return bool(
+        await s.scalar(
+            select(
+                exists().where(
+                    IncidentEvent.incident_id == incident_id,
+                    IncidentEvent.kind.in_([a.value for a in RESPONSES]),
+                )
+            )
+        )
+    )
 
 
 def _missing(number: int, prefix: str) -> str:
