@@ -76,7 +76,7 @@ class _Protocol(IrcProtocol):
             self.connection.lost.set()
 
 
-class IrcConnection(AioConnection):  # type: ignore[misc]
+class IrcConnection(AioConnection):
     """The library's connection with a lenient decoder (Latin-1 clients must not break the
     reader), per-line error isolation, a receive timestamp for the watchdog, and events
     for "closed by us or them" and "socket gone"."""
@@ -118,7 +118,7 @@ class IrcConnection(AioConnection):  # type: ignore[misc]
             transport.abort()
 
 
-class IrcReactor(AioReactor):  # type: ignore[misc]
+class IrcReactor(AioReactor):
     connection_class = IrcConnection
 
 
@@ -187,12 +187,19 @@ class CapNegotiator:
             self._end()
         elif kind in SASL_FAILED:
             text = event.arguments[-1] if event.arguments else kind
-            log.error("%s: SASL login as %s failed (%s); continuing without it",
-                      self.conn.label, self.sasl[0] if self.sasl else "?", text)
+            log.error(
+                "%s: SASL login as %s failed (%s); continuing without it",
+                self.conn.label,
+                self.sasl[0] if self.sasl else "?",
+                text,
+            )
             self._end()
         elif kind in SASL_MECHS:
-            log.error("%s: the server offers SASL mechanisms %s, not PLAIN",
-                      self.conn.label, event.arguments[0] if event.arguments else "?")
+            log.error(
+                "%s: the server offers SASL mechanisms %s, not PLAIN",
+                self.conn.label,
+                event.arguments[0] if event.arguments else "?",
+            )
         elif kind == "loggedin" and len(event.arguments) >= 2:
             self.account = event.arguments[1]
         elif kind == "loggedout":
@@ -233,12 +240,14 @@ class CapNegotiator:
         want = sorted(c for c in self.wanted if c in self.offered)
         mechs = self.offered.get("sasl", "")
         if "sasl" in want and mechs and "PLAIN" not in mechs.upper().split(","):
-            log.error("%s: the server offers SASL %s but not PLAIN; continuing without it",
-                      self.conn.label, mechs)
+            log.error(
+                "%s: the server offers SASL %s but not PLAIN; continuing without it",
+                self.conn.label,
+                mechs,
+            )
             want.remove("sasl")
         if self.sasl and "sasl" not in self.offered:
-            log.error("%s: the server does not offer SASL; continuing without it",
-                      self.conn.label)
+            log.error("%s: the server does not offer SASL; continuing without it", self.conn.label)
         if not want:
             self._end()
             return
@@ -259,7 +268,7 @@ class CapNegotiator:
         user, password = self.sasl
         payload = base64.b64encode(f"{user}\0{user}\0{password}".encode()).decode()
         for start in range(0, len(payload), SASL_CHUNK):
-            send_line(self.conn, f"AUTHENTICATE {payload[start:start + SASL_CHUNK]}")
+            send_line(self.conn, f"AUTHENTICATE {payload[start : start + SASL_CHUNK]}")
         if len(payload) % SASL_CHUNK == 0:
             send_line(self.conn, "AUTHENTICATE +")
 
@@ -356,7 +365,7 @@ class IrcTransport:
         self._stopped = False
         self._wake = asyncio.Event()
         self._changed = asyncio.Event()
-        self.registrations = 0
+        self.registrations = 0  # successful registrations so far (reconnects = this - 1)
 
     # --- the Transport protocol ---
 
@@ -391,8 +400,9 @@ class IrcTransport:
         if session is not None and session.registered:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(DRAIN_TIMEOUT):
-                    while (self._next_ready(session) is not None
-                           and not session.conn.closed.is_set()):
+                    while (
+                        self._next_ready(session) is not None and not session.conn.closed.is_set()
+                    ):
                         await self._next_change()
             session.conn.disconnect(QUIT_MESSAGE)
             with contextlib.suppress(TimeoutError):
@@ -414,8 +424,9 @@ class IrcTransport:
         userhost = session.userhost if session else None
         budget = privmsg_budget(nick, userhost, room_id)
         direct = not self._is_channel(room_id)
-        lines = wire_lines(reply, self.name, budget,
-                           None if direct else self.config.max_reply_lines)
+        lines = wire_lines(
+            reply, self.name, budget, None if direct else self.config.max_reply_lines
+        )
         now = self._clock.now()
         dropped = 0
         for line in lines:
@@ -424,8 +435,12 @@ class IrcTransport:
                 dropped += 1
             self._outbox.append(_Out(room_id, line, now))
         if dropped:
-            log.warning("%s: outbox full (%d lines); dropped the %d oldest",
-                        self.name, self._outbox_limit, dropped)
+            log.warning(
+                "%s: outbox full (%d lines); dropped the %d oldest",
+                self.name,
+                self._outbox_limit,
+                dropped,
+            )
         self._wake.set()
 
     # --- state for callers that need to wait (tests, the demo) ---
@@ -439,6 +454,11 @@ class IrcTransport:
     @property
     def connected(self) -> bool:
         return bool(self._session and self._session.registered)
+
+    @property
+    def account(self) -> str | None:
+        """The services account the bot is logged in to on this connection, if any."""
+        return self._session.caps.account if self._session else None
 
     async def wait_ready(self) -> None:
         """Until registered and in every configured channel (wrap in asyncio.timeout)."""
@@ -468,9 +488,14 @@ class IrcTransport:
             registered = False
             try:
                 registered = await self._run_session()
-            except (OSError, TimeoutError, ssl.SSLError) as exc:
-                log.warning("%s: cannot connect to %s:%d: %s", self.name,
-                            self.config.host, self.config.port, exc or type(exc).__name__)
+            except (OSError, TimeoutError) as exc:  # includes TLS errors
+                log.warning(
+                    "%s: cannot connect to %s:%d: %s",
+                    self.name,
+                    self.config.host,
+                    self.config.port,
+                    exc or type(exc).__name__,
+                )
             except Exception:
                 log.exception("%s: connection failed", self.name)
             if self._stop.is_set():
@@ -490,8 +515,11 @@ class IrcTransport:
             return None
         value = os.environ.get(env)
         if value is None:
-            log.error("%s: environment variable %s is not set; connecting without a password",
-                      self.name, env)
+            log.error(
+                "%s: environment variable %s is not set; connecting without a password",
+                self.name,
+                env,
+            )
         return value
 
     async def _run_session(self) -> bool:
@@ -502,9 +530,12 @@ class IrcTransport:
         conn.label = self.name
         password = self._password()
         sasl = (cfg.sasl_username, password) if cfg.sasl_username and password else None
-        session = _Session(conn, CapNegotiator(conn, WANTED_CAPS, sasl=sasl), cfg.nick,
-                           nick_candidates(cfg.nick, cfg.alt_nicks))
-        self._casemapping = "rfc1459"
+        session = _Session(
+            conn,
+            CapNegotiator(conn, WANTED_CAPS, sasl=sasl),
+            cfg.nick,
+            nick_candidates(cfg.nick, cfg.alt_nicks),
+        )
         self._session = session
         loop = asyncio.get_running_loop()
         try:
@@ -512,9 +543,12 @@ class IrcTransport:
             conn.last_rx = loop.time()
             await asyncio.wait_for(
                 conn.connect(
-                    cfg.host, cfg.port, cfg.nick,
+                    cfg.host,
+                    cfg.port,
+                    cfg.nick,
                     password=None if cfg.sasl_username else password,
-                    username=cfg.username or cfg.nick, ircname=cfg.realname,
+                    username=cfg.username or cfg.nick,
+                    ircname=cfg.realname,
                     connect_factory=connect_factory(tls=cfg.tls, tls_verify=cfg.tls_verify),
                 ),
                 CONNECT_TIMEOUT,
@@ -522,14 +556,16 @@ class IrcTransport:
             conn.last_rx = loop.time()
             session.tasks.append(asyncio.create_task(self._watchdog(session)))
             session.timers.append(
-                loop.call_later(REGISTRATION_TIMEOUT, self._registration_deadline, session))
+                loop.call_later(REGISTRATION_TIMEOUT, self._registration_deadline, session)
+            )
             await conn.closed.wait()
-            log.warning("%s: disconnected from %s:%d", self.name, cfg.host, cfg.port)
+            if not self._stop.is_set():
+                log.warning("%s: disconnected from %s:%d", self.name, cfg.host, cfg.port)
         finally:
-            self._end_session(session)
+            await self._end_session(session)
         return session.registered
 
-    def _end_session(self, session: _Session) -> None:
+    async def _end_session(self, session: _Session) -> None:
         for timer in session.timers:
             timer.cancel()
         for task in session.tasks:
@@ -542,11 +578,13 @@ class IrcTransport:
         if self._session is session:
             self._session = None
         self._notify()
+        await asyncio.gather(*session.tasks, return_exceptions=True)
 
     def _registration_deadline(self, session: _Session) -> None:
         if not session.registered:
-            log.warning("%s: not registered after %.0fs; reconnecting", self.name,
-                        REGISTRATION_TIMEOUT)
+            log.warning(
+                "%s: not registered after %.0fs; reconnecting", self.name, REGISTRATION_TIMEOUT
+            )
             session.conn.drop("registration timeout")
 
     async def _watchdog(self, session: _Session) -> None:
@@ -563,8 +601,11 @@ class IrcTransport:
             send_line(conn, "PING :deployday")
             await asyncio.sleep(self.config.ping_timeout)
             if conn.last_rx < sent:
-                log.warning("%s: no answer to PING for %.0fs; reconnecting",
-                            self.name, self.config.ping_timeout)
+                log.warning(
+                    "%s: no answer to PING for %gs; reconnecting",
+                    self.name,
+                    self.config.ping_timeout,
+                )
                 conn.drop("ping timeout")
                 return
 
@@ -612,8 +653,11 @@ class IrcTransport:
         self.registrations += 1
         log.info("%s: registered as %s", self.name, session.nick)
         if self.config.identify_by == "account" and not session.caps.acked & ACCOUNT_CAPS:
-            log.warning("%s: identify_by is account but the server offers no account "
-                        "information; nobody will count as logged in", self.name)
+            log.warning(
+                "%s: identify_by is account but the server offers no account "
+                "information; nobody will count as logged in",
+                self.name,
+            )
         for channel in self.config.channels:
             send_line(session.conn, f"JOIN {channel}")
         session.tasks.append(asyncio.create_task(self._send_loop(session)))
@@ -622,24 +666,39 @@ class IrcTransport:
         self._notify()
 
     def _on_featurelist(self, session: _Session, event: irc.client.Event) -> None:
-        features = session.conn.features
-        self._casemapping = str(getattr(features, "casemapping", "rfc1459"))
-        session.whox = hasattr(features, "whox")
+        mapping = getattr(session.conn.features, "casemapping", None)
+        if mapping:  # kept across reconnects: ids folded before and after must agree
+            self._casemapping = str(mapping)
+        # The library drops value-less tokens such as WHOX, so look at the raw ones.
+        if any(str(a).upper().partition("=")[0] == "WHOX" for a in event.arguments):
+            session.whox = True
 
     def _on_nick_refused(self, session: _Session, event: irc.client.Event) -> None:
         if session.registered:
-            log.info("%s: cannot take nick %s yet: %s", self.name, self.config.nick,
-                     event.arguments[-1] if event.arguments else event.type)
+            log.info(
+                "%s: cannot take nick %s yet: %s",
+                self.name,
+                self.config.nick,
+                event.arguments[-1] if event.arguments else event.type,
+            )
             return
         nick = next(session.candidates)
-        log.warning("%s: nick %s refused (%s); trying %s", self.name,
-                    event.arguments[0] if event.arguments else "?", event.type, nick)
+        log.warning(
+            "%s: nick %s refused (%s); trying %s",
+            self.name,
+            event.arguments[0] if event.arguments else "?",
+            event.type,
+            nick,
+        )
         send_line(session.conn, f"NICK {nick}")
 
     def _on_join_refused(self, session: _Session, event: irc.client.Event) -> None:
-        log.error("%s: cannot join %s: %s", self.name,
-                  event.arguments[0] if event.arguments else "?",
-                  event.arguments[-1] if event.arguments else event.type)
+        log.error(
+            "%s: cannot join %s: %s",
+            self.name,
+            event.arguments[0] if event.arguments else "?",
+            event.arguments[-1] if event.arguments else event.type,
+        )
 
     def _on_join(self, session: _Session, event: irc.client.Event) -> None:
         nick, channel = event.source.nick, str(event.target)
@@ -649,7 +708,11 @@ class IrcTransport:
             session.members[key] = set()
             session.userhost = event.source.userhost or session.userhost
             log.info("%s: joined %s", self.name, channel)
-            if session.whox and self._by_account(session):
+            if (
+                session.whox
+                and self._by_account(session)
+                and "account-tag" not in session.caps.acked
+            ):
                 send_line(session.conn, f"WHO {channel} %tna,42")
             self._wake.set()
             self._notify()
@@ -676,11 +739,13 @@ class IrcTransport:
         if self._is_me(session, nick):
             session.joined.discard(key)
             session.members.pop(key, None)
-            log.warning("%s: left %s (%s); rejoining in %.0fs", self.name, channel, why,
-                        self._rejoin_delay)
+            log.warning(
+                "%s: left %s (%s); rejoining in %.0fs", self.name, channel, why, self._rejoin_delay
+            )
             loop = asyncio.get_running_loop()
             session.timers.append(
-                loop.call_later(self._rejoin_delay, self._rejoin, session, channel))
+                loop.call_later(self._rejoin_delay, self._rejoin, session, channel)
+            )
             self._notify()
             return
         folded = self.fold(nick)
@@ -695,8 +760,12 @@ class IrcTransport:
     def _on_kick(self, session: _Session, event: irc.client.Event) -> None:
         if event.arguments:
             reason = event.arguments[1] if len(event.arguments) > 1 else ""
-            self._leave(session, str(event.target), event.arguments[0],
-                        f"kicked by {event.source.nick}: {reason}")
+            self._leave(
+                session,
+                str(event.target),
+                event.arguments[0],
+                f"kicked by {event.source.nick}: {reason}",
+            )
 
     def _on_part(self, session: _Session, event: irc.client.Event) -> None:
         self._leave(session, str(event.target), event.source.nick, "parted")
@@ -739,8 +808,9 @@ class IrcTransport:
 
     def _on_pubmsg(self, session: _Session, event: irc.client.Event) -> None:
         channel = str(event.target)
-        canonical = next((c for c in self.config.channels
-                          if self.fold(c) == self.fold(channel)), channel)
+        canonical = next(
+            (c for c in self.config.channels if self.fold(c) == self.fold(channel)), channel
+        )
         self._deliver(session, event, Room(canonical, is_direct=False))
 
     def _on_privmsg(self, session: _Session, event: irc.client.Event) -> None:
@@ -778,8 +848,7 @@ class IrcTransport:
         try:
             self._inbox.put_nowait(message)
         except asyncio.QueueFull:
-            log.warning("%s: too many unprocessed messages; dropped one from %s",
-                        self.name, nick)
+            log.warning("%s: too many unprocessed messages; dropped one from %s", self.name, nick)
 
     _handlers: ClassVar[dict[str, Callable[[IrcTransport, _Session, irc.client.Event], None]]] = {
         "welcome": _on_welcome,
@@ -830,20 +899,22 @@ class IrcTransport:
     async def _send_loop(self, session: _Session) -> None:
         """The one writer of PRIVMSGs for this connection: oldest deliverable line first,
         one token-bucket token per line."""
-        bucket = TokenBucket(self.config.flood.burst, self.config.flood.per_second,
-                             now=asyncio.get_running_loop().time)
-        while True:
+        bucket = TokenBucket(
+            self.config.flood.burst,
+            self.config.flood.per_second,
+            now=asyncio.get_running_loop().time,
+        )
+        while not session.conn.closed.is_set():
             if self._next_ready(session) is None:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
             await bucket.take()
             item = self._next_ready(session)
-            if item is None or session.conn.closed.is_set():
-                continue
-            self._outbox.remove(item)
-            self._transmit(session, item)
-            self._notify()
+            if item is not None and not session.conn.closed.is_set():
+                self._outbox.remove(item)
+                self._transmit(session, item)
+                self._notify()
 
     def _transmit(self, session: _Session, item: _Out) -> None:
         text = item.text

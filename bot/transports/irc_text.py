@@ -70,7 +70,7 @@ def render_lines(reply: Reply, network: str) -> list[str]:
 
 
 def _is_blank(piece: bytes) -> bool:
-    return not piece.replace(BOLD.encode(), b"").strip()
+    return not piece.replace(BOLD.encode(), b"").strip(b" ")
 
 
 def split_line(text: str, limit: int) -> list[str]:
