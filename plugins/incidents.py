@@ -226,13 +226,11 @@ class IncidentsPlugin(Plugin):
             heading += f" (latest {len(page.incidents)} shown; {ctx.prefix}show N for one)"
         lines: list[list[Inline]] = [[bold(heading)]]
         for inc in page.incidents:
+            age = f", {duration(ctx.now - inc.created_at)} old" if inc.status.is_open else ""
             lines.append(
                 [
                     *incident_spans(inc.number, inc.service, inc.severity, inc.summary),
-                    text(
-                        f" — {status_label(inc.status, _name(inc.owner))}, "
-                        f"{duration(ctx.now - inc.created_at)} old"
-                    ),
+                    text(f" — {status_label(inc.status, _name(inc.owner))}{age}"),
                 ]
             )
         return Reply.of(*lines)

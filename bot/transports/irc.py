@@ -366,6 +366,7 @@ class IrcTransport:
         self._wake = asyncio.Event()
         self._changed = asyncio.Event()
         self.registrations = 0  # successful registrations so far (reconnects = this - 1)
+        self.lines_sent = 0  # PRIVMSG lines written to the socket, for the demo and benchmarks
 
     # --- the Transport protocol ---
 
@@ -463,6 +464,11 @@ class IrcTransport:
     async def wait_ready(self) -> None:
         """Until registered and in every configured channel (wrap in asyncio.timeout)."""
         while not self.ready:
+            await self._next_change()
+
+    async def flushed(self) -> None:
+        """Until every line queued so far has been written (wrap in asyncio.timeout)."""
+        while self._outbox:
             await self._next_change()
 
     async def wait_disconnected(self) -> None:
@@ -922,4 +928,5 @@ class IrcTransport:
             text = f"[queued {item.queued_at.astimezone(self._tz):%H:%M}] {text}"
         budget = privmsg_budget(session.nick, session.userhost, item.target)
         for piece in split_line(text, budget):
-            send_line(session.conn, f"PRIVMSG {item.target} :{piece}")
+            if send_line(session.conn, f"PRIVMSG {item.target} :{piece}"):
+                self.lines_sent += 1

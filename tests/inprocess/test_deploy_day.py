@@ -102,11 +102,11 @@ async def test_a_deploy_day(day: Harness) -> None:
     incidents = await say("dave", "!incidents all", 70)
     assert incidents.splitlines() == [
         "5 incidents",
-        "#1 [sev1] pkgdb: API returns 500 on /packages — fixed, 1h old",
-        "#2 [sev3] fas: login loops — fixed, 59m old",
-        "#3 [sev3] koji: builds stuck in queue — fixed, 58m old",
+        "#1 [sev1] pkgdb: API returns 500 on /packages — fixed",
+        "#2 [sev3] fas: login loops — fixed",
+        "#3 [sev3] koji: builds stuck in queue — fixed",
         "#4 [sev3] bodhi: updates page blank — acknowledged, 57m old",
-        "#5 [sev3] docs: links to old API — duplicate, 56m old",
+        "#5 [sev3] docs: links to old API — duplicate",
     ]
     assert (await say("dave", "!incidents", 70)).splitlines() == [
         "1 open incident",

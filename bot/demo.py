@@ -1,0 +1,204 @@
+"""`deployday demo`: a short deploy day played on a real, embedded IRC server.
+
+miniircd runs on a free loopback port, the bot joins it with a fresh SQLite file, and
+five scripted people talk to it over IRC. The bot's clock is a fake one the script moves,
+so an hour of firefighting plays in seconds and the MTTA/MTTR figures look like a real
+day's. Each step waits for the bot's complete answer before the next, so the transcript
+is the same on every run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.app import App
+from bot.clock import FakeClock
+from bot.config import Config
+from bot.ircuser import IrcUser
+from bot.text import clean
+from bot.transports.irc import IrcTransport
+
+CHANNEL = "#deploy-day"
+BOT = "deployday"
+TIMEOUT = 15.0
+
+# (minutes after 09:00, who, what they type)
+SCRIPT: list[tuple[int, str, str]] = [
+    (0, "alice", "!deploy start pkgdb2 --api-break packages API v2; the v1 endpoints return 410"),
+    (1, "alice", "!roster add bob infra"),
+    (1, "alice", "!roster add carol releng"),
+    (1, "alice", "!roster add erin docs"),
+    (2, "bob", "!checkin"),
+    (2, "carol", "!checkin"),
+    (3, "alice", "!lead alice"),
+    (4, "dave", "!oncall"),
+    (5, "dave", "!break pkgdb API returns 500 on /api/packages"),
+    (6, "bob", "!take 1"),
+    (8, "dave", "!break fas-client login fails with 410 Gone"),
+    (9, "erin", "!break docs API examples still use the v1 endpoints"),
+    (10, "carol", "!break koji-scripts mass-rebuild script still points at staging"),
+    (12, "carol", "!take 4"),
+    (13, "alice", "!assign 2 bob"),
+    (15, "dave", "!break bodhi --sev 2 update submission times out"),
+    (16, "bob", "!note 1 the migration left an index out; adding it"),
+    (17, "bob", "!sev 1 1"),
+    (18, "alice", "!page infra bodhi submissions time out, who can look?"),
+    (20, "erin", "!checkin"),
+    (21, "erin", "!take 3"),
+    (25, "bob", "!fixed 1 added the missing index"),
+    (31, "carol", "!fixed 4 pointed the script at production"),
+    (35, "dave", "!reopen 1 still 500 for /api/packages?page=2"),
+    (40, "bob", "!fixed 1 pagination query fixed too"),
+    (42, "bob", "!ack 5"),
+    (50, "bob", "!fixed 2 fas-client 2.0 released"),
+    (65, "erin", "!fixed 3 examples updated for v2"),
+    (70, "dave", "!show 1"),
+    (71, "alice", "!incidents all"),
+    (72, "alice", "!mttr"),
+]
+
+
+async def play(db_path: Path) -> int:
+    """Run the scripted day; the SQLite file at `db_path` is recreated and kept."""
+    db_path = await asyncio.to_thread(_fresh_database, db_path)
+    start = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+    clock = FakeClock(start)
+    async with miniircd() as port:
+        config = Config.model_validate(
+            {
+                "database": f"sqlite:///{db_path}",
+                "timezone": "UTC",
+                "admins": ["alice"],
+                "networks": {
+                    "demo": {
+                        "kind": "irc",
+                        "host": "127.0.0.1",
+                        "port": port,
+                        "tls": False,
+                        "nick": BOT,
+                        "channels": [CHANNEL],
+                        "identify_by": "nick",
+                        "max_reply_lines": 20,
+                        "flood": {"burst": 50, "per_second": 500},
+                    }
+                },
+            }
+        )
+        transport = IrcTransport("demo", config.networks["demo"], clock=clock, tz=config.tz)
+        app = App(config, [transport], clock=clock)
+        await app.start()
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                await transport.wait_ready()
+            people = {}
+            for nick in ("alice", "bob", "carol", "dave", "erin"):
+                people[nick] = await IrcUser.connect("127.0.0.1", port, nick)
+                await people[nick].join(CHANNEL)
+            print(f"deployday demo: miniircd on 127.0.0.1:{port}, database {db_path}\n")
+            watcher = people["alice"]
+            for minute, nick, line in SCRIPT:
+                clock.set(start + timedelta(minutes=minute))
+                print(f"[{clock.now():%H:%M}] <{nick}> {line}")
+                await _step(app, transport, people[nick], watcher, line, clock)
+            for user in people.values():
+                await user.quit()
+        finally:
+            await app.stop()
+    print(
+        f"\nThe database stays at {db_path}; look around with:\n"
+        f"  printf 'database: sqlite:///{db_path}\\n' > demo.yaml\n"
+        f"  .venv/bin/deployday console -c demo.yaml"
+    )
+    return 0
+
+
+def _fresh_database(path: Path) -> Path:
+    path = path.resolve()
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    return path
+
+
+async def _step(
+    app: App, transport: IrcTransport, who: IrcUser, watcher: IrcUser, line: str, clock: FakeClock
+) -> None:
+    """Say `line` and print the bot's whole answer as the channel sees it."""
+    before = transport.lines_sent
+    who.say(CHANNEL, line)
+    shown = 0
+    async with asyncio.timeout(TIMEOUT):
+        _show(await watcher.next_message(lambda m: m.sender == BOT), clock)
+        shown += 1
+        await app.tracker.settle()
+        await transport.flushed()
+        while shown < transport.lines_sent - before:
+            _show(await watcher.next_message(lambda m: m.sender == BOT), clock)
+            shown += 1
+
+
+def _show(message: object, clock: FakeClock) -> None:
+    text = getattr(message, "text", "")
+    if sys.stdout.isatty() and os.environ.get("NO_COLOR") is None:
+        parts = text.split("\x02")
+        text = "".join(p if i % 2 == 0 else f"\x1b[1m{p}\x1b[0m" for i, p in enumerate(parts))
+    else:
+        text = clean(text)
+    print(f"[{clock.now():%H:%M}] <{BOT}> {text}")
+
+
+@contextlib.asynccontextmanager
+async def miniircd() -> AsyncIterator[int]:
+    """miniircd (installed with deployday) on a free loopback port, stopped afterwards."""
+    exe = shutil.which("miniircd") or str(Path(sys.executable).with_name("miniircd"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [exe, "--listen", "127.0.0.1", "--ports", str(port)]
+    if os.geteuid() == 0:
+        cmd += ["--setuid", "nobody"]  # miniircd refuses to keep running as root
+    workdir = Path(tempfile.mkdtemp(prefix="deployday-demo-"))
+    with (workdir / "miniircd.log").open("wb") as log:
+        proc = await asyncio.create_subprocess_exec(
+            *cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=workdir,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not await _port_open(port):
+            if proc.returncode is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"miniircd did not start; see {workdir / 'miniircd.log'}")
+            await asyncio.sleep(0.02)
+        yield port
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 5)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _port_open(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    return True

@@ -1,0 +1,46 @@
+"""`deployday demo` plays its deploy day on a real miniircd and keeps its database."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.demo import SCRIPT, play
+
+
+async def test_the_demo_plays_a_whole_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "demo.sqlite3"
+    assert await play(db) == 0
+    out = capsys.readouterr().out.splitlines()
+    said = [line for line in out if line.startswith("[") and "<deployday>" not in line]
+    assert len(said) == len(SCRIPT)
+    assert (
+        "[09:00] <deployday> Deploy day: deploy pkgdb2 started by alice — API BREAK — "
+        "packages API v2; the v1 endpoints return 410" in out
+    )
+    assert (
+        "[09:35] <deployday> #1 reopened by dave: still 500 for /api/packages?page=2 — "
+        "bob still owns it" in out
+    )
+    mttr = out.index("[10:12] <alice> !mttr")
+    assert out[mttr + 1 : mttr + 5] == [
+        "[10:12] <deployday> MTTR for deploy pkgdb2: 5 incidents — 1 acknowledged, 4 fixed",
+        "[10:12] <deployday> time to acknowledge: n=5, mean 9m 24s, median 5m, p90 21m",
+        "[10:12] <deployday> time to repair: n=4, mean 38m 30s, median 38m 30s, p90 51m 48s",
+        "[10:12] <deployday> open: 1; oldest #5 bodhi, 57m old, unowned",
+    ]
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("select number, service, status from incidents order by number")
+        assert rows.fetchall() == [
+            (1, "pkgdb", "fixed"),
+            (2, "fas-client", "fixed"),
+            (3, "docs", "fixed"),
+            (4, "koji-scripts", "fixed"),
+            (5, "bodhi", "acknowledged"),
+        ]
+        kinds = {k for (k,) in conn.execute("select distinct kind from incident_events")}
+        assert {"reported", "taken", "assigned", "note", "fixed", "reopened", "acked"} <= kinds
