@@ -139,13 +139,18 @@ class App(PluginAPI):
     def migration_dirs(self) -> list[Path]:
         return list(dict.fromkeys(p.migrations for p in self.plugins if p.migrations))
 
-    async def start(self) -> None:
+    async def prepare_store(self) -> None:
+        """Migrate (or insist on a migrated schema): the first step of every start, and all
+        that command-line tools need."""
         if self.config.auto_migrate:
             await self.store.upgrade(self.migration_dirs)
         elif await self.store.pending_migrations(self.migration_dirs):
             raise StartupError(
                 "the database schema is out of date; run `deployday db upgrade -c CONFIG` first"
             )
+
+    async def start(self) -> None:
+        await self.prepare_store()
         for plugin in self.plugins:
             await plugin.start()
         await self.scheduler.start()

@@ -1,5 +1,5 @@
 """`deployday` command line: run the bot, try it in a console, play the demo, check a
-config, manage the database."""
+config, manage the database, and whatever subcommands the enabled plugins add."""
 
 from __future__ import annotations
 
@@ -12,38 +12,32 @@ from pathlib import Path
 
 from bot.app import App, StartupError, load_plugin_classes
 from bot.clock import SystemClock
-from bot.config import Config, ConfigError, load_config
-from bot.store import Store
+from bot.config import BUILTIN_PLUGINS, Config, ConfigError, load_config
+from bot.plugin import CliCommand
 from bot.transports import build_transports
 from bot.transports.console import ConsoleTransport
 
 log = logging.getLogger("deployday")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _with_config(p: argparse.ArgumentParser, required: bool) -> None:
+    p.add_argument(
+        "-c", "--config", type=Path, required=required, help="YAML config (see config.example.yaml)"
+    )
+
+
+def _parser(plugin_commands: Sequence[CliCommand]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deployday", description="Deploy-day incident coordination bot for IRC and Matrix."
     )
     parser.add_argument(
         "--log-level",
-        default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="default INFO",
+        help="default INFO (WARNING for the demo, to keep its transcript clean)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def with_config(p: argparse.ArgumentParser, required: bool) -> None:
-        p.add_argument(
-            "-c",
-            "--config",
-            type=Path,
-            required=required,
-            help="YAML config (see config.example.yaml)",
-        )
-
-    with_config(sub.add_parser("run", help="join the configured networks and serve"), True)
-    console = sub.add_parser("console", help="serve the commands in this terminal, no network")
-    with_config(console, False)
+    _with_config(sub.add_parser("run", help="join the configured networks and serve"), True)
+    _with_config(sub.add_parser("console", help="serve the commands in this terminal"), False)
     demo = sub.add_parser("demo", help="play a short deploy day on an embedded IRC server")
     demo.add_argument(
         "--db",
@@ -51,36 +45,46 @@ def _parser() -> argparse.ArgumentParser:
         default=Path("deployday-demo.sqlite3"),
         help="SQLite file to (re)create and keep (default: %(default)s)",
     )
-    with_config(sub.add_parser("check-config", help="validate a config and explain problems"), True)
+    _with_config(sub.add_parser("check-config", help="validate a config, explain problems"), True)
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    with_config(db_sub.add_parser("upgrade", help="apply migrations"), False)
+    _with_config(db_sub.add_parser("upgrade", help="apply migrations"), False)
+    for cmd in plugin_commands:
+        p = sub.add_parser(cmd.name, help=cmd.help)
+        _with_config(p, False)
+        cmd.configure(p)
+        p.set_defaults(plugin_command=cmd)
     return parser
 
 
+def _config_path(argv: Sequence[str]) -> Path | None:
+    """The -c/--config value, read before the full parser exists: which plugins are
+    enabled decides which subcommands there are."""
+    for i, arg in enumerate(argv):
+        if arg in ("-c", "--config") and i + 1 < len(argv):
+            return Path(argv[i + 1])
+        if arg.startswith("--config="):
+            return Path(arg.split("=", 1)[1])
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        path = _config_path(argv)
+        names = load_config(path).plugins if path and path.exists() else BUILTIN_PLUGINS
+        plugin_commands = [c for cls in load_plugin_classes(names) for c in cls.cli_commands()]
+    except (ConfigError, StartupError):
+        plugin_commands = []  # reported properly once the command runs
+    args = _parser(plugin_commands).parse_args(argv)
+    level = args.log_level or ("WARNING" if args.command == "demo" else "INFO")
     logging.basicConfig(
-        level=args.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if args.log_level != "DEBUG":
+    if level != "DEBUG":
         logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        match args.command:
-            case "run":
-                return asyncio.run(_run(load_config(args.config)))
-            case "console":
-                return asyncio.run(_console(load_config(args.config)))
-            case "demo":
-                from bot.demo import play
-
-                return asyncio.run(play(args.db))
-            case "check-config":
-                return _check_config(args.config)
-            case "db":
-                return asyncio.run(_db_upgrade(load_config(args.config)))
+        return _dispatch(args)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -90,7 +94,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    return 0
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    plugin_command: CliCommand | None = getattr(args, "plugin_command", None)
+    if plugin_command is not None:
+        return asyncio.run(_plugin_command(load_config(args.config), plugin_command, args))
+    match args.command:
+        case "run":
+            return asyncio.run(_run(load_config(args.config)))
+        case "console":
+            return asyncio.run(_console(load_config(args.config)))
+        case "demo":
+            from bot.demo import play
+
+            return asyncio.run(play(args.db))
+        case "check-config":
+            return _check_config(args.config)
+        case "db":
+            return asyncio.run(_db_upgrade(load_config(args.config)))
+    raise AssertionError(f"unhandled command {args.command}")
 
 
 async def _run(config: Config) -> int:
@@ -118,6 +141,26 @@ async def _console(config: Config) -> int:
     return 0
 
 
+async def _offline(config: Config) -> App:
+    """The app without networks: store ready, plugins built, nothing started."""
+    app = App(config, [], clock=SystemClock())
+    try:
+        await app.prepare_store()
+    except BaseException:
+        await app.store.dispose()
+        raise
+    return app
+
+
+async def _plugin_command(config: Config, cmd: CliCommand, args: argparse.Namespace) -> int:
+    app = await _offline(config)
+    try:
+        plugin = next(p for p in app.plugins if isinstance(p, cmd.plugin))
+        return await getattr(plugin, cmd.method)(args)
+    finally:
+        await app.store.dispose()
+
+
 def _check_config(path: Path) -> int:
     config = load_config(path)
     problems = config.missing_secrets()
@@ -141,13 +184,8 @@ def _check_config(path: Path) -> int:
 
 
 async def _db_upgrade(config: Config) -> int:
-    classes = load_plugin_classes(config.plugins)
-    dirs = list(dict.fromkeys(c.migrations for c in classes if c.migrations))
-    store = Store(config.database_url)
-    try:
-        await store.upgrade(dirs)
-    finally:
-        await store.dispose()
+    app = await _offline(config.model_copy(update={"auto_migrate": True}))
+    await app.store.dispose()
     print(f"database {_redact(config.database)} is up to date")
     return 0
 

@@ -3,6 +3,7 @@ Plugins never import a transport; they answer with `Reply`s and announce through
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,11 +63,49 @@ class Plugin:
                     seen[attr] = build_command(getattr(self, attr), self.name or cls.__name__)
         return list(seen.values())
 
+    @classmethod
+    def cli_commands(cls) -> list[CliCommand]:
+        """`deployday <name>` subcommands the plugin adds, marked with @cli_command."""
+        found: dict[str, CliCommand] = {}
+        for klass in reversed(cls.__mro__):
+            for attr, fn in vars(klass).items():
+                meta = getattr(fn, "__deployday_cli__", None)
+                if meta is not None:
+                    found[attr] = CliCommand(meta[0], meta[1], meta[2], attr, cls)
+        return list(found.values())
+
     async def start(self) -> None:
         """Called once the store is ready; register scheduled jobs here."""
 
     async def stop(self) -> None:
         """Called on shutdown, after in-flight commands finished."""
+
+
+Configure = Callable[[argparse.ArgumentParser], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CliCommand:
+    """A `deployday <name>` subcommand: `configure` adds its arguments; the plugin method
+    `method` runs it (with the store ready, no network) and returns the exit status."""
+
+    name: str
+    help: str
+    configure: Configure
+    method: str
+    plugin: type[Plugin]
+
+
+def cli_command(
+    name: str, *, help: str, configure: Configure
+) -> Callable[[Callable[..., Awaitable[int]]], Callable[..., Awaitable[int]]]:
+    """Mark `async def method(self, args: argparse.Namespace) -> int` as a subcommand."""
+
+    def mark(fn: Callable[..., Awaitable[int]]) -> Callable[..., Awaitable[int]]:
+        fn.__deployday_cli__ = (name, help, configure)  # type: ignore[attr-defined]
+        return fn
+
+    return mark
 
 
 @dataclass(frozen=True, slots=True)
