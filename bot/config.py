@@ -10,7 +10,7 @@ import difflib
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -44,8 +44,14 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
+    """Unknown keys are errors (typos must not pass silently); values are read-only."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_Strict = StrictModel
+S = TypeVar("S", bound=BaseModel)
 
 
 def _env_name(value: str | None) -> str | None:
@@ -131,17 +137,6 @@ class IrcNetworkConfig(_Strict):
 NetworkConfig = Annotated[IrcNetworkConfig, Field(discriminator="kind")]
 
 
-class RosterConfig(_Strict):
-    self_checkin: bool = False
-
-
-class IncidentConfig(_Strict):
-    max_summary_chars: int = Field(300, ge=20, le=4000)
-    max_note_chars: int = Field(1000, ge=20, le=4000)
-    default_severity: int = Field(3, ge=1, le=4)
-    list_limit: int = Field(15, ge=1, le=500)
-
-
 class ConsoleConfig(_Strict):
     user: str = Field("console", min_length=1)
 
@@ -153,12 +148,45 @@ class Config(_Strict):
     prefix: str = Field("!", min_length=1, max_length=3)
     admins: tuple[str, ...] = ()
     teams: tuple[str, ...] = Field(("infra", "releng", "docs", "qa"), min_length=1)
-    roster: RosterConfig = RosterConfig()
-    incidents: IncidentConfig = IncidentConfig()
     console: ConsoleConfig = ConsoleConfig()
     plugins: tuple[str, ...] = BUILTIN_PLUGINS
-    networks: dict[str, NetworkConfig] = {}
+    networks: dict[str, NetworkConfig] = Field(default_factory=dict)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def build(cls, raw: dict[str, Any], base_dir: Path | None = None) -> Config:
+        """Validate the core keys and, for each enabled plugin that has settings, its
+        section. Raises ConfigError with one `key.path: problem` line per problem."""
+        sections = plugin_sections(raw.get("plugins", BUILTIN_PLUGINS))
+        if isinstance(sections, str):
+            raise ConfigError([f"plugins: {sections}"])
+        core = {k: v for k, v in raw.items() if k not in sections}
+        problems: list[str] = []
+        try:
+            config = cls.model_validate(core)
+        except ValidationError as exc:
+            problems += [_problem(e, cls, list(sections)) for e in exc.errors(include_url=False)]
+        parsed: dict[str, BaseModel] = {}
+        for key, model in sections.items():
+            try:
+                parsed[key] = model.model_validate(raw.get(key) or {})
+            except ValidationError as exc:
+                problems += [
+                    _problem({**e, "loc": (key, *e["loc"])}, None)
+                    for e in exc.errors(include_url=False)
+                ]
+        if problems:
+            raise ConfigError(problems)
+        config._sections = parsed
+        if base_dir is not None:
+            config._base_dir = base_dir
+        return config
+
+    def section(self, key: str, model: type[S]) -> S:
+        """A plugin's settings: what the config file said under `key`, or the defaults."""
+        value = self._sections.get(key)
+        return value if isinstance(value, model) else model()
 
     @field_validator("timezone")
     @classmethod
@@ -253,14 +281,29 @@ def _loc_path(loc: tuple[int | str, ...]) -> str:
     return "".join(parts) or "(top level)"
 
 
-def _problem(err: dict[str, Any], model: type[BaseModel] | None) -> str:
+def plugin_sections(names: Any) -> dict[str, type[BaseModel]] | str:
+    """Settings sections of the named plugins, or why they cannot be loaded."""
+    from bot.app import StartupError, load_plugin_classes
+
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        return "expected a list of plugin module names"
+    try:
+        classes = load_plugin_classes(names)
+    except StartupError as exc:
+        return str(exc)
+    return {c.settings_key: c.Settings for c in classes if c.settings_key and c.Settings}
+
+
+def _problem(
+    err: dict[str, Any], model: type[BaseModel] | None, extra_keys: list[str] | None = None
+) -> str:
     path = _loc_path(err["loc"])
     kind = err["type"]
     if kind == "missing":
         return f"{path}: required key is missing"
     if kind == "extra_forbidden":
         key = str(err["loc"][-1])
-        hint = _suggest(key, err["loc"][:-1], model)
+        hint = _suggest(key, err["loc"][:-1], model, extra_keys or [])
         return f"{path}: unknown key{hint}"
     if kind == "union_tag_invalid":
         ctx = err.get("ctx", {})
@@ -274,8 +317,10 @@ def _problem(err: dict[str, Any], model: type[BaseModel] | None) -> str:
     return f"{path}: {msg} (got {_describe_input(err['input'])})"
 
 
-def _suggest(key: str, parent: tuple[Any, ...], model: type[BaseModel] | None) -> str:
-    fields = _fields_at(parent, model)
+def _suggest(
+    key: str, parent: tuple[Any, ...], model: type[BaseModel] | None, extra_keys: list[str]
+) -> str:
+    fields = _fields_at(parent, model) + (extra_keys if not parent else [])
     close = difflib.get_close_matches(key, fields, n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
@@ -299,7 +344,7 @@ def _fields_at(loc: tuple[Any, ...], model: type[BaseModel] | None) -> list[str]
 def load_config(path: str | Path | None) -> Config:
     """Load and validate; with no path, the embedded defaults (console + local SQLite)."""
     if path is None:
-        return Config()
+        return Config.build({})
     path = Path(path)
     try:
         raw_text = path.read_text(encoding="utf-8")
@@ -319,10 +364,6 @@ def load_config(path: str | Path | None) -> Config:
     if not isinstance(raw, dict):
         raise ConfigError([f"{path}: expected a mapping of keys at the top level"])
     try:
-        config = Config.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(
-            [f"{path}: {_problem(e, Config)}" for e in exc.errors(include_url=False)]
-        ) from None
-    config._base_dir = path.parent.resolve()
-    return config
+        return Config.build(raw, base_dir=path.parent.resolve())
+    except ConfigError as exc:
+        raise ConfigError([f"{path}: {p}" for p in exc.problems]) from None

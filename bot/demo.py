@@ -75,7 +75,7 @@ async def play(db_path: Path) -> int:
     start = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
     clock = FakeClock(start)
     async with miniircd() as port:
-        config = Config.model_validate(
+        config = Config.build(
             {
                 "database": f"sqlite:///{db_path}",
                 "timezone": "UTC",

@@ -8,7 +8,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+
+from pydantic import BaseModel
 
 from bot.clock import Clock
 from bot.commands import Command, Level, build_command
@@ -50,9 +52,18 @@ class PluginAPI(Protocol):
 class Plugin:
     name: ClassVar[str] = ""
     migrations: ClassVar[Path | None] = None  # an Alembic version directory, if any
+    settings_key: ClassVar[str | None] = None  # top-level config key of its settings
+    Settings: ClassVar[type[BaseModel] | None] = None  # their model (a StrictModel)
 
     def __init__(self, api: PluginAPI) -> None:
         self.api = api
+
+    @property
+    def settings(self) -> Any:
+        """This plugin's config section: its `Settings`, with defaults where not set."""
+        if self.settings_key is None or self.Settings is None:
+            raise AttributeError(f"{type(self).__name__} has no settings")
+        return self.api.config.section(self.settings_key, self.Settings)
 
     def commands(self) -> list[Command]:
         """The methods marked with @command, in the order the class defines them."""

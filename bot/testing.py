@@ -93,7 +93,7 @@ class Harness:
         **config: object,
     ) -> Harness:
         networks = networks or {"test": ("#ops",)}
-        cfg = Config.model_validate({"database": database_url or f"sqlite:///{db_path}", **config})
+        cfg = Config.build({"database": database_url or f"sqlite:///{db_path}", **config})
         clock = clock or FakeClock()
         transports = [MemoryTransport(name, rooms) for name, rooms in networks.items()]
         app = App(cfg, transports, clock=clock, store=Store(cfg.database_url))

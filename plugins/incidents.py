@@ -19,12 +19,15 @@ from plugins.render import (
 )
 from plugins.services import services
 from plugins.services.incidents import Change, EventView
+from plugins.settings import IncidentSettings
 
 OPENED = ("!break pkgdb2 API returns 500 on /packages",)
 
 
 class IncidentsPlugin(Plugin):
     name = "incidents"
+    settings_key = "incidents"
+    Settings = IncidentSettings
     migrations = MIGRATIONS / "versions"
 
     @command(
@@ -211,7 +214,7 @@ class IncidentsPlugin(Plugin):
     )
     async def incidents(self, ctx: Context, which: str = "open") -> Reply:
         svc = services(self.api).incidents
-        limit = self.api.config.incidents.list_limit
+        limit = self.settings.list_limit
         which = which.lower()
         if which in ("open", "all", "mine"):
             page = await svc.listing(which, person=ctx.person, limit=limit)  # type: ignore[arg-type]

@@ -8,10 +8,13 @@ from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
 from plugins.render import clock_time, duration
 from plugins.services import services
+from plugins.settings import RosterSettings
 
 
 class RosterPlugin(Plugin):
     name = "roster"
+    settings_key = "roster"
+    Settings = RosterSettings
     migrations = MIGRATIONS / "versions"
 
     async def start(self) -> None:
@@ -24,7 +27,7 @@ class RosterPlugin(Plugin):
     )
     async def checkin(self, ctx: Context, team: str | None = None) -> Reply:
         svc = services(self.api)
-        may_join = self.api.config.roster.self_checkin or ctx.level is Level.ADMIN
+        may_join = self.settings.self_checkin or ctx.level is Level.ADMIN
         result = await svc.roster.check_in(ctx.person, team, ctx.now, may_join)
         switched = f" (was {result.switched_from})" if result.switched_from else ""
         return Reply.of(f"{ctx.person.name} is on duty for {result.shift.team}{switched}")

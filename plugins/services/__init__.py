@@ -8,6 +8,7 @@ from plugins.services.deploys import DeployService
 from plugins.services.incidents import IncidentService
 from plugins.services.metrics import MetricsService
 from plugins.services.roster import RosterService
+from plugins.settings import IncidentSettings
 
 
 class Services:
@@ -15,7 +16,9 @@ class Services:
         prefix = api.config.prefix
         self.deploys = DeployService(api.store, prefix)
         self.roster = RosterService(api.store, api.config.teams, prefix)
-        self.incidents = IncidentService(api.store, api.config.incidents, prefix)
+        self.incidents = IncidentService(
+            api.store, api.config.section("incidents", IncidentSettings), prefix
+        )
         self.metrics = MetricsService(api.store)
 
 

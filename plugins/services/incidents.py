@@ -14,13 +14,13 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.commands import UserError
-from bot.config import IncidentConfig
 from bot.people import PersonRef
 from bot.store import Person, Store
 from bot.store.db import next_counter
 from plugins.lifecycle import RESPONSES, Action, Refused, State, Status, apply
 from plugins.models import Deploy, Incident, IncidentEvent
 from plugins.services.deploys import active_deploy_id
+from plugins.settings import IncidentSettings
 
 _SERVICE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,63}$")
 Listing = Literal["open", "all", "mine", "service"]
@@ -77,7 +77,7 @@ def check_service(name: str) -> str:
 
 
 class IncidentService:
-    def __init__(self, store: Store, limits: IncidentConfig, prefix: str) -> None:
+    def __init__(self, store: Store, limits: IncidentSettings, prefix: str) -> None:
         self._store = store
         self._limits = limits
         self._p = prefix

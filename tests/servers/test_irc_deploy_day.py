@@ -55,7 +55,7 @@ async def test_a_deploy_day_on_a_real_irc_server(irc_server: IrcServer, tmp_path
     alice_nick, bob_nick = unique("alice"), unique("bob")
     channel, bot_nick = unique("#deploy"), unique("dd")
     clock = FakeClock(T0)
-    config = Config.model_validate(
+    config = Config.build(
         {
             "database": f"sqlite:///{tmp_path / 'day.sqlite3'}",
             "admins": [alice_nick],

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Config, ConfigError, async_database_url, load_config
+from bot.config import Config, ConfigError, async_database_url, load_config, plugin_sections
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,6 +27,8 @@ def test_the_example_config_is_valid_and_complete() -> None:
     assert libera.channels == ("#fedora-admin", "#fedora-noc")
     assert config.timezone == "Europe/Prague" and config.prefix == "!"
     documented = (ROOT / "config.example.yaml").read_text()
+    sections = plugin_sections(list(config.plugins))
+    assert isinstance(sections, dict) and set(sections) == {"roster", "incidents"}
     for key in [
         *Config.model_fields,
         *type(libera).model_fields,
@@ -34,8 +36,8 @@ def test_the_example_config_is_valid_and_complete() -> None:
         "per_second",
         "min_delay",
         "max_delay",
-        "self_checkin",
-        *type(config.incidents).model_fields,
+        *sections,
+        *(field for model in sections.values() for field in model.model_fields),
     ]:
         assert f"{key}:" in documented, f"{key} is not documented in config.example.yaml"
 
@@ -147,3 +149,27 @@ def test_database_urls_get_async_drivers_and_config_relative_paths(tmp_path: Pat
     assert async_database_url("postgresql+asyncpg://u@h/db", tmp_path) == (
         "postgresql+asyncpg://u@h/db"
     )
+
+
+def test_plugin_sections_are_validated_with_the_config(tmp_path: Path) -> None:
+    assert problems(tmp_path, "incidents: {max_summary_chars: 5, colour: red}\n") == [
+        "incidents.max_summary_chars: input should be greater than or equal to 20 (got 5)",
+        "incidents.colour: unknown key",
+    ]
+    assert problems(tmp_path, "incidentz: {}\n") == [
+        "incidentz: unknown key (did you mean 'incidents'?)"
+    ]
+    assert problems(tmp_path, "plugins: [no.such.plugin]\n") == [
+        "plugins: plugin 'no.such.plugin' cannot be imported: No module named 'no'"
+    ]
+    path = tmp_path / "ok.yaml"
+    path.write_text("roster: {self_checkin: true}\n")
+    from plugins.settings import IncidentSettings, RosterSettings
+
+    config = load_config(path)
+    assert config.section("roster", RosterSettings).self_checkin is True
+    assert config.section("incidents", IncidentSettings).list_limit == 15
+    # without the roster plugin, its section is an unknown key
+    path.write_text("plugins: [plugins.incidents]\nroster: {self_checkin: true}\n")
+    with pytest.raises(ConfigError, match="roster: unknown key"):
+        load_config(path)
