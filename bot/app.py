@@ -19,7 +19,7 @@ from bot.dispatcher import Dispatcher
 from bot.help import HelpPlugin
 from bot.messages import Message, Reply, Sender
 from bot.people import People
-from bot.plugin import MemberCheck, Plugin, PluginAPI
+from bot.plugin import Handler, MemberCheck, Plugin, PluginAPI
 from bot.scheduler import Scheduler
 from bot.store import Store
 from bot.tasks import TaskTracker
@@ -72,6 +72,7 @@ class App(PluginAPI):
         self.registry = Registry()
         self.dispatcher = Dispatcher(self, self.tracker)
         self._shared: dict[Callable[..., Any], Any] = {}
+        self._subscribers: dict[str, list[Handler]] = {}
         self._admins = {a.casefold() for a in config.admins}
         classes = (
             plugin_classes if plugin_classes is not None else load_plugin_classes(config.plugins)
@@ -88,6 +89,16 @@ class App(PluginAPI):
         if factory not in self._shared:
             self._shared[factory] = factory(self)
         return self._shared[factory]
+
+    def subscribe(self, topic: str, handler: Handler) -> None:
+        self._subscribers.setdefault(topic, []).append(handler)
+
+    async def publish(self, topic: str, payload: object) -> None:
+        for handler in self._subscribers.get(topic, []):
+            try:
+                await handler(payload)
+            except Exception:
+                log.exception("subscriber %r of %s failed", handler, topic)
 
     def set_member_check(self, check: MemberCheck) -> None:
         self.dispatcher.member_check = check

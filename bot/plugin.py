@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 MemberCheck = Callable[[int], Awaitable[bool]]
+Handler = Callable[[object], Awaitable[None]]
 
 
 class PluginAPI(Protocol):
@@ -47,6 +48,13 @@ class PluginAPI(Protocol):
 
     def shared(self, factory: Callable[[PluginAPI], T]) -> T:
         """One instance of `factory`'s result per app, for services plugins share."""
+
+    def subscribe(self, topic: str, handler: Handler) -> None:
+        """Call `handler(payload)` whenever a plugin publishes `topic`."""
+
+    async def publish(self, topic: str, payload: object) -> None:
+        """Run every subscriber of `topic`, in subscription order; a failing subscriber
+        is logged and does not stop the others or the publisher."""
 
 
 class Plugin:
@@ -140,3 +148,7 @@ class Context:
     @property
     def prefix(self) -> str:
         return self.api.config.prefix
+
+    async def respond(self, reply: Reply) -> None:
+        """Answer now, before the handler returns (when later work should follow it)."""
+        await self.api.send(self.message.network, self.message.room.id, reply)

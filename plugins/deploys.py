@@ -6,10 +6,13 @@ from bot.commands import Example, Level, Text, UserError, command
 from bot.messages import Reply, bold, text
 from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
-from plugins.render import clock_time, duration
+from plugins.render import clock_time, duration, plural
 from plugins.services import services
 from plugins.services.deploys import DeployView
 from plugins.services.metrics import Scope
+
+DEPLOY_STARTED = "deploy.started"  # payload: the DeployView
+DEPLOY_ENDED = "deploy.ended"  # payload: the DeployView, after the end was announced
 
 
 class DeploysPlugin(Plugin):
@@ -29,7 +32,7 @@ class DeploysPlugin(Plugin):
     )
     async def deploy_start(
         self, ctx: Context, name: str, description: Text | None = None, *, api_break: bool = False
-    ) -> Reply:
+    ) -> None:
         name = name.lower()
         if len(name) > 64:
             raise UserError("a deploy name is at most 64 characters")
@@ -46,8 +49,10 @@ class DeploysPlugin(Plugin):
             f"Firefighters: {p}checkin <team> to go on duty; report breakage with "
             f"{p}break <service> <what broke>",
         )
+        await ctx.respond(announcement)
         await self.api.announce(announcement, origin=ctx.message)
-        return announcement
+        await self.api.publish(DEPLOY_STARTED, deploy)
+        return None
 
     @command(
         "deploy end",
@@ -57,7 +62,7 @@ class DeploysPlugin(Plugin):
             Example("!deploy end", r"deploy pkgdb2 ended after", setup=("!deploy start pkgdb2",))
         ],
     )
-    async def deploy_end(self, ctx: Context) -> Reply:
+    async def deploy_end(self, ctx: Context) -> None:
         svc = services(self.api)
         ended = await svc.deploys.end(ctx.now)
         d = ended.deploy
@@ -67,14 +72,17 @@ class DeploysPlugin(Plugin):
                 bold("Deploy day over: "),
                 text(
                     f"deploy {d.name} ended after {duration(ctx.now - d.started_at)}; "
-                    f"{summary.total} incidents, {summary.open} still open; "
+                    f"{plural(summary.total, 'incident')}, {summary.open} still open; "
                     f"MTTA {duration(summary.tta.mean)}, MTTR {duration(summary.ttr.mean)}"
                 ),
             ],
-            f"{ended.checked_out} people checked out. Thank you, firefighters.",
+            f"{plural(ended.checked_out, 'person', 'people')} checked out. "
+            "Thank you, firefighters.",
         )
+        await ctx.respond(reply)
         await self.api.announce(reply, origin=ctx.message)
-        return reply
+        await self.api.publish(DEPLOY_ENDED, d)
+        return None
 
     @command(
         "deploy",
@@ -94,7 +102,8 @@ class DeploysPlugin(Plugin):
         return Reply.of(
             [
                 *describe(deploy, ctx),
-                text(f"; {summary.total} incidents ({summary.open} open), {on_duty} on duty"),
+                text(f"; {plural(summary.total, 'incident')} ({summary.open} open), "),
+                text(f"{on_duty} on duty"),
             ]
         )
 

@@ -27,6 +27,10 @@ def duration(delta: timedelta | None) -> str:
     return f"{seconds}s"
 
 
+def plural(n: int, singular: str, many: str | None = None) -> str:
+    return f"{n} {singular if n == 1 else many or singular + 's'}"
+
+
 def clock_time(when: datetime, tz: tzinfo, now: datetime) -> str:
     """HH:MM in the configured zone; with the date when it is not today there."""
     local = when.astimezone(tz)
