@@ -69,6 +69,10 @@ def apply(state: State, action: Action, actor_id: int, target_id: int | None = N
     if action is Action.TAKE:
         if state.owner_id == actor_id:
             raise Refused("is already yours")
+        if state.owner_id is not None:
+            # taking over is explicit (!assign), so two people racing to take an incident
+            # cannot silently overwrite each other: the second is told
+            raise Refused("is owned by someone else")
         return State(Status.ACKNOWLEDGED, actor_id)
     if action is Action.ASSIGN:
         if target_id is None:

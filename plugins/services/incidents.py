@@ -167,6 +167,14 @@ class IncidentService:
                 try:
                     after = apply(before, action, actor.id, target.id if target else None)
                 except Refused as refused:
+                    if action is Action.TAKE and before.owner_id not in (None, actor.id):
+                        owner = await s.scalar(
+                            select(Person.name).where(Person.id == before.owner_id)
+                        )
+                        raise UserError(
+                            f"#{number} is owned by {owner}; {self._p}assign "
+                            f"{number} {actor.name} to take it over"
+                        ) from None
                     raise UserError(self._refusal(number, before, refused)) from None
                 incident.status, incident.owner_id = after.status.value, after.owner_id
                 incident.updated_at = now

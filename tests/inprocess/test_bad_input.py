@@ -197,3 +197,12 @@ async def test_an_internal_error_is_logged_and_the_bot_carries_on(tmp_path: Path
         assert (await bot.say("dave", "!incidents")).text == "no open incidents"
     finally:
         await bot.close()
+
+
+async def test_taking_over_someone_elses_incident_is_explicit(bot: Harness) -> None:
+    await bot.say("alice", "!roster add bob infra")
+    await bot.say("dave", "!break pkgdb down")
+    await bot.say("bob", "!take 1")
+    assert (await bot.say("alice", "!take 1")).text == (
+        "alice: #1 is owned by bob; !assign 1 alice to take it over")
+    assert (await bot.say("alice", "!assign 1 alice")).text == "#1 assigned to alice by alice"

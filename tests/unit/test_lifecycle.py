@@ -19,7 +19,6 @@ FIXED = State(Status.FIXED, ME)
         (OPEN, Action.ACK, None, ACKED),
         (OPEN, Action.TAKE, None, MINE),
         (ACKED, Action.TAKE, None, MINE),
-        (State(Status.ACKNOWLEDGED, YOU), Action.TAKE, None, MINE),
         (OPEN, Action.ASSIGN, YOU, State(Status.ACKNOWLEDGED, YOU)),
         (MINE, Action.ASSIGN, YOU, State(Status.ACKNOWLEDGED, YOU)),
         (OPEN, Action.FIX, None, State(Status.FIXED, None)),
@@ -43,6 +42,7 @@ def test_allowed(before: State, action: Action, target: int | None, after: State
     [
         (ACKED, Action.ACK, None, "is already acknowledged"),
         (MINE, Action.TAKE, None, "is already yours"),
+        (State(Status.ACKNOWLEDGED, YOU), Action.TAKE, None, "is owned by someone else"),
         (State(Status.ACKNOWLEDGED, YOU), Action.ASSIGN, YOU, "is already owned by them"),
         (FIXED, Action.FIX, None, "is already fixed"),
         (FIXED, Action.TAKE, None, "is already fixed"),
