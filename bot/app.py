@@ -8,6 +8,7 @@ import importlib
 import logging
 import signal
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from bot.commands import Registry
 from bot.config import Config
 from bot.dispatcher import Dispatcher
 from bot.help import HelpPlugin
+from bot.lease import Lease
 from bot.messages import Message, Reply, Sender
 from bot.people import People
 from bot.plugin import Handler, MemberCheck, Plugin, PluginAPI
@@ -67,7 +69,7 @@ class App(PluginAPI):
         self.store = store or Store(config.database_url)
         self.transports = {t.name: t for t in transports}
         self.tracker = TaskTracker()
-        self.scheduler = Scheduler(self.clock, self.tracker)
+        self.scheduler = Scheduler(self.clock, self.tracker, self._job_lease())
         self.people = People(self.store, self.clock, self.fold)
         self.registry = Registry()
         self.dispatcher = Dispatcher(self, self.tracker)
@@ -82,6 +84,12 @@ class App(PluginAPI):
             for cmd in plugin.commands():
                 self.registry.add(cmd)
         self._stopping = asyncio.Event()
+
+    def _job_lease(self) -> Lease | None:
+        jobs = self.config.jobs
+        if jobs.lease == "off" or (jobs.lease == "auto" and self.store.dialect != "postgresql"):
+            return None
+        return Lease(self.store, self.clock, "jobs", timedelta(seconds=jobs.lease_seconds))
 
     # --- PluginAPI ------------------------------------------------------------------------
 

@@ -137,6 +137,13 @@ class IrcNetworkConfig(_Strict):
 NetworkConfig = Annotated[IrcNetworkConfig, Field(discriminator="kind")]
 
 
+class JobsConfig(_Strict):
+    """Scheduled jobs run on one instance at a time: the holder of a database lease."""
+
+    lease: Literal["auto", "on", "off"] = "auto"  # auto: on with PostgreSQL
+    lease_seconds: float = Field(30.0, ge=3, le=3600)
+
+
 class ConsoleConfig(_Strict):
     user: str = Field("console", min_length=1)
 
@@ -149,6 +156,7 @@ class Config(_Strict):
     admins: tuple[str, ...] = ()
     teams: tuple[str, ...] = Field(("infra", "releng", "docs", "qa"), min_length=1)
     console: ConsoleConfig = ConsoleConfig()
+    jobs: JobsConfig = JobsConfig()
     plugins: tuple[str, ...] = BUILTIN_PLUGINS
     networks: dict[str, NetworkConfig] = Field(default_factory=dict)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)

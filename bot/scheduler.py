@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
 from bot.clock import Clock
+from bot.lease import Lease
 from bot.tasks import TaskTracker
 
 log = logging.getLogger(__name__)
@@ -26,9 +27,13 @@ class _Entry:
 
 
 class Scheduler:
-    def __init__(self, clock: Clock, tracker: TaskTracker) -> None:
+    """With a `lease`, jobs run only while this instance holds it: several instances may
+    share a database, and each job must still run once."""
+
+    def __init__(self, clock: Clock, tracker: TaskTracker, lease: Lease | None = None) -> None:
         self._clock = clock
         self._tracker = tracker
+        self._lease = lease
         self._entries: list[_Entry] = []
         self._loops: list[asyncio.Task[None]] = []
 
@@ -46,7 +51,10 @@ class Scheduler:
             self._loops.append(asyncio.create_task(self._loop(entry), name=f"job:{entry.name}"))
 
     async def start(self) -> None:
-        self._loops = [
+        if self._lease is not None:
+            await self._lease.renew()
+            self._loops.append(asyncio.create_task(self._keep_lease(self._lease), name="lease"))
+        self._loops += [
             asyncio.create_task(self._loop(e), name=f"job:{e.name}") for e in self._entries
         ]
         await asyncio.sleep(0)  # let each loop compute its first due time before we return
@@ -56,13 +64,24 @@ class Scheduler:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
         self._loops = []
+        if self._lease is not None:
+            await self._lease.release()
+
+    async def _keep_lease(self, lease: Lease) -> None:
+        """Renew every third of the TTL; renewals are tracked work, like job runs."""
+        while True:
+            await self._clock.sleep_until(self._clock.now() + lease.ttl / 3)
+            await asyncio.wait({self._tracker.spawn(lease.renew(), "renew-lease")})
 
     async def _loop(self, entry: _Entry) -> None:
         due = entry.next_after(self._clock.now())
         while True:
             await self._clock.sleep_until(due)
-            run = self._tracker.spawn(self._run(entry), f"run:{entry.name}")
-            await asyncio.wait({run})
+            if self._lease is None or self._lease.held:
+                run = self._tracker.spawn(self._run(entry), f"run:{entry.name}")
+                await asyncio.wait({run})
+            else:
+                log.debug("%s is due but another instance runs the jobs", entry.name)
             now = self._clock.now()
             due = entry.next_after(due)
             while due <= now:
