@@ -146,11 +146,13 @@ class App(PluginAPI):
         transport = self.transports.get(network)
         return transport.own_names if transport else ()
 
-    def is_admin(self, network: str, sender: Sender) -> bool:
+    def is_local(self, network: str) -> bool:
+        """The console: its only user is the operator, who owns the database anyway."""
         transport = self.transports.get(network)
-        if transport is not None and transport.kind == "console":
-            return True  # the local operator, who owns the database anyway
-        return sender.id.casefold() in self._admins
+        return transport is not None and transport.kind == "console"
+
+    def is_admin(self, network: str, sender: Sender) -> bool:
+        return self.is_local(network) or sender.id.casefold() in self._admins
 
     # --- life cycle -----------------------------------------------------------------------
 

@@ -144,6 +144,13 @@ class JobsConfig(_Strict):
     lease_seconds: float = Field(30.0, ge=3, le=3600)
 
 
+class RateLimitConfig(_Strict):
+    """Per person: `burst` commands at once, then `per_minute` a minute."""
+
+    burst: int = Field(8, ge=1, le=1000)
+    per_minute: float = Field(30.0, gt=0, le=6000)
+
+
 class ConsoleConfig(_Strict):
     user: str = Field("console", min_length=1)
 
@@ -157,6 +164,7 @@ class Config(_Strict):
     teams: tuple[str, ...] = Field(("infra", "releng", "docs", "qa"), min_length=1)
     console: ConsoleConfig = ConsoleConfig()
     jobs: JobsConfig = JobsConfig()
+    rate_limit: RateLimitConfig = RateLimitConfig()
     plugins: tuple[str, ...] = BUILTIN_PLUGINS
     networks: dict[str, NetworkConfig] = Field(default_factory=dict)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)

@@ -7,13 +7,15 @@ import asyncio
 import logging
 import re
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
+from bot.clock import Clock
 from bot.commands import Command, Level, UsageError, UserError
 from bot.messages import Message, Reply
 from bot.plugin import Context, MemberCheck
 from bot.tasks import TaskTracker
 from bot.text import clean
+from bot.transports.ratelimit import TokenBucket
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -34,6 +36,8 @@ class Dispatcher:
         self._tails: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._accepting = True
         self.member_check: MemberCheck = _nobody_is_member
+        limits = app.config.rate_limit
+        self._throttle = Throttle(app.clock, limits.burst, limits.per_minute / 60)
 
     async def submit(self, message: Message) -> None:
         """The sink transports deliver to: queue the message behind its sender's earlier
@@ -61,6 +65,28 @@ class Dispatcher:
     async def handle(self, message: Message) -> None:
         command_text = self._addressed(message, clean(message.text))
         if command_text is None:
+            return
+        local = self._app.is_local(message.network)
+        verdict = "ok" if local else self._throttle.check((message.network, message.sender.id))
+        if verdict == "drop":
+            log.info(
+                "rate limit: dropped a command from %s on %s", message.sender.id, message.network
+            )
+            return
+        if verdict == "warn":
+            limits = self._app.config.rate_limit
+            await self._app.send(
+                message.network,
+                message.room.id,
+                _to(
+                    message,
+                    f"slow down: I take {limits.burst} commands at once and "
+                    f"{limits.per_minute:g} a minute from one person; ignoring yours for a moment",
+                ),
+            )
+            log.warning(
+                "rate limit: %s on %s is over the limit", message.sender.id, message.network
+            )
             return
         reply = await self._run(message, command_text)
         if reply is not None:
@@ -138,6 +164,43 @@ class Dispatcher:
             f"{p}{cmd.name} is for roster members; ask an admin to "
             f"{p}roster add {message.sender.nick} <team>"
         )
+
+
+class Throttle:
+    """Per-person token buckets on the injected clock. Over the limit, a person gets one
+    warning, then their commands are dropped quietly until the bucket refills."""
+
+    MAX_TRACKED = 10_000
+
+    def __init__(self, clock: Clock, burst: int, per_second: float) -> None:
+        self._clock = clock
+        self._burst = burst
+        self._rate = per_second
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._warned: set[tuple[str, str]] = set()
+
+    def _seconds(self) -> float:
+        return self._clock.now().timestamp()
+
+    def check(self, key: tuple[str, str]) -> Literal["ok", "warn", "drop"]:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self.MAX_TRACKED:
+                self._forget_idle()
+            bucket = self._buckets[key] = TokenBucket(self._burst, self._rate, now=self._seconds)
+        if bucket.try_take():
+            self._warned.discard(key)
+            return "ok"
+        if key in self._warned:
+            return "drop"
+        self._warned.add(key)
+        return "warn"
+
+    def _forget_idle(self) -> None:
+        """People whose bucket is full again are indistinguishable from new ones."""
+        for key in [k for k, b in self._buckets.items() if b.full]:
+            del self._buckets[key]
+            self._warned.discard(key)
 
 
 def _to(message: Message, text: str) -> Reply:

@@ -93,6 +93,8 @@ class Harness:
         **config: object,
     ) -> Harness:
         networks = networks or {"test": ("#ops",)}
+        # scripted people type faster than the fake clock moves; tests of the limit set it
+        config.setdefault("rate_limit", {"burst": 1000, "per_minute": 6000})
         cfg = Config.build({"database": database_url or f"sqlite:///{db_path}", **config})
         clock = clock or FakeClock()
         transports = [MemoryTransport(name, rooms) for name, rooms in networks.items()]

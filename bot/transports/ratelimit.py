@@ -40,6 +40,11 @@ class TokenBucket:
         self._refill()
         return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.per_second
 
+    @property
+    def full(self) -> bool:
+        self._refill()
+        return self._tokens >= self.burst
+
     def try_take(self) -> bool:
         if self.wait_time() > 0:
             return False

@@ -204,5 +204,26 @@ async def test_taking_over_someone_elses_incident_is_explicit(bot: Harness) -> N
     await bot.say("dave", "!break pkgdb down")
     await bot.say("bob", "!take 1")
     assert (await bot.say("alice", "!take 1")).text == (
-        "alice: #1 is owned by bob; !assign 1 alice to take it over")
+        "alice: #1 is owned by bob; !assign 1 alice to take it over"
+    )
     assert (await bot.say("alice", "!assign 1 alice")).text == "#1 assigned to alice by alice"
+
+
+async def test_a_flooding_person_is_warned_once_then_ignored(tmp_path: Path) -> None:
+    bot = await Harness.start(tmp_path / "r.sqlite3", rate_limit={"burst": 3, "per_minute": 6})
+    try:
+        for _ in range(3):
+            assert (await bot.say("eve", "!incidents")).text == "no open incidents"
+        assert (await bot.say("eve", "!incidents")).text == (
+            "eve: slow down: I take 3 commands at once and 6 a minute from one person; "
+            "ignoring yours for a moment"
+        )
+        assert (await bot.say("eve", "!incidents")).here == []
+        assert (await bot.say("eve", "!incidents")).here == []
+        assert (await bot.say("dave", "!incidents")).text == "no open incidents"  # others fine
+        assert (await bot.say("eve", "just talking, not a command")).here == []
+        await bot.advance(seconds=10)  # one command a 10 s comes back
+        assert (await bot.say("eve", "!incidents")).text == "no open incidents"
+        assert (await bot.say("eve", "!incidents")).text.startswith("eve: slow down")
+    finally:
+        await bot.close()
