@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -16,6 +16,7 @@ from bot.store import migrate
 from bot.store.models import Counter
 
 _READ_ONLY = "deployday_read_only"
+_MIGRATION_LOCK = 0x6465706C6F79  # "deploy": any constant the instances agree on
 
 
 class Store:
@@ -44,7 +45,13 @@ class Store:
             yield session
 
     async def upgrade(self, version_dirs: Sequence[Path]) -> None:
+        """Apply migrations. On PostgreSQL an advisory lock serialises instances that start
+        together, so the second finds the schema current instead of racing the first."""
         async with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+                )
             await conn.run_sync(migrate.upgrade, list(version_dirs))
 
     async def pending_migrations(self, version_dirs: Sequence[Path]) -> bool:

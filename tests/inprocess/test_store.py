@@ -96,3 +96,13 @@ async def test_a_failed_transaction_leaves_no_trace(database_url: str) -> None:
             assert await s.get(KeyValue, "half") is None
     finally:
         await store.dispose()
+
+
+async def test_instances_starting_together_migrate_once(database_url: str) -> None:
+    stores = [Store(async_database_url(database_url, Path.cwd())) for _ in range(4)]
+    try:
+        await asyncio.gather(*(s.upgrade(VERSIONS) for s in stores))
+        assert not await stores[0].pending_migrations(VERSIONS)
+    finally:
+        for store in stores:
+            await store.dispose()
