@@ -1,0 +1,114 @@
+"""Two bot processes sharing one PostgreSQL database (one per channel here, as one per
+network would be): incident numbers stay unique and gapless under concurrent reports,
+and a race on one incident has one winner while the loser is told."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import signal
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from bot.ircuser import IrcUser, Received
+from bot.text import clean
+from tests.servers.ircd import IrcServer
+
+pytestmark = pytest.mark.servers
+
+WAIT = 20.0
+REPORTS = 25  # per instance, fired without waiting
+_ids = itertools.count(1)
+OPENED = re.compile(r"^#(\d+) opened: \[sev3\] (\S+): ")
+
+
+def config_text(
+    server: IrcServer, database: str, nick: str, channel: str, admins: list[str]
+) -> str:
+    return (
+        f"database: {database}\n"
+        f"admins: {admins}\n"
+        "rate_limit: {burst: 1000, per_minute: 6000}\n"
+        f"networks:\n  local:\n    kind: irc\n    host: {server.host}\n"
+        f"    port: {server.port}\n    tls: false\n    nick: {nick}\n"
+        f"    channels: ['{channel}']\n    flood: {{burst: 100, per_second: 1000}}\n"
+    )
+
+
+async def test_two_instances_share_one_postgresql(
+    miniircd: IrcServer, postgres_url: str, tmp_path: Path
+) -> None:
+    n = next(_ids)
+    names = [f"dda{n}", f"ddb{n}"]
+    channels = [f"#east{n}", f"#west{n}"]
+    people = [f"ann{n}", f"ben{n}"]
+    users = [await IrcUser.connect(miniircd.host, miniircd.port, p, timeout=WAIT) for p in people]
+    for user, channel in zip(users, channels, strict=True):
+        await user.join(channel)
+    procs: list[asyncio.subprocess.Process] = []
+    try:
+        for name, channel in zip(names, channels, strict=True):
+            config = tmp_path / f"{name}.yaml"
+            config.write_text(config_text(miniircd, postgres_url, name, channel, people))
+            procs.append(
+                await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "bot.cli",
+                    "--log-level",
+                    "WARNING",
+                    "run",
+                    "-c",
+                    str(config),
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.PIPE,
+                )
+            )
+        for user, name in zip(users, names, strict=True):
+            await user.wait_event("join", lambda e, name=name: e.source.nick == name, timeout=WAIT)
+
+        # both instances take reports at the same time
+        for i in range(REPORTS):
+            for user, channel in zip(users, channels, strict=True):
+                user.say(channel, f"!break {channel[1:]}-{i} broken")
+        numbers: dict[str, int] = {}
+        for user, name in zip(users, names, strict=True):
+            for _ in range(REPORTS):
+                m = await user.next_message(lambda m, name=name: m.sender == name, timeout=WAIT)
+                hit = OPENED.match(clean(m.text))
+                assert hit, m.text
+                numbers[hit[2]] = int(hit[1])
+        assert sorted(numbers.values()) == list(range(1, 2 * REPORTS + 1))
+
+        # both try to fix #1 at once: one wins, the other is told
+        for user, channel in zip(users, channels, strict=True):
+            user.say(channel, "!fixed 1")
+        answers: list[Received] = []
+        for user, name in zip(users, names, strict=True):
+            answers.append(
+                await user.next_message(
+                    lambda m, name=name: m.sender == name and "#1" in m.text, timeout=WAIT
+                )
+            )
+        texts = sorted(clean(a.text) for a in answers)
+        assert len([t for t in texts if " fixed by " in t]) == 1, texts
+        assert len([t for t in texts if "#1 is already fixed" in t]) == 1, texts
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            _, err = await asyncio.wait_for(proc.communicate(), WAIT)
+            assert proc.returncode == 0, err.decode()[-2000:]
+        for user in users:
+            await user.quit()
+
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        events = await conn.fetch("select kind, count(*) from incident_events group by kind")
+    finally:
+        await conn.close()
+    assert dict(events) == {"reported": 2 * REPORTS, "fixed": 1}
