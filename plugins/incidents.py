@@ -15,6 +15,7 @@ from plugins.render import (
     duration,
     incident_spans,
     number,
+    plural,
     status_label,
 )
 from plugins.services import services
@@ -218,13 +219,14 @@ class IncidentsPlugin(Plugin):
         which = which.lower()
         if which in ("open", "all", "mine"):
             page = await svc.listing(which, person=ctx.person, limit=limit)  # type: ignore[arg-type]
-            title = {"open": "open incident", "all": "incident", "mine": "incident you own"}[which]
+            kind = {"open": "open incident", "all": "incident", "mine": "incident"}[which]
+            owned = " you own" if which == "mine" else ""
         else:
             page = await svc.listing("service", service=which, limit=limit)
-            title = f"{which} incident"
+            kind, owned = f"{which} incident", ""
         if not page.incidents:
-            return Reply.of(f"no {title}s")
-        heading = f"{page.total} {title}{'s' if page.total != 1 else ''}"
+            return Reply.of(f"no {kind}s{owned}")
+        heading = f"{plural(page.total, kind)}{owned}"
         if page.total > len(page.incidents):
             heading += f" (latest {len(page.incidents)} shown; {ctx.prefix}show N for one)"
         lines: list[list[Inline]] = [[bold(heading)]]

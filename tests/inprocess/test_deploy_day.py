@@ -174,3 +174,14 @@ async def test_the_bot_answers_when_addressed_by_nick_and_in_private(bot: Harnes
     assert (await bot.say("dave", "incidents", room="dave")).text == "no open incidents"
     assert (await bot.say("dave", "!incidents", room="dave")).text == "no open incidents"
     assert (await bot.say("dave", "just chatting about incidents")).here == []
+
+
+async def test_listing_what_you_own(bot: Harness) -> None:
+    assert (await bot.say("alice", "!incidents mine")).text == "no incidents you own"
+    await bot.say("dave", "!break pkgdb down")
+    await bot.say("alice", "!take 1")
+    assert (await bot.say("alice", "!incidents mine")).text.splitlines()[0] == (
+        "1 incident you own"
+    )
+    assert (await bot.say("alice", "!incidents pkgdb")).text.splitlines()[0] == ("1 pkgdb incident")
+    assert (await bot.say("alice", "!incidents koji")).text == "no koji incidents"

@@ -281,6 +281,7 @@ class IrcServer:
     accounts: bool = False
     password: str | None = None  # server password (PASS), private instances only
     tls: bool = False  # self-signed certificate, private miniircd only
+    default_flood: bool = False  # the server's own flood limits instead of lifted ones
     host: str = HOST
     processes: list[Server | _Daemon] = field(default_factory=list)
 
@@ -379,6 +380,8 @@ def _launch_ngircd(server: IrcServer) -> list[Server | _Daemon]:
     _give_to_nobody(d / "conf.d")
     conf = d / "ngircd.conf"
     text = _fill(NGIRCD_CONF, DIR=d, PORT=server.port)
+    if server.default_flood:
+        text = text.replace("\tMaxPenaltyTime = 0\n", "")
     if server.password:
         text = text.replace("[Limits]", f"\tPassword = {server.password}\n\n[Limits]")
     conf.write_text(text)
@@ -392,9 +395,11 @@ def _launch_inspircd(server: IrcServer) -> list[Server | _Daemon]:
     data = d / "data"
     _give_to_nobody(data, d / "logs")
     (data / "services.db").unlink(missing_ok=True)
-    (d / "inspircd.conf").write_text(
-        _fill(INSPIRCD_CONF, DIR=d, PORT=server.port, LINKPORT=link_port)
-    )
+    text = _fill(INSPIRCD_CONF, DIR=d, PORT=server.port, LINKPORT=link_port)
+    if server.default_flood:
+        text = text.replace(' threshold="1000" commandrate="100000" fakelag="no"', "")
+        text = text.replace('hardsendq="1M" softsendq="1M" recvq="64K"', "")
+    (d / "inspircd.conf").write_text(text)
     (d / "atheme.conf").write_text(_fill(ATHEME_CONF, DIR=d, LINKPORT=link_port))
     ircd = Server(
         as_user(
@@ -457,13 +462,22 @@ def _installed(kind: str) -> bool:
     return all(which(b) for b in binaries)
 
 
-def _start(kind: str, *, password: str | None = None, tls: bool = False) -> IrcServer:
+def _start(
+    kind: str, *, password: str | None = None, tls: bool = False, default_flood: bool = False
+) -> IrcServer:
     launch, _, how, accounts = _LAUNCHERS[kind]
     need(kind, _installed(kind), how)
     if tls and kind != "miniircd":
         raise ValueError("TLS test servers are miniircd only")
     server = IrcServer(
-        kind, free_port(), server_dir(kind), launch, accounts=accounts, password=password, tls=tls
+        kind,
+        free_port(),
+        server_dir(kind),
+        launch,
+        accounts=accounts,
+        password=password,
+        tls=tls,
+        default_flood=default_flood,
     )
     return server.start()
 
@@ -504,13 +518,18 @@ def irc_server(request: pytest.FixtureRequest) -> IrcServer:
 @pytest.fixture
 def private_ircd() -> Iterator[Callable[..., IrcServer]]:
     """Start servers for one test only: tests that stop or freeze them, or need a server
-    password (`password=`) or TLS (`tls=True`, miniircd)."""
+    password (`password=`), TLS (`tls=True`, miniircd) or the server's own flood limits
+    (`default_flood=True`)."""
     started: list[IrcServer] = []
 
     def start(
-        kind: str = "miniircd", *, password: str | None = None, tls: bool = False
+        kind: str = "miniircd",
+        *,
+        password: str | None = None,
+        tls: bool = False,
+        default_flood: bool = False,
     ) -> IrcServer:
-        server = _start(kind, password=password, tls=tls)
+        server = _start(kind, password=password, tls=tls, default_flood=default_flood)
         started.append(server)
         return server
 

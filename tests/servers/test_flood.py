@@ -1,0 +1,93 @@
+"""Against ngircd and InspIRCd with their *default* flood limits, a 41-line answer arrives
+whole and in order, and the bot is neither throttled off nor killed for flooding."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.app import App
+from bot.clock import FakeClock
+from bot.config import Config
+from bot.ircuser import IrcUser
+from bot.people import PersonRef
+from bot.text import clean
+from bot.transports.irc import IrcTransport
+from plugins.services import services
+from tests.servers.ircd import IrcServer
+
+pytestmark = pytest.mark.servers
+
+LINES = 40
+_ids = itertools.count(1)
+
+
+@pytest.mark.parametrize("kind", ["ngircd", "inspircd"])
+async def test_a_long_answer_under_default_flood_limits(
+    kind: str, private_ircd: Callable[..., IrcServer], tmp_path: Path
+) -> None:
+    server = private_ircd(kind, default_flood=True)
+    n = next(_ids)
+    bot_nick, nick, channel = f"floodbot{n}", f"reader{n}", f"#flood{n}"
+    config = Config.build(
+        {
+            "database": f"sqlite:///{tmp_path / 'flood.sqlite3'}",
+            "incidents": {"list_limit": LINES},
+            "networks": {
+                "net": {
+                    "kind": "irc",
+                    "host": server.host,
+                    "port": server.port,
+                    "tls": False,
+                    "nick": bot_nick,
+                    "channels": [channel],
+                }
+            },
+        }
+    )
+    assert config.networks["net"].flood.per_second == 1.0  # the shipped defaults
+    clock = FakeClock()
+    transport = IrcTransport("net", config.networks["net"], clock=clock, tz=config.tz)
+    app = App(config, [transport], clock=clock)
+    await app.start()
+    user = await IrcUser.connect(server.host, server.port, nick, timeout=20)
+    try:
+        reporter = PersonRef(0, "seed")
+        async with app.store.write() as s:
+            from bot.store import Person
+
+            person = Person(name="seed", created_at=clock.now())
+            s.add(person)
+            await s.flush()
+            reporter = PersonRef(person.id, "seed")
+        for i in range(LINES):
+            await services(app).incidents.report(
+                f"svc{i}",
+                f"broken thing number {i} " + "x" * 60,
+                None,
+                reporter,
+                "net",
+                channel,
+                clock.now(),
+            )
+        async with asyncio.timeout(20):
+            await transport.wait_ready()
+
+        user.say(bot_nick, "incidents all")  # private: no line cap
+        got = [
+            clean((await user.next_message(lambda m: m.sender == bot_nick, timeout=30)).text)
+            for _ in range(LINES + 1)
+        ]
+        assert got[0] == f"{LINES} incidents"
+        assert [line.split()[0] for line in got[1:]] == [f"#{i}" for i in range(1, LINES + 1)]
+        user.say(bot_nick, "incidents mine")  # still connected and answering
+        answer = await user.next_message(lambda m: m.sender == bot_nick, timeout=30)
+        assert clean(answer.text) == "no incidents you own"
+        assert transport.registrations == 1  # never dropped or reconnected
+    finally:
+        await user.quit()
+        await app.stop()
