@@ -3,6 +3,8 @@ queries; the split lets SQLite take its write lock up front instead of failing m
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -46,8 +48,9 @@ class Store:
 
     async def upgrade(self, version_dirs: Sequence[Path]) -> None:
         """Apply migrations. On PostgreSQL an advisory lock serialises instances that start
-        together, so the second finds the schema current instead of racing the first."""
-        async with self.engine.begin() as conn:
+        together, so the second finds the schema current instead of racing the first.
+        Within a process they run one at a time too: Alembic keeps global state."""
+        async with _migration_lock(), self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 await conn.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
@@ -60,6 +63,18 @@ class Store:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+_migration_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _migration_lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    if loop not in _migration_locks:
+        _migration_locks[loop] = asyncio.Lock()
+    return _migration_locks[loop]
 
 
 async def next_counter(session: AsyncSession, name: str) -> int:
