@@ -18,6 +18,7 @@ from bot.commands import Registry
 from bot.config import Config
 from bot.dispatcher import Dispatcher
 from bot.help import HelpPlugin
+from bot.identity import IdentityPlugin
 from bot.lease import Lease
 from bot.messages import Message, Reply, Sender
 from bot.people import People
@@ -39,7 +40,7 @@ class StartupError(Exception):
 def load_plugin_classes(names: Sequence[str]) -> list[type[Plugin]]:
     """Each name is a module path (`plugins.incidents`, `mycorp.deploybot`) whose module has
     a `plugin` attribute, or the name of an entry point in the `deployday.plugins` group."""
-    found: list[type[Plugin]] = [HelpPlugin]
+    found: list[type[Plugin]] = [HelpPlugin, IdentityPlugin]
     eps = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
     for name in names:
         try:
@@ -151,8 +152,13 @@ class App(PluginAPI):
         transport = self.transports.get(network)
         return transport is not None and transport.kind == "console"
 
-    def is_admin(self, network: str, sender: Sender) -> bool:
-        return self.is_local(network) or sender.id.casefold() in self._admins
+    async def is_admin(self, network: str, sender: Sender, person_id: int | None = None) -> bool:
+        """The console, a listed id, or a person any of whose linked identities is listed."""
+        if self.is_local(network) or sender.id.casefold() in self._admins:
+            return True
+        return person_id is not None and await self.people.has_identity_in(
+            person_id, frozenset(self._admins)
+        )
 
     # --- life cycle -----------------------------------------------------------------------
 

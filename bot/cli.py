@@ -14,6 +14,7 @@ from bot.app import App, StartupError, load_plugin_classes
 from bot.clock import SystemClock
 from bot.config import BUILTIN_PLUGINS, Config, ConfigError, load_config
 from bot.plugin import CliCommand
+from bot.store import Store
 from bot.transports import build_transports
 from bot.transports.console import ConsoleTransport
 
@@ -126,7 +127,8 @@ async def _run(config: Config) -> int:
             "(see config.example.yaml) or try `deployday console`"
         )
     clock = SystemClock()
-    app = App(config, build_transports(config, clock), clock=clock)
+    store = Store(config.database_url)
+    app = App(config, build_transports(config, clock, store), clock=clock, store=store)
     await app.run()
     return 0
 
@@ -173,7 +175,11 @@ def _check_config(path: Path) -> int:
             print(f"{path}: {problem}", file=sys.stderr)
         return 1
     nets = (
-        ", ".join(f"{n} ({c.kind}, {len(c.channels)} channels)" for n, c in config.networks.items())
+        ", ".join(
+            f"{n} ({c.kind}, "
+            + (f"{len(c.channels)} channels)" if c.kind == "irc" else f"{len(c.rooms)} rooms)")
+            for n, c in config.networks.items()
+        )
         or "none"
     )
     print(

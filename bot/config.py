@@ -29,6 +29,9 @@ BUILTIN_PLUGINS = (
     "plugins.roster",
     "plugins.incidents",
     "plugins.metrics",
+    "plugins.reminders",
+    "plugins.digest",
+    "plugins.export",
 )
 
 _NICK = re.compile(r"^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}$")
@@ -134,7 +137,75 @@ class IrcNetworkConfig(_Strict):
         return self
 
 
-NetworkConfig = Annotated[IrcNetworkConfig, Field(discriminator="kind")]
+_MATRIX_USER = re.compile(r"^@[a-z0-9._=/+-]+:[A-Za-z0-9.:\[\]-]+$")
+_MATRIX_ROOM = re.compile(r"^(![^\s]+|#[^:\s]+:[A-Za-z0-9.:\[\]-]+)$")
+
+
+class MatrixNetworkConfig(_Strict):
+    """A Matrix account on one homeserver; see README, "Matrix"."""
+
+    kind: Literal["matrix"]
+    homeserver: str
+    user_id: str
+    password_env: str | None = None
+    access_token_env: str | None = None
+    device_name: str = Field("deployday", min_length=1, max_length=100)
+    device_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    rooms: tuple[str, ...] = Field(min_length=1)
+    announce: bool = True
+    command_max_age: float = Field(300.0, ge=0, le=7 * 24 * 3600)
+    dm: Literal["anyone", "nobody"] | tuple[str, ...] = "anyone"
+    encryption: bool = False
+    store_path: str = "matrix-store"
+    sync_timeout: float = Field(30.0, gt=0, le=300)
+    reconnect: ReconnectConfig = ReconnectConfig()
+
+    _check_env = field_validator("password_env", "access_token_env")(_env_name)
+
+    @field_validator("homeserver")
+    @classmethod
+    def _homeserver(cls, v: str) -> str:
+        if not re.match(r"^https?://[^/\s]+(/\S*)?$", v):
+            raise ValueError(f"expected a URL like https://matrix.example.org, got {v!r}")
+        return v.rstrip("/")
+
+    @field_validator("user_id")
+    @classmethod
+    def _user_id(cls, v: str) -> str:
+        if not _MATRIX_USER.match(v):
+            raise ValueError(f"expected a Matrix user ID like @deployday:example.org, got {v!r}")
+        return v
+
+    @field_validator("rooms")
+    @classmethod
+    def _rooms(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for room in v:
+            if not _MATRIX_ROOM.match(room):
+                raise ValueError(
+                    f"expected room aliases (#room:server) or IDs (!id:server), got {room!r}"
+                )
+        return v
+
+    @field_validator("dm")
+    @classmethod
+    def _dm(cls, v: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        if isinstance(v, tuple):
+            for user in v:
+                cls._user_id(user)
+        return v
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> MatrixNetworkConfig:
+        if bool(self.password_env) == bool(self.access_token_env):
+            raise ValueError("set exactly one of password_env and access_token_env")
+        return self
+
+
+NetworkConfig = Annotated[IrcNetworkConfig | MatrixNetworkConfig, Field(discriminator="kind")]
+_NETWORK_MODELS: dict[str, type[BaseModel]] = {
+    "irc": IrcNetworkConfig,
+    "matrix": MatrixNetworkConfig,
+}
 
 
 class JobsConfig(_Strict):
@@ -155,6 +226,34 @@ class ConsoleConfig(_Strict):
     user: str = Field("console", min_length=1)
 
 
+class MailConfig(_Strict):
+    """An SMTP server the bot may send mail through (bot.mail); who gets what is up to
+    the plugins that send it."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password_env: str | None = None
+    from_address: str
+    timeout: float = Field(30.0, gt=0, le=600)
+
+    _check_env = field_validator("password_env")(_env_name)
+
+    @field_validator("from_address")
+    @classmethod
+    def _address(cls, v: str) -> str:
+        if not re.match(r"^[^@\s<>,]+@[^@\s<>,]+$", v):
+            raise ValueError(f"expected a mail address like deployday@example.org, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _login_needs_password(self) -> MailConfig:
+        if self.username and not self.password_env:
+            raise ValueError("username is set but password_env is not")
+        return self
+
+
 class Config(_Strict):
     database: str = "sqlite:///deployday.sqlite3"
     auto_migrate: bool = True
@@ -163,6 +262,7 @@ class Config(_Strict):
     admins: tuple[str, ...] = ()
     teams: tuple[str, ...] = Field(("infra", "releng", "docs", "qa"), min_length=1)
     console: ConsoleConfig = ConsoleConfig()
+    mail: MailConfig | None = None
     jobs: JobsConfig = JobsConfig()
     rate_limit: RateLimitConfig = RateLimitConfig()
     plugins: tuple[str, ...] = BUILTIN_PLUGINS
@@ -255,11 +355,18 @@ class Config(_Strict):
         """Environment variables the config names but the environment lacks."""
         problems = []
         for name, net in self.networks.items():
-            if net.password_env and net.password_env not in os.environ:
-                problems.append(
-                    f"networks.{name}.password_env: environment variable "
-                    f"{net.password_env} is not set; export it before starting the bot"
-                )
+            for key in ("password_env", "access_token_env"):
+                env = getattr(net, key, None)
+                if env and env not in os.environ:
+                    problems.append(
+                        f"networks.{name}.{key}: environment variable "
+                        f"{env} is not set; export it before starting the bot"
+                    )
+        if self.mail and self.mail.password_env and self.mail.password_env not in os.environ:
+            problems.append(
+                f"mail.password_env: environment variable {self.mail.password_env} is not "
+                "set; export it before starting the bot"
+            )
         return problems
 
 
@@ -290,7 +397,7 @@ def _loc_path(loc: tuple[int | str, ...]) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item in ("irc",) and parts and parts[-1] != "networks":
+        elif item in _NETWORK_MODELS and parts and parts[-1] != "networks":
             continue  # discriminator tag pydantic inserts; not a key the user wrote
         else:
             parts.append(("." if parts else "") + str(item))
@@ -348,6 +455,9 @@ def _fields_at(loc: tuple[Any, ...], model: type[BaseModel] | None) -> list[str]
             continue
         if item == "networks":
             current = IrcNetworkConfig
+            continue
+        if item in _NETWORK_MODELS:
+            current = _NETWORK_MODELS[item]
             continue
         field = current.model_fields.get(item) if hasattr(current, "model_fields") else None
         if field is None:

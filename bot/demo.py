@@ -66,6 +66,8 @@ SCRIPT: list[tuple[int, str, str]] = [
     (70, "dave", "!show 1"),
     (71, "alice", "!incidents all"),
     (72, "alice", "!mttr"),
+    (73, "alice", "!deploy end"),
+    (74, "alice", "!export csv"),
 ]
 
 

@@ -150,7 +150,7 @@ class Dispatcher:
         return Reply.of(result) if isinstance(result, str) else result
 
     async def _level(self, message: Message, person_id: int) -> Level:
-        if self._app.is_admin(message.network, message.sender):
+        if await self._app.is_admin(message.network, message.sender, person_id):
             return Level.ADMIN
         if await self.member_check(person_id):
             return Level.MEMBER

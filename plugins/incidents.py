@@ -39,21 +39,40 @@ class IncidentsPlugin(Plugin):
             Example(
                 "!break pkgdb2 API returns 500 on /packages",
                 r"#1 opened: \[sev3\] pkgdb2: API returns 500 on /packages",
-            )
+            ),
+            Example(
+                "!break koji --env staging --sev 2 builds stuck",
+                r"#1 opened: \[sev2\] koji: builds stuck \(staging\)",
+            ),
         ],
     )
     async def report(
-        self, ctx: Context, service: str, summary: Text, *, sev: Severity | None = None
+        self,
+        ctx: Context,
+        service: str,
+        summary: Text,
+        *,
+        sev: Severity | None = None,
+        env: str | None = None,
     ) -> Reply:
         incident = await services(self.api).incidents.report(
-            service, summary, sev, ctx.person, ctx.network, ctx.message.room.id, ctx.now
+            service,
+            summary,
+            sev,
+            ctx.person,
+            ctx.network,
+            ctx.message.room.id,
+            ctx.now,
+            environment=env,
         )
+        where = [text(f" ({incident.environment})")] if incident.environment else []
         n = incident.number
         await self.api.announce(
             Reply.of(
                 [
                     text("new incident "),
                     *incident_spans(n, incident.service, incident.severity, incident.summary),
+                    *where,
                     text(f" (reported by {ctx.person.name})"),
                 ]
             ),
@@ -64,6 +83,7 @@ class IncidentsPlugin(Plugin):
                 number(n),
                 text(" opened: "),
                 *detail_spans(incident.service, incident.severity, incident.summary),
+                *where,
                 text(f" — {ctx.prefix}take {n} to own it"),
             ]
         )
@@ -131,6 +151,21 @@ class IncidentsPlugin(Plugin):
     async def note(self, ctx: Context, n: IncidentNumber, note: Text) -> Reply:
         await self._act(ctx, n, Action.NOTE, detail=note)
         return Reply.of([text("noted on "), number(n)])
+
+    @command(
+        "followup",
+        help="mark something to do after the day (listed in the digest)",
+        examples=[
+            Example(
+                "!followup 1 add a CI check for missing indexes",
+                r"follow-up noted on #1",
+                setup=OPENED,
+            )
+        ],
+    )
+    async def followup(self, ctx: Context, n: IncidentNumber, todo: Text) -> Reply:
+        await self._act(ctx, n, Action.FOLLOWUP, detail=todo)
+        return Reply.of([text("follow-up noted on "), number(n), text(" for the digest")])
 
     @command(
         "fixed",
@@ -252,8 +287,12 @@ class IncidentsPlugin(Plugin):
             *incident_spans(n, incident.service, incident.severity, incident.summary),
             text(f" — {status_label(incident.status, _name(incident.owner))}"),
         ]
-        if incident.deploy:
-            head.append(text(f" (deploy {incident.deploy})"))
+        context = [
+            *([f"deploy {incident.deploy}"] if incident.deploy else []),
+            *([f"env {incident.environment}"] if incident.environment else []),
+        ]
+        if context:
+            head.append(text(f" ({', '.join(context)})"))
         lines = [Line(tuple(head))]
         for event in events:
             lines.append(
@@ -308,6 +347,8 @@ def describe_event(e: EventView) -> str:
             return f"{who} closed it as won't fix{tail}"
         case Action.DUPLICATE:
             return f"{who} marked it a duplicate of #{e.other_number}"
+        case Action.FOLLOWUP:
+            return f"{who} marked a follow-up{tail}"
 
 
 plugin = IncidentsPlugin

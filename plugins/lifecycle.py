@@ -35,6 +35,7 @@ class Action(StrEnum):
     REOPEN = "reopened"
     WONTFIX = "wontfix"
     DUPLICATE = "duplicate"
+    FOLLOWUP = "followup"  # something to do after the day; listed in the digest
 
 
 # Actions that show a responder has looked at the incident: the first one ends the
@@ -54,7 +55,7 @@ class State:
 
 def apply(state: State, action: Action, actor_id: int, target_id: int | None = None) -> State:
     """The state after `action`, or `Refused` with a reason fit to show the person."""
-    if action in (Action.NOTE, Action.SEVERITY):
+    if action in (Action.NOTE, Action.SEVERITY, Action.FOLLOWUP):
         return state
     if action is Action.REOPEN:
         if state.status.is_open:

@@ -78,6 +78,7 @@ class Incident(Base):
     number: Mapped[int] = mapped_column(Integer, unique=True)
     deploy_id: Mapped[int | None] = mapped_column(ForeignKey("deploys.id"), index=True)
     service: Mapped[str] = mapped_column(String(64), index=True)
+    environment: Mapped[str | None] = mapped_column(String(32))  # production, staging, …
     summary: Mapped[str] = mapped_column(Text)
     severity: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), index=True)
@@ -110,3 +111,16 @@ class IncidentEvent(Base):
     other_number: Mapped[int | None] = mapped_column(Integer)
     network: Mapped[str | None] = mapped_column(String(32))
     room: Mapped[str | None] = mapped_column(String(255))
+
+
+class ReminderSent(Base):
+    """A reminder the bot posted, so "one per incident per interval" holds across restarts.
+    `incident_id` is empty for the one-line "nobody is on duty" notice."""
+
+    __tablename__ = "reminders_sent"
+    __table_args__ = (Index("ix_reminders_sent_incident_kind_at", "incident_id", "kind", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # unowned | idle | stale | nobody
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

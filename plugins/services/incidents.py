@@ -23,6 +23,7 @@ from plugins.services.deploys import active_deploy_id
 from plugins.settings import IncidentSettings
 
 _SERVICE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,63}$")
+_ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 Listing = Literal["open", "all", "mine", "service"]
 
 
@@ -39,6 +40,7 @@ class IncidentView:
     updated_at: datetime
     deploy: str | None
     duplicate_of: int | None
+    environment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,17 @@ def check_service(name: str) -> str:
     return service
 
 
+def check_environment(name: str) -> str:
+    """A short token such as production, staging or stg-eu1 (stored lowercase)."""
+    environment = name.lower()
+    if not _ENVIRONMENT.match(environment):
+        raise UserError(
+            "an environment is up to 32 letters, digits, '.', '-' or '_', starting with a "
+            f"letter or digit (production, staging); got {name[:40]!r}"
+        )
+    return environment
+
+
 class IncidentService:
     def __init__(self, store: Store, limits: IncidentSettings, prefix: str) -> None:
         self._store = store
@@ -99,8 +112,10 @@ class IncidentService:
         network: str,
         room: str,
         now: datetime,
+        environment: str | None = None,
     ) -> IncidentView:
         service = check_service(service)
+        environment = check_environment(environment) if environment is not None else None
         summary = self._text(
             summary,
             "summary",
@@ -114,6 +129,7 @@ class IncidentService:
                 number=number,
                 deploy_id=await active_deploy_id(s),
                 service=service,
+                environment=environment,
                 summary=summary,
                 severity=severity,
                 status=Status.OPEN.value,
@@ -157,6 +173,8 @@ class IncidentService:
             detail = self._text(detail, "text", self._limits.max_note_chars) if detail else None
         if action is Action.NOTE and detail is None:
             raise UserError(f"say what to note: {self._p}note {number} <text>")
+        if action is Action.FOLLOWUP and detail is None:
+            raise UserError(f"say what should follow: {self._p}followup {number} <text>")
         try:
             async with self._store.write() as s:
                 incident = await _locked(s, number, self._p)
@@ -320,6 +338,7 @@ def _as_view(row: Row[tuple[Incident, str, str | None, str | None]]) -> Incident
         i.updated_at,
         deploy_name,
         i.duplicate_of,
+        i.environment,
     )
 
 

@@ -28,10 +28,15 @@ def deployday(
 
 
 def test_check_config_accepts_the_example() -> None:
-    env = {"PATH": "/usr/bin:/bin", "DEPLOYDAY_LIBERA_PASSWORD": "x"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DEPLOYDAY_LIBERA_PASSWORD": "x",
+        "DEPLOYDAY_SMTP_PASSWORD": "x",
+        "DEPLOYDAY_MATRIX_PASSWORD": "x",
+    }
     done = deployday("check-config", "-c", str(ROOT / "config.example.yaml"), cwd=ROOT, env=env)
     assert done.returncode == 0, done.stderr
-    assert "OK — networks: libera (irc, 2 channels)" in done.stdout
+    assert "OK — networks: libera (irc, 2 channels), fedora (matrix, 2 rooms)" in done.stdout
 
 
 def test_check_config_explains_each_problem(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ async def test_upgrade_twice_is_a_no_op(database_url: str) -> None:
         await store.upgrade(VERSIONS)
         async with store.read() as s:
             heads = (await s.execute(text("select version_num from alembic_version"))).scalars()
-            assert list(heads) == ["dd_0001"]  # core_0001 is implied by dependency
+            assert list(heads) == ["dd_0002"]  # core_0001 is implied by dependency
     finally:
         await store.dispose()
 

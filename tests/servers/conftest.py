@@ -1,3 +1,4 @@
 """Real servers, started once per test session on loopback ports."""
 
 from tests.servers.ircd import *  # noqa: F403
+from tests.servers.synapse import *  # noqa: F403

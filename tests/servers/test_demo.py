@@ -33,6 +33,20 @@ async def test_the_demo_plays_a_whole_day(
         "[10:12] <deployday> time to repair: n=4, mean 38m 30s, median 38m 30s, p90 51m 48s",
         "[10:12] <deployday> open: 1; oldest #5 bodhi, 57m old, unowned",
     ]
+    end = out.index("[10:13] <alice> !deploy end")
+    digest = next(p for p in (tmp_path / "digests").iterdir())
+    export = next(p for p in (tmp_path / "exports").iterdir())
+    assert out[end + 3 : end + 8] == [
+        "[10:13] <deployday> Digest for deploy pkgdb2: 5 incidents, 1 still open; MTTA 9m 24s "
+        "(median 5m, p90 21m); MTTR 38m 30s (median 38m 30s, p90 51m 48s)",
+        "[10:13] <deployday> most affected: bodhi (1), pkgdb (1), docs (1); 0 follow-ups; "
+        "3 people helped",
+        f"[10:13] <deployday> full digest: {digest}",
+        "[10:14] <alice> !export csv",
+        f"[10:14] <deployday> exported 5 incidents (18 events) to {export}",
+    ]
+    assert digest.read_text().startswith("# Deploy digest: pkgdb2\n")
+    assert export.suffix == ".csv" and len(export.read_text().splitlines()) == 1 + 18
     with sqlite3.connect(db) as conn:
         rows = conn.execute("select number, service, status from incidents order by number")
         assert rows.fetchall() == [

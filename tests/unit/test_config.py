@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Config, ConfigError, async_database_url, load_config, plugin_sections
+from bot.config import (
+    Config,
+    ConfigError,
+    MailConfig,
+    MatrixNetworkConfig,
+    async_database_url,
+    load_config,
+    plugin_sections,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,18 +36,78 @@ def test_the_example_config_is_valid_and_complete() -> None:
     assert config.timezone == "Europe/Prague" and config.prefix == "!"
     documented = (ROOT / "config.example.yaml").read_text()
     sections = plugin_sections(list(config.plugins))
-    assert isinstance(sections, dict) and set(sections) == {"roster", "incidents"}
+    assert isinstance(sections, dict) and set(sections) == {
+        "roster",
+        "incidents",
+        "reminders",
+        "digest",
+        "export",
+    }
     for key in [
         *Config.model_fields,
         *type(libera).model_fields,
+        *MatrixNetworkConfig.model_fields,
         "burst",
         "per_second",
         "min_delay",
         "max_delay",
+        *MailConfig.model_fields,
         *sections,
         *(field for model in sections.values() for field in model.model_fields),
     ]:
         assert f"{key}:" in documented, f"{key} is not documented in config.example.yaml"
+
+
+def test_the_example_matrix_network() -> None:
+    fedora = load_config(ROOT / "config.example.yaml").networks["fedora"]
+    assert isinstance(fedora, MatrixNetworkConfig)
+    assert fedora.rooms == ("#infra:example.org", "#releng:example.org")
+    assert fedora.password_env == "DEPLOYDAY_MATRIX_PASSWORD" and fedora.dm == "anyone"
+
+
+@pytest.mark.parametrize(
+    ("network", "expected"),
+    [
+        (
+            "{kind: matrix, homeserver: m.org, user_id: '@a:b', password_env: P, rooms: ['#a:b']}",
+            "networks.x.homeserver: expected a URL like https://matrix.example.org, got 'm.org'",
+        ),
+        (
+            "{kind: matrix, homeserver: 'https://h', user_id: a, password_env: P, rooms: ['#a:b']}",
+            "networks.x.user_id: expected a Matrix user ID like @deployday:example.org, got 'a'",
+        ),
+        (
+            "{kind: matrix, homeserver: 'https://h', user_id: '@a:b', password_env: P, rooms: [a]}",
+            "networks.x.rooms: expected room aliases (#room:server) or IDs (!id:server), got 'a'",
+        ),
+        (
+            "{kind: matrix, homeserver: 'https://h', user_id: '@a:b', rooms: ['!r']}",
+            "networks.x: set exactly one of password_env and access_token_env",
+        ),
+        (
+            "{kind: matrix, homeserver: 'https://h', user_id: '@a:b', password_env: P, "
+            "access_token_env: T, rooms: ['!r']}",
+            "networks.x: set exactly one of password_env and access_token_env",
+        ),
+        (
+            "{kind: matrix, homeserver: 'https://h', user_id: '@a:b', password_env: P, "
+            "rooms: ['!r'], dm: [bob]}",
+            "networks.x.dm: expected a Matrix user ID like @deployday:example.org, got 'bob'",
+        ),
+        (
+            "{kind: matrix, homeserver: 'https://h', user_id: '@a:b', password_env: P, "
+            "rooms: ['!r'], channels: ['#a']}",
+            "networks.x.channels: unknown key",
+        ),
+        (
+            "{kind: matrix, homeserver: 'https://h', user_id: '@a:b', password_env: P, "
+            "rooms: ['!r'], romos: 1}",
+            "networks.x.romos: unknown key (did you mean 'rooms'?)",
+        ),
+    ],
+)
+def test_matrix_network_problems(tmp_path: Path, network: str, expected: str) -> None:
+    assert problems(tmp_path, f"networks: {{x: {network}}}\n") == [expected]
 
 
 def test_no_config_means_working_defaults() -> None:
@@ -75,7 +143,7 @@ networks:
             "got '9bad'",
             "networks.libera.channels: expected channel names starting with '#', got 'fedora'",
             "networks.libera.prot: unknown key (did you mean 'port'?)",
-            "networks.other.kind: expected one of 'irc', got 'slack'",
+            "networks.other.kind: expected one of 'irc', 'matrix', got 'slack'",
             "networks.third.kind: required key is missing (say which network kind, e.g. irc)",
             "prefixx: unknown key (did you mean 'prefix'?)",
         ]

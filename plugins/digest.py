@@ -1,0 +1,268 @@
+"""The postmortem digest: on `!deploy end`, on `!digest`, at the end of the day and from
+`deployday digest`. The chat gets two lines and where the full Markdown file is; the file
+goes to the digest directory; the list gets it by mail when one is configured."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import re
+import sys
+from datetime import datetime, time, tzinfo
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from bot.commands import Example, Level, UserError, command
+from bot.config import Config, StrictModel
+from bot.mail import Mailer, MailError
+from bot.messages import Reply
+from bot.plugin import Context, Plugin, PluginAPI, cli_command
+from bot.store import Store
+from plugins import MIGRATIONS
+from plugins.deploys import DEPLOY_ENDED
+from plugins.digest_format import as_json, chat_summary, markdown
+from plugins.models import Deploy
+from plugins.output import atomic_text, ensure_directory, file_stem, stamp
+from plugins.reminders import Rooms, post
+from plugins.services import services
+from plugins.services.deploys import DeployService, DeployView
+from plugins.services.digest import Digest, DigestService
+
+log = logging.getLogger(__name__)
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class DigestSettings(StrictModel):
+    directory: str | None = None
+    on_deploy_end: bool = True
+    end_of_day: str | None = None
+    rooms: Rooms = Field(default_factory=dict)
+    mail_to: tuple[str, ...] = ()
+
+    @field_validator("end_of_day", mode="before")
+    @classmethod
+    def _hhmm(cls, v: object) -> object:
+        if v is None:
+            return v
+        if not isinstance(v, str) or not _HHMM.match(v):
+            raise ValueError(
+                f'expected a quoted local time like "18:00", got {v!r} '
+                "(unquoted, YAML reads 18:00 as a number)"
+            )
+        return v
+
+    @field_validator("mail_to")
+    @classmethod
+    def _addresses(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for address in v:
+            if not re.match(r"^[^@\s<>,]+@[^@\s<>,]+$", address):
+                raise ValueError(f"expected mail addresses like ops@example.org, got {address!r}")
+        return v
+
+    @property
+    def end_of_day_time(self) -> time | None:
+        if self.end_of_day is None:
+            return None
+        hours, minutes = self.end_of_day.split(":")
+        return time(int(hours), int(minutes))
+
+
+def data_directory(config: Config, configured: str | None, default: str) -> Path:
+    """A configured path (relative to the config file), else `default` beside the SQLite
+    database, or beside the config file for other databases."""
+    if configured:
+        path = Path(configured).expanduser()
+        return path if path.is_absolute() else config.base_dir / path
+    url = make_url(config.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).resolve().parent / default
+    return config.base_dir / default
+
+
+class DigestFinder:
+    """Which deploy a digest is about, and the digest of it."""
+
+    def __init__(self, api: PluginAPI) -> None:
+        self.api = api
+        self.service = DigestService(api.store)
+
+    async def pick(self, name: str | None) -> DeployView:
+        """The named deploy (most recent of that name), else the active one, else the
+        most recent one."""
+        deploys = services(self.api).deploys
+        if name:
+            found = await deploys.by_name(name.lower())
+            if found is None:
+                raise UserError(f"no deploy named {name[:40]!r}")
+            return found
+        found = await deploys.active() or await latest_deploy(self.api.store, deploys)
+        if found is None:
+            raise UserError("no deploy yet, so nothing to digest")
+        return found
+
+
+async def latest_deploy(store: Store, deploys: DeployService) -> DeployView | None:
+    async with store.read() as s:
+        deploy_id = await s.scalar(
+            select(Deploy.id).order_by(Deploy.started_at.desc(), Deploy.id.desc()).limit(1)
+        )
+    return None if deploy_id is None else await deploys.get(deploy_id)
+
+
+def end_of_day_pick(
+    active: DeployView | None, latest: DeployView | None, now: datetime, tz: tzinfo
+) -> DeployView | None:
+    """At the end of the day: the deploy under way, else one that ended today, else none."""
+    if active is not None:
+        return active
+    ended = latest.ended_at if latest is not None else None
+    if ended is not None and ended.astimezone(tz).date() == now.astimezone(tz).date():
+        return latest
+    return None
+
+
+def digest_finder(api: PluginAPI) -> DigestFinder:
+    return DigestFinder(api)
+
+
+def _configure_cli(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--deploy", metavar="NAME", help="default: the active deploy, else the latest")
+    p.add_argument("--format", choices=["md", "json"], default="md")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="where to write (- for stdout; default: the digest directory)",
+    )
+    p.add_argument("--mail", action="store_true", help="also mail it to digest.mail_to")
+
+
+class DigestPlugin(Plugin):
+    name = "digest"
+    settings_key = "digest"
+    Settings = DigestSettings
+    migrations = MIGRATIONS / "versions"
+
+    @property
+    def directory(self) -> Path:
+        return data_directory(self.api.config, self.settings.directory, "digests")
+
+    async def start(self) -> None:
+        cfg: DigestSettings = self.settings
+        if cfg.mail_to and self.api.config.mail is None:
+            log.warning("digest.mail_to is set but there is no mail: section; nothing is mailed")
+        self.api.subscribe(DEPLOY_ENDED, self.on_deploy_ended)
+        at = cfg.end_of_day_time
+        if at is not None:
+            self.api.scheduler.daily("end-of-day-digest", at, self.api.config.tz, self.end_of_day)
+
+    async def on_deploy_ended(self, deploy: object) -> None:
+        if not isinstance(deploy, DeployView) or not self.settings.on_deploy_end:
+            return
+        reply = await self.produce(deploy, mail=True)
+        await post(self.api, reply, self.settings.rooms)
+
+    async def end_of_day(self) -> None:
+        deploys = services(self.api).deploys
+        now = self.api.clock.now()
+        active = await deploys.active()
+        latest = None if active else await latest_deploy(self.api.store, deploys)
+        deploy = end_of_day_pick(active, latest, now, self.api.config.tz)
+        if deploy is not None:
+            await post(self.api, await self.produce(deploy, mail=True), self.settings.rooms)
+
+    async def produce(self, deploy: DeployView, *, mail: bool) -> Reply:
+        """Write the digest (and mail it when asked and configured); the chat lines."""
+        now = self.api.clock.now()
+        digest = await self.api.shared(digest_finder).service.collect(deploy, now)
+        lines = chat_summary(digest)
+        text = markdown(digest, self.api.config.tz)
+        try:
+            path = await asyncio.to_thread(self._write_default, digest, text, "md")
+            lines.append(f"full digest: {path}")
+        except UserError as exc:
+            log.error("digest of deploy %s not written: %s", deploy.name, exc)
+            lines.append(f"the full digest was not written: {exc}")
+        if mail and self.settings.mail_to:
+            lines.append(await self.mail(digest, text, now))
+        return Reply.of(*lines)
+
+    def _write_default(self, digest: Digest, text: str, ext: str) -> Path:
+        directory = ensure_directory(self.directory)
+        name = f"digest-{file_stem(digest.deploy.name)}-{stamp(digest.as_of)}.{ext}"
+        path = directory / name
+        with atomic_text(path) as f:
+            f.write(text)
+        return path
+
+    async def mail(self, digest: Digest, text: str, now: datetime) -> str:
+        to = self.settings.mail_to
+        subject = f"deployday digest: deploy {digest.deploy.name}"
+        try:
+            await Mailer(self.api.config.mail).send(to, subject, text, now)
+        except MailError as exc:
+            log.warning("digest of deploy %s: %s", digest.deploy.name, exc)
+            return str(exc)
+        return f"mailed to {', '.join(to)}"
+
+    @command(
+        "digest",
+        level=Level.MEMBER,
+        help="post the digest summary and write the full digest (default: the active or "
+        "latest deploy)",
+        examples=[
+            Example(
+                "!digest",
+                r"Digest for deploy pkgdb2: 1 incident, 1 still open.*\n.*\nfull digest: .*\.md",
+                setup=("!deploy start pkgdb2", "!break koji builds stuck"),
+            )
+        ],
+    )
+    async def digest(self, ctx: Context, deploy: str | None = None) -> Reply:
+        chosen = await self.api.shared(digest_finder).pick(deploy)
+        return await self.produce(chosen, mail=False)
+
+    @cli_command("digest", help="write a deploy's digest", configure=_configure_cli)
+    async def digest_cli(self, args: argparse.Namespace) -> int:
+        try:
+            finder = self.api.shared(digest_finder)
+            deploy = await finder.pick(args.deploy)
+            now = self.api.clock.now()
+            digest = await finder.service.collect(deploy, now)
+            text = markdown(digest, self.api.config.tz)
+            document = text if args.format == "md" else json.dumps(as_json(digest), indent=2)
+            if args.output == "-":
+                sys.stdout.write(document if document.endswith("\n") else document + "\n")
+                return 0
+            if args.output:
+                path = Path(args.output)
+                await asyncio.to_thread(_write, path, document)
+            else:
+                path = await asyncio.to_thread(self._write_default, digest, document, args.format)
+            for line in chat_summary(digest):
+                print(line)
+            print(f"full digest: {path}")
+            if args.mail:
+                if not self.settings.mail_to:
+                    raise UserError("--mail needs digest.mail_to in the config")
+                line = await self.mail(digest, text, now)
+                if not line.startswith("mailed"):
+                    raise UserError(line)
+                print(line)
+        except UserError as exc:
+            print(f"deployday digest: {exc}", file=sys.stderr)
+            return 1
+        return 0
+
+
+def _write(path: Path, text: str) -> None:
+    with atomic_text(path) as f:
+        f.write(text if text.endswith("\n") else text + "\n")
+
+
+plugin = DigestPlugin

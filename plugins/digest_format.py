@@ -1,0 +1,301 @@
+"""How a digest reads: the full Markdown file, the JSON document, and the short chat
+summary. Pure functions of a `Digest`, so the same figures appear everywhere."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from typing import Any
+
+from plugins.incidents import describe_event
+from plugins.output import iso, md_cell, seconds
+from plugins.render import clock_time, duration, plural
+from plugins.services.digest import Digest, Group, IncidentRow, TimelineEntry
+from plugins.stats import Stats
+
+
+def _local(when: datetime, tz: tzinfo) -> str:
+    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _row(*cells: object) -> str:
+    return "| " + " | ".join(md_cell(c) for c in cells) + " |"
+
+
+def _table(header: tuple[str, ...], rows: list[str]) -> list[str]:
+    return [_row(*header), "|" + "---|" * len(header), *rows, ""]
+
+
+def _stats_cells(s: Stats) -> tuple[object, ...]:
+    return (s.count, duration(s.mean), duration(s.median), duration(s.p90))
+
+
+def _group_row(label: str, g: Group) -> str:
+    return _row(label, g.incidents, *_stats_cells(g.tta), *_stats_cells(g.ttr))
+
+
+def _owner(r: IncidentRow) -> str:
+    return r.owner or "—"
+
+
+def markdown(d: Digest, tz: tzinfo) -> str:
+    """The full digest, for the digest directory and for mail."""
+    dep = d.deploy
+    start = dep.started_at
+    lines = [f"# Deploy digest: {md_cell(dep.name)}", ""]
+    lines.append(f"- **API break**: {'yes' if dep.api_break else 'no'}")
+    if dep.description:
+        lines.append(f"- **Description**: {md_cell(dep.description)}")
+    lines.append(f"- **Started**: {_local(start, tz)} by {md_cell(dep.started_by)}")
+    if dep.ended_at is not None:
+        lines.append(f"- **Ended**: {_local(dep.ended_at, tz)} ({duration(dep.ended_at - start)})")
+    else:
+        lines.append(f"- **Ended**: still under way at {_local(d.as_of, tz)}")
+    lines.append(f"- **Lead**: {md_cell(dep.lead.name) if dep.lead else 'none'}")
+    lines.append(
+        f"- **Incidents**: {d.summary.total} ({len(d.still_open)} still open); "
+        f"times in {tz}; digest written {_local(d.as_of, tz)}"
+    )
+    lines.append("")
+
+    lines += ["## Time to acknowledge and time to repair", ""]
+    header = (
+        "scope",
+        "incidents",
+        "TTA n",
+        "MTTA",
+        "TTA median",
+        "TTA p90",
+        "TTR n",
+        "MTTR",
+        "TTR median",
+        "TTR p90",
+    )
+    overall = Group("overall", d.summary.total, d.summary.tta, d.summary.ttr)
+    lines += _table(
+        header,
+        [
+            _group_row("overall", overall),
+            *(_group_row(f"service {g.label}", g) for g in d.by_service),
+            *(_group_row(f"team {g.label}", g) for g in d.by_team),
+        ],
+    )
+
+    lines += ["## Incidents", ""]
+    if d.incidents:
+        lines += _table(
+            (
+                "#",
+                "service",
+                "sev",
+                "environment",
+                "owner",
+                "team",
+                "status",
+                "TTA",
+                "TTR",
+                "summary",
+            ),
+            [
+                _row(
+                    f"#{r.number}",
+                    r.service,
+                    r.severity,
+                    r.environment or "—",
+                    _owner(r),
+                    r.team,
+                    r.status.label,
+                    duration(r.tta),
+                    duration(r.ttr),
+                    r.summary,
+                )
+                for r in d.incidents
+            ],
+        )
+    else:
+        lines += ["No incidents were reported.", ""]
+
+    lines += ["## Still open (carried over)", ""]
+    if d.still_open:
+        lines += _table(
+            ("#", "service", "sev", "owner", "status", "open for", "summary"),
+            [
+                _row(
+                    f"#{r.number}",
+                    r.service,
+                    r.severity,
+                    _owner(r),
+                    r.status.label,
+                    duration(r.age),
+                    r.summary,
+                )
+                for r in d.still_open
+            ],
+        )
+    else:
+        lines += ["Nothing is carried over.", ""]
+
+    lines += ["## Who helped", ""]
+    if d.helpers:
+        lines += _table(
+            ("person", "teams", "on duty", "owned", "fixed"),
+            [
+                _row(h.name, ", ".join(h.teams) or "—", duration(h.on_duty), h.owned, h.fixed)
+                for h in d.helpers
+            ],
+        )
+    else:
+        lines += ["Nobody checked in.", ""]
+
+    lines += ["## Services most affected", ""]
+    if d.services:
+        lines += _table(
+            ("service", "incidents", "still open", "worst severity", "total time to repair"),
+            [
+                _row(
+                    s.service,
+                    s.incidents,
+                    s.open,
+                    f"sev{s.worst_severity}",
+                    duration(s.repair_time),
+                )
+                for s in d.services
+            ],
+        )
+    else:
+        lines += ["None.", ""]
+
+    lines += ["## Follow-ups", ""]
+    if d.followups:
+        lines += [
+            f"- #{f.number} {md_cell(f.service)}: {md_cell(f.text)} "
+            f"({md_cell(f.by or 'someone')}, {clock_time(f.at, tz, start)})"
+            for f in d.followups
+        ]
+        lines.append("")
+    else:
+        lines += ["Nobody marked a follow-up.", ""]
+
+    lines += ["## Timeline", ""]
+    lines += [
+        f"- {clock_time(e.at, tz, start)} {md_cell(_timeline_text(d, e))}" for e in d.timeline
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _timeline_text(d: Digest, e: TimelineEntry) -> str:
+    if e.event is None:
+        verb = "started" if e.at == d.deploy.started_at else "ended"
+        by = f" by {d.deploy.started_by}" if verb == "started" else ""
+        return f"deploy {d.deploy.name} {verb}{by}"
+    return f"#{e.number} {e.service}: {describe_event(e.event)}"
+
+
+def _stats_json(s: Stats) -> dict[str, Any]:
+    return {
+        "count": s.count,
+        "mean_seconds": seconds(s.mean),
+        "median_seconds": seconds(s.median),
+        "p90_seconds": seconds(s.p90),
+    }
+
+
+def _group_json(g: Group) -> dict[str, Any]:
+    return {"incidents": g.incidents, "tta": _stats_json(g.tta), "ttr": _stats_json(g.ttr)}
+
+
+def as_json(d: Digest) -> dict[str, Any]:
+    """The digest as one JSON document: times ISO 8601 UTC, durations in seconds."""
+    dep = d.deploy
+    return {
+        "deploy": {
+            "name": dep.name,
+            "api_break": dep.api_break,
+            "description": dep.description,
+            "started_at": iso(dep.started_at),
+            "ended_at": iso(dep.ended_at),
+            "started_by": dep.started_by,
+            "lead": dep.lead.name if dep.lead else None,
+        },
+        "as_of": iso(d.as_of),
+        "overall": {
+            "incidents": d.summary.total,
+            "by_status": {s.value: n for s, n in d.summary.by_status.items()},
+            "tta": _stats_json(d.summary.tta),
+            "ttr": _stats_json(d.summary.ttr),
+        },
+        "by_service": {g.label: _group_json(g) for g in d.by_service},
+        "by_team": {g.label: _group_json(g) for g in d.by_team},
+        "incidents": [
+            {
+                "number": r.number,
+                "service": r.service,
+                "summary": r.summary,
+                "severity": r.severity,
+                "environment": r.environment,
+                "owner": r.owner,
+                "team": r.team,
+                "status": r.status.value,
+                "reported_at": iso(r.reported_at),
+                "tta_seconds": seconds(r.tta),
+                "ttr_seconds": seconds(r.ttr),
+            }
+            for r in d.incidents
+        ],
+        "still_open": [r.number for r in d.still_open],
+        "helpers": [
+            {
+                "name": h.name,
+                "teams": list(h.teams),
+                "on_duty_seconds": seconds(h.on_duty),
+                "owned": h.owned,
+                "fixed": h.fixed,
+            }
+            for h in d.helpers
+        ],
+        "services": [
+            {
+                "service": s.service,
+                "incidents": s.incidents,
+                "open": s.open,
+                "worst_severity": s.worst_severity,
+                "repair_seconds": seconds(s.repair_time),
+            }
+            for s in d.services
+        ],
+        "followups": [
+            {"number": f.number, "service": f.service, "text": f.text, "by": f.by, "at": iso(f.at)}
+            for f in d.followups
+        ],
+        "timeline": [
+            {
+                "at": iso(e.at),
+                "number": e.number,
+                "kind": e.event.kind.value if e.event else None,
+                "actor": e.event.actor if e.event else None,
+                "text": _timeline_text(d, e),
+            }
+            for e in d.timeline
+        ],
+    }
+
+
+def _figures(label: str, s: Stats) -> str:
+    if s.count == 0:
+        return f"{label} —"
+    return f"{label} {duration(s.mean)} (median {duration(s.median)}, p90 {duration(s.p90)})"
+
+
+def chat_summary(d: Digest) -> list[str]:
+    """Two lines for the channel; the file has the rest."""
+    s = d.summary
+    first = (
+        f"Digest for deploy {d.deploy.name}: {plural(s.total, 'incident')}, "
+        f"{len(d.still_open)} still open; {_figures('MTTA', s.tta)}; {_figures('MTTR', s.ttr)}"
+    )
+    parts = []
+    if d.services:
+        top = ", ".join(f"{x.service} ({x.incidents})" for x in d.services[:3])
+        parts.append(f"most affected: {top}")
+    parts.append(plural(len(d.followups), "follow-up"))
+    parts.append(f"{plural(len(d.helpers), 'person', 'people')} helped")
+    return [first, "; ".join(parts)]

@@ -1,0 +1,169 @@
+"""Reminders and scheduled MTTR summaries while a deploy is under way, so nothing rots
+unowned. Both post into channels unprompted, so both are off until the config says
+otherwise (config.example.yaml turns them on)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from pydantic import Field
+
+from bot.config import StrictModel
+from bot.messages import Inline, Mention, Reply, text
+from bot.plugin import Plugin, PluginAPI
+from plugins import MIGRATIONS
+from plugins.metrics import render_summary
+from plugins.reminder_rules import Due, Intervals, Kind, Policy
+from plugins.render import duration, incident_spans, plural
+from plugins.services import services
+from plugins.services.metrics import Scope
+from plugins.services.reminders import ReminderService, Round
+from plugins.services.roster import Shift
+
+log = logging.getLogger(__name__)
+
+Rooms = dict[str, tuple[str, ...]]  # network name -> rooms; empty: the announcement rooms
+
+
+class BySeverity(StrictModel):
+    """Minutes, per severity (sev1 is the worst)."""
+
+    sev1: int = Field(ge=1, le=10080)
+    sev2: int = Field(ge=1, le=10080)
+    sev3: int = Field(ge=1, le=10080)
+    sev4: int = Field(ge=1, le=10080)
+
+    def intervals(self) -> Intervals:
+        minutes = {1: self.sev1, 2: self.sev2, 3: self.sev3, 4: self.sev4}
+        return Intervals({sev: timedelta(minutes=m) for sev, m in minutes.items()})
+
+
+class ReminderSettings(StrictModel):
+    enabled: bool = False
+    check_every: int = Field(1, ge=1, le=60)
+    unowned_after: BySeverity = BySeverity(sev1=5, sev2=10, sev3=20, sev4=60)
+    idle_after: BySeverity = BySeverity(sev1=15, sev2=30, sev3=45, sev4=120)
+    stale_after: BySeverity = BySeverity(sev1=20, sev2=30, sev3=60, sev4=180)
+    nobody_on_duty_every: int = Field(30, ge=1, le=1440)
+    service_teams: dict[str, str] = Field(default_factory=dict)
+    rooms: Rooms = Field(default_factory=dict)
+    summary_every: int = Field(0, ge=0, le=1440)
+    summary_rooms: Rooms = Field(default_factory=dict)
+
+    def policy(self) -> Policy:
+        return Policy(
+            self.unowned_after.intervals(),
+            self.idle_after.intervals(),
+            self.stale_after.intervals(),
+            timedelta(minutes=self.nobody_on_duty_every),
+        )
+
+
+def reminder_service(api: PluginAPI) -> ReminderService:
+    return ReminderService(api.store)
+
+
+async def post(api: PluginAPI, reply: Reply, rooms: Rooms) -> None:
+    """To the rooms configured for it, or to every announcement room."""
+    if not rooms:
+        await api.announce(reply)
+        return
+    for network, room_ids in rooms.items():
+        for room in room_ids:
+            await api.send(network, room, reply)
+
+
+class RemindersPlugin(Plugin):
+    name = "reminders"
+    settings_key = "reminders"
+    Settings = ReminderSettings
+    migrations = MIGRATIONS / "versions"
+
+    async def start(self) -> None:
+        cfg: ReminderSettings = self.settings
+        unknown = sorted(set(cfg.service_teams.values()) - set(self.api.config.teams))
+        if unknown:
+            log.warning("reminders.service_teams names unknown teams: %s", ", ".join(unknown))
+        if cfg.enabled:
+            self.api.scheduler.every("reminders", timedelta(minutes=cfg.check_every), self.remind)
+        if cfg.summary_every:
+            self.api.scheduler.every(
+                "mttr-summary", timedelta(minutes=cfg.summary_every), self.summarize
+            )
+
+    async def remind(self) -> None:
+        cfg: ReminderSettings = self.settings
+        now = self.api.clock.now()
+        found = await self.api.shared(reminder_service).claim(cfg.policy(), now)
+        if found is None:
+            return
+        reply = await self.render(found)
+        if reply is not None:
+            await post(self.api, reply, cfg.rooms)
+
+    async def render(self, found: Round) -> Reply | None:
+        p = self.api.config.prefix
+        if found.notice:
+            return Reply.of(
+                f"{plural(found.withheld, 'incident needs', 'incidents need')} attention but "
+                f"nobody is on duty; {p}checkin <team> to go on duty, {p}incidents to see them"
+            )
+        if not found.reminders:
+            return None
+        people = {s.person.id for s in found.on_duty}
+        people |= {d.incident.owner_id for d in found.reminders if d.incident.owner_id}
+        mentions = await self.api.people.mentions(people)
+        return Reply.of(*(self._line(d, found.on_duty, mentions, p) for d in found.reminders))
+
+    def _line(
+        self, d: Due, on_duty: list[Shift], mentions: dict[int, Mention], p: str
+    ) -> list[Inline]:
+        i = d.incident
+        spans: list[Inline] = []
+        if d.kind is Kind.STALE and i.owner_id is not None:
+            spans += [mentions[i.owner_id], text(": ")]
+        spans += incident_spans(i.number, i.service, i.severity, i.summary)
+        waited = duration(d.waiting)
+        if d.kind is Kind.STALE:
+            spans.append(
+                text(
+                    f" has had no update for {waited}; {p}note {i.number} <progress> "
+                    f"or {p}fixed {i.number}"
+                )
+            )
+            return spans
+        if d.kind is Kind.IDLE:
+            spans.append(text(f" was acknowledged but nobody owns it; no update for {waited}"))
+        else:
+            spans.append(text(f" has had no owner for {waited}"))
+        team, people = self._responders(i.service, on_duty)
+        spans.append(text(f" — on duty{' for ' + team if team else ''}: "))
+        for n, shift in enumerate(people):
+            if n:
+                spans.append(text(", "))
+            spans.append(mentions[shift.person.id])
+        spans.append(text(f"; {p}take {i.number} to own it"))
+        return spans
+
+    def _responders(self, service: str, on_duty: list[Shift]) -> tuple[str | None, list[Shift]]:
+        """The service's team when someone of it is on duty, else everyone on duty."""
+        team = self.settings.service_teams.get(service)
+        of_team = [s for s in on_duty if s.team == team]
+        return (team, of_team) if of_team else (None, on_duty)
+
+    async def summarize(self) -> None:
+        svc = services(self.api)
+        deploy = await svc.deploys.active()
+        if deploy is None:
+            return
+        summary = await svc.metrics.summary(Scope(f"deploy {deploy.name}", deploy_id=deploy.id))
+        if summary.total == 0:
+            return
+        reply = render_summary(
+            f"deploy {deploy.name}", summary, self.api.clock.now(), self.api.config.prefix
+        )
+        await post(self.api, reply, self.settings.summary_rooms)
+
+
+plugin = RemindersPlugin
