@@ -38,7 +38,7 @@ from nio import (
 
 from tests.servers.support import Server, free_port, need, server_dir
 
-__all__ = ["Homeserver", "MatrixUser", "synapse"]
+__all__ = ["Homeserver", "MatrixUser", "private_synapse", "synapse"]
 
 HOST = "127.0.0.1"
 SECRET = "test-shared-secret"
@@ -340,12 +340,7 @@ def _synapse_installed() -> bool:
     return importlib.util.find_spec("synapse") is not None
 
 
-@pytest.fixture(scope="session")
-def synapse() -> Iterator[Homeserver]:
-    """One Synapse for the whole session (its ~2 s start-up is paid once)."""
-    need("matrix-synapse", _synapse_installed(), "pip install matrix-synapse")
-    directory = server_dir("synapse")
-    port = free_port()
+def _launch(directory: Path, port: int) -> Homeserver:
     text = HOMESERVER_YAML.replace("@DIR@", str(directory)).replace("@PORT@", str(port))
     (directory / "homeserver.yaml").write_text(text)
     url = f"http://{HOST}:{port}"
@@ -360,9 +355,29 @@ def synapse() -> Iterator[Homeserver]:
         server.start()
     except RuntimeError as exc:
         need("matrix-synapse", False, f"Synapse did not start: {exc}")
-    homeserver = Homeserver(url, directory, server, time.monotonic() - began)
+    return Homeserver(url, directory, server, time.monotonic() - began)
+
+
+@pytest.fixture(scope="session")
+def synapse() -> Iterator[Homeserver]:
+    """One Synapse for the whole session (its ~2 s start-up is paid once)."""
+    need("matrix-synapse", _synapse_installed(), "pip install matrix-synapse")
+    homeserver = _launch(server_dir("synapse"), free_port())
     try:
         yield homeserver
     finally:
-        server.stop()
-        shutil.rmtree(directory, ignore_errors=True)
+        homeserver.server.stop()
+        shutil.rmtree(homeserver.directory, ignore_errors=True)
+
+
+@pytest.fixture
+def private_synapse() -> Iterator[Homeserver]:
+    """A Synapse of this test's own, which the test may stop and start again
+    (`homeserver.server.stop()` / `.start()`: same port, same database)."""
+    need("matrix-synapse", _synapse_installed(), "pip install matrix-synapse")
+    homeserver = _launch(server_dir("synapse"), free_port())
+    try:
+        yield homeserver
+    finally:
+        homeserver.server.stop()
+        shutil.rmtree(homeserver.directory, ignore_errors=True)
