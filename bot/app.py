@@ -88,7 +88,7 @@ class App(PluginAPI):
 
     def _job_lease(self) -> Lease | None:
         jobs = self.config.jobs
-        if jobs.lease == "off" or (jobs.lease == "auto" and self.store.dialect != "postgresql"):
+        if jobs.lease is False or (jobs.lease == "auto" and self.store.dialect != "postgresql"):
             return None
         return Lease(self.store, self.clock, "jobs", timedelta(seconds=jobs.lease_seconds))
 

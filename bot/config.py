@@ -211,7 +211,7 @@ _NETWORK_MODELS: dict[str, type[BaseModel]] = {
 class JobsConfig(_Strict):
     """Scheduled jobs run on one instance at a time: the holder of a database lease."""
 
-    lease: Literal["auto", "on", "off"] = "auto"  # auto: on with PostgreSQL
+    lease: Literal["auto"] | bool = "auto"  # auto: on with PostgreSQL
     lease_seconds: float = Field(30.0, ge=3, le=3600)
 
 

@@ -112,3 +112,64 @@ async def test_two_instances_share_one_postgresql(
     finally:
         await conn.close()
     assert dict(events) == {"reported": 2 * REPORTS, "fixed": 1}
+
+
+async def test_jobs_run_on_one_instance_and_move_when_it_dies(
+    miniircd: IrcServer, postgres_url: str, tmp_path: Path
+) -> None:
+    """Two instances in one channel, each with a job every second: only the lease holder
+    runs it; kill -9 the holder and the other takes over once the lease (3 s) expires."""
+    n = next(_ids)
+    names, channel = [f"tka{n}", f"tkb{n}"], f"#ticks{n}"
+    user = await IrcUser.connect(miniircd.host, miniircd.port, f"watch{n}", timeout=WAIT)
+    await user.join(channel)
+    procs: dict[str, asyncio.subprocess.Process] = {}
+    try:
+        for name in names:
+            config = tmp_path / f"{name}.yaml"
+            config.write_text(
+                config_text(miniircd, postgres_url, name, channel, [])
+                + "jobs: {lease: true, lease_seconds: 3}\n"
+                + "plugins: [plugins.deploys, plugins.roster, plugins.incidents, "
+                "plugins.metrics, tests.servers.ticker]\n"
+            )
+            procs[name] = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "--log-level",
+                "WARNING",
+                "run",
+                "-c",
+                str(config),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        for name in names:
+            await user.wait_event("join", lambda e, name=name: e.source.nick == name, timeout=WAIT)
+
+        async def ticks(count: int) -> list[str]:
+            got = []
+            for _ in range(count):
+                m = await user.next_message(lambda m: m.text.startswith("tick"), timeout=WAIT)
+                got.append(m.sender)
+            return got
+
+        first = await ticks(6)
+        assert len(set(first)) == 1, f"both instances ran the job: {first}"
+        holder = first[0]
+        procs[holder].send_signal(signal.SIGKILL)
+        await procs[holder].wait()
+        other = next(name for name in names if name != holder)
+        after = await user.next_message(
+            lambda m: m.text.startswith("tick") and m.sender == other, timeout=WAIT
+        )
+        assert after.sender == other
+        assert set(await ticks(3)) == {other}
+    finally:
+        for name, proc in procs.items():
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+                _, err = await asyncio.wait_for(proc.communicate(), WAIT)
+                assert proc.returncode == 0, f"{name}: {err.decode()[-2000:]}"
+        await user.quit()
