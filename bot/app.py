@@ -19,7 +19,7 @@ from bot.config import Config
 from bot.dispatcher import Dispatcher
 from bot.help import HelpPlugin
 from bot.identity import IdentityPlugin
-from bot.lease import Lease
+from bot.lease import Leases
 from bot.messages import Message, Reply, Sender
 from bot.people import People
 from bot.plugin import Handler, MemberCheck, Plugin, PluginAPI
@@ -70,7 +70,15 @@ class App(PluginAPI):
         self.store = store or Store(config.database_url)
         self.transports = {t.name: t for t in transports}
         self.tracker = TaskTracker()
-        self.scheduler = Scheduler(self.clock, self.tracker, self._job_lease())
+        self.leases = self._leases()
+        self.scheduler = Scheduler(
+            self.clock, self.tracker, self.leases.get("jobs") if self.leases else None
+        )
+        if self.leases is not None:
+            for name, transport in self.transports.items():
+                if transport.kind != "console":
+                    self.leases.get(f"network:{name}")
+        self._keeper: asyncio.Task[None] | None = None
         self.people = People(self.store, self.clock, self.fold)
         self.registry = Registry()
         self.dispatcher = Dispatcher(self, self.tracker)
@@ -86,11 +94,18 @@ class App(PluginAPI):
                 self.registry.add(cmd)
         self._stopping = asyncio.Event()
 
-    def _job_lease(self) -> Lease | None:
-        jobs = self.config.jobs
-        if jobs.lease is False or (jobs.lease == "auto" and self.store.dialect != "postgresql"):
+    def _leases(self) -> Leases | None:
+        c = self.config.coordination
+        if c.lease is False or (c.lease == "auto" and self.store.dialect != "postgresql"):
             return None
-        return Lease(self.store, self.clock, "jobs", timedelta(seconds=jobs.lease_seconds))
+        return Leases(self.store, self.clock, timedelta(seconds=c.lease_seconds))
+
+    def serves(self, network: str) -> bool:
+        """Whether this instance answers on `network`: always, unless another instance
+        sharing the database holds that network's lease (a replica on standby)."""
+        if self.leases is None or self.is_local(network):
+            return True
+        return self.leases.get(f"network:{network}").held
 
     # --- PluginAPI ------------------------------------------------------------------------
 
@@ -116,6 +131,9 @@ class App(PluginAPI):
         transport = self.transports.get(network)
         if transport is None:
             log.error("reply for unknown network %s dropped", network)
+            return
+        if not self.serves(network):
+            log.debug("not sending to %s/%s: another instance serves %s", network, room_id, network)
             return
         try:
             await transport.send(room_id, reply)
@@ -178,6 +196,9 @@ class App(PluginAPI):
 
     async def start(self) -> None:
         await self.prepare_store()
+        if self.leases is not None:
+            await self.leases.renew_all()
+            self._keeper = asyncio.create_task(self.leases.keep(self.tracker), name="leases")
         for plugin in self.plugins:
             await plugin.start()
         await self.scheduler.start()
@@ -199,6 +220,11 @@ class App(PluginAPI):
             await plugin.stop()
         for transport in self.transports.values():
             await transport.stop()
+        if self._keeper is not None:
+            self._keeper.cancel()
+            await asyncio.gather(self._keeper, return_exceptions=True)
+        if self.leases is not None:
+            await self.leases.release_all()
         await self.store.dispose()
 
     def request_stop(self) -> None:

@@ -208,8 +208,9 @@ _NETWORK_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
-class JobsConfig(_Strict):
-    """Scheduled jobs run on one instance at a time: the holder of a database lease."""
+class CoordinationConfig(_Strict):
+    """Instances sharing a database: scheduled jobs, and each network, are served by one
+    instance at a time, the holder of a lease in the database."""
 
     lease: Literal["auto"] | bool = "auto"  # auto: on with PostgreSQL
     lease_seconds: float = Field(30.0, ge=3, le=3600)
@@ -263,7 +264,7 @@ class Config(_Strict):
     teams: tuple[str, ...] = Field(("infra", "releng", "docs", "qa"), min_length=1)
     console: ConsoleConfig = ConsoleConfig()
     mail: MailConfig | None = None
-    jobs: JobsConfig = JobsConfig()
+    coordination: CoordinationConfig = CoordinationConfig()
     rate_limit: RateLimitConfig = RateLimitConfig()
     plugins: tuple[str, ...] = BUILTIN_PLUGINS
     networks: dict[str, NetworkConfig] = Field(default_factory=dict)

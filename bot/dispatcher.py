@@ -42,7 +42,7 @@ class Dispatcher:
     async def submit(self, message: Message) -> None:
         """The sink transports deliver to: queue the message behind its sender's earlier
         ones and return at once, so a slow command never stalls a network's reader."""
-        if not self._accepting:
+        if not self._accepting or not self._app.serves(message.network):
             return
         key = (message.network, message.sender.id)
         previous = self._tails.get(key)

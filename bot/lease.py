@@ -1,9 +1,11 @@
-"""A lease in the database that at most one instance holds at a time, so scheduled jobs
-(reminders, summaries, digests) run once even when several bot processes share a
-database. The holder renews it; when the holder dies, another takes over once it expires."""
+"""Leases in the database that at most one instance holds at a time, for what must happen
+once even when several bot processes share a database: scheduled jobs (reminders,
+summaries, digests) and serving a network (two replicas in one channel must not both
+answer). The holder renews them; when it dies, another takes over once they expire."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -15,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.clock import Clock
 from bot.store import KeyValue, Store
+from bot.tasks import TaskTracker
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +88,37 @@ class Lease:
                 .where(KeyValue.key == self.key, KeyValue.value == self.holder)
                 .values(updated_at=datetime(1970, 1, 1, tzinfo=self._clock.now().tzinfo))
             )
+
+
+class Leases:
+    """The leases this instance competes for, all under one holder id, renewed together
+    every third of the TTL."""
+
+    def __init__(self, store: Store, clock: Clock, ttl: timedelta) -> None:
+        self._store = store
+        self._clock = clock
+        self.ttl = ttl
+        self.holder = instance_id()
+        self._leases: dict[str, Lease] = {}
+
+    def get(self, name: str) -> Lease:
+        if name not in self._leases:
+            self._leases[name] = Lease(self._store, self._clock, name, self.ttl, self.holder)
+        return self._leases[name]
+
+    async def renew_all(self) -> None:
+        for lease in list(self._leases.values()):
+            await lease.renew()
+
+    async def keep(self, tracker: TaskTracker) -> None:
+        """Renew for as long as the task runs; renewals are tracked work, like job runs."""
+        while True:
+            await self._clock.sleep_until(self._clock.now() + self.ttl / 3)
+            await asyncio.wait({tracker.spawn(self.renew_all(), "renew-leases")})
+
+    async def release_all(self) -> None:
+        for lease in self._leases.values():
+            try:
+                await lease.release()
+            except Exception:
+                log.exception("releasing %s failed; it will expire by itself", lease.key)

@@ -27,8 +27,9 @@ class _Entry:
 
 
 class Scheduler:
-    """With a `lease`, jobs run only while this instance holds it: several instances may
-    share a database, and each job must still run once."""
+    """With a `lease` (renewed by its owner, bot.lease.Leases), jobs run only while this
+    instance holds it: several instances may share a database, and each job must still
+    run once."""
 
     def __init__(self, clock: Clock, tracker: TaskTracker, lease: Lease | None = None) -> None:
         self._clock = clock
@@ -51,9 +52,6 @@ class Scheduler:
             self._loops.append(asyncio.create_task(self._loop(entry), name=f"job:{entry.name}"))
 
     async def start(self) -> None:
-        if self._lease is not None:
-            await self._lease.renew()
-            self._loops.append(asyncio.create_task(self._keep_lease(self._lease), name="lease"))
         self._loops += [
             asyncio.create_task(self._loop(e), name=f"job:{e.name}") for e in self._entries
         ]
@@ -64,14 +62,6 @@ class Scheduler:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
         self._loops = []
-        if self._lease is not None:
-            await self._lease.release()
-
-    async def _keep_lease(self, lease: Lease) -> None:
-        """Renew every third of the TTL; renewals are tracked work, like job runs."""
-        while True:
-            await self._clock.sleep_until(self._clock.now() + lease.ttl / 3)
-            await asyncio.wait({self._tracker.spawn(lease.renew(), "renew-lease")})
 
     async def _loop(self, entry: _Entry) -> None:
         due = entry.next_after(self._clock.now())

@@ -27,13 +27,20 @@ OPENED = re.compile(r"^#(\d+) opened: \[sev3\] (\S+): ")
 
 
 def config_text(
-    server: IrcServer, database: str, nick: str, channel: str, admins: list[str]
+    server: IrcServer,
+    database: str,
+    nick: str,
+    channel: str,
+    admins: list[str],
+    network: str = "local",
 ) -> str:
+    """Instances with the same network name are replicas (one serves, one stands by);
+    different names are separate networks, each served by its own instance."""
     return (
         f"database: {database}\n"
         f"admins: {admins}\n"
         "rate_limit: {burst: 1000, per_minute: 6000}\n"
-        f"networks:\n  local:\n    kind: irc\n    host: {server.host}\n"
+        f"networks:\n  {network}:\n    kind: irc\n    host: {server.host}\n"
         f"    port: {server.port}\n    tls: false\n    nick: {nick}\n"
         f"    channels: ['{channel}']\n    flood: {{burst: 100, per_second: 1000}}\n"
     )
@@ -53,7 +60,7 @@ async def test_two_instances_share_one_postgresql(
     try:
         for name, channel in zip(names, channels, strict=True):
             config = tmp_path / f"{name}.yaml"
-            config.write_text(config_text(miniircd, postgres_url, name, channel, people))
+            config.write_text(config_text(miniircd, postgres_url, name, channel, people, name))
             procs.append(
                 await asyncio.create_subprocess_exec(
                     sys.executable,
@@ -129,7 +136,7 @@ async def test_jobs_run_on_one_instance_and_move_when_it_dies(
             config = tmp_path / f"{name}.yaml"
             config.write_text(
                 config_text(miniircd, postgres_url, name, channel, [])
-                + "jobs: {lease: true, lease_seconds: 3}\n"
+                + "coordination: {lease: true, lease_seconds: 3}\n"
                 + "plugins: [plugins.deploys, plugins.roster, plugins.incidents, "
                 "plugins.metrics, tests.servers.ticker]\n"
             )
