@@ -23,6 +23,7 @@ from bot.lease import Leases
 from bot.messages import Message, Reply, Sender
 from bot.people import People
 from bot.plugin import Handler, MemberCheck, Plugin, PluginAPI
+from bot.relay import Relay
 from bot.scheduler import Scheduler
 from bot.store import Store
 from bot.tasks import TaskTracker
@@ -31,6 +32,7 @@ from bot.transports.base import Transport
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 ENTRY_POINT_GROUP = "deployday.plugins"
+RELAY_INTERVAL = timedelta(seconds=1)  # how often relayed announcements are picked up
 
 
 class StartupError(Exception):
@@ -78,7 +80,10 @@ class App(PluginAPI):
             for name, transport in self.transports.items():
                 if transport.kind != "console":
                     self.leases.get(f"network:{name}")
-        self._keeper: asyncio.Task[None] | None = None
+        self.relay = (
+            Relay(self.store, self.clock, self.leases, RELAY_INTERVAL) if self.leases else None
+        )
+        self._background: list[asyncio.Task[None]] = []
         self.people = People(self.store, self.clock, self.fold)
         self.registry = Registry()
         self.dispatcher = Dispatcher(self, self.tracker)
@@ -143,17 +148,32 @@ class App(PluginAPI):
     async def announce(
         self, reply: Reply, *, origin: Message | None = None, networks: set[str] | None = None
     ) -> None:
-        for transport in self.transports.values():
-            if networks is not None and transport.name not in networks:
+        served = self._served()
+        for name in served if networks is None else served & networks:
+            await self._announce_on(
+                name, reply, origin.network if origin else None, origin.room.id if origin else None
+            )
+        if self.relay is not None:
+            try:
+                await self.relay.post(reply, origin, networks, served)
+            except Exception:
+                log.exception("could not relay an announcement to the other instances")
+
+    async def _announce_on(
+        self, network: str, reply: Reply, origin_network: str | None, origin_room: str | None
+    ) -> None:
+        transport = self.transports[network]
+        for room in transport.announce_rooms:
+            if (
+                origin_network == network
+                and origin_room is not None
+                and transport.fold(room) == transport.fold(origin_room)
+            ):
                 continue
-            for room in transport.announce_rooms:
-                if (
-                    origin is not None
-                    and origin.network == transport.name
-                    and transport.fold(room) == transport.fold(origin.room.id)
-                ):
-                    continue
-                await self.send(transport.name, room, reply)
+            await self.send(network, room, reply)
+
+    def _served(self) -> set[str]:
+        return {name for name in self.transports if self.serves(name)}
 
     # --- helpers for the dispatcher ---------------------------------------------------------
 
@@ -198,7 +218,15 @@ class App(PluginAPI):
         await self.prepare_store()
         if self.leases is not None:
             await self.leases.renew_all()
-            self._keeper = asyncio.create_task(self.leases.keep(self.tracker), name="leases")
+            self._background.append(
+                asyncio.create_task(self.leases.keep(self.tracker), name="leases")
+            )
+        if self.relay is not None:
+            self._background.append(
+                asyncio.create_task(
+                    self.relay.run(self._served, self._announce_on, self.tracker), name="relay"
+                )
+            )
         for plugin in self.plugins:
             await plugin.start()
         await self.scheduler.start()
@@ -220,9 +248,9 @@ class App(PluginAPI):
             await plugin.stop()
         for transport in self.transports.values():
             await transport.stop()
-        if self._keeper is not None:
-            self._keeper.cancel()
-            await asyncio.gather(self._keeper, return_exceptions=True)
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         if self.leases is not None:
             await self.leases.release_all()
         await self.store.dispose()

@@ -12,7 +12,7 @@ import secrets
 import socket
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.clock import Clock
@@ -72,7 +72,7 @@ class Lease:
         was_held = self.held
         self._held_until = now + self.ttl if won else None
         if won and not was_held:
-            log.info("this instance (%s) now runs the scheduled jobs (%s)", self.holder, self.key)
+            log.info("this instance (%s) now holds %s", self.holder, self.key)
         elif was_held and not won:
             log.warning("lost %s to another instance", self.key)
         return won
@@ -115,6 +115,21 @@ class Leases:
         while True:
             await self._clock.sleep_until(self._clock.now() + self.ttl / 3)
             await asyncio.wait({tracker.spawn(self.renew_all(), "renew-leases")})
+
+    async def others(self, prefix: str) -> dict[str, str]:
+        """Leases under `prefix` that another instance holds now: name -> holder. Tells
+        which networks other instances serve, so announcements can reach them."""
+        key = f"lease:{prefix}"
+        async with self._store.read() as s:
+            rows = (
+                await s.execute(
+                    select(KeyValue.key, KeyValue.value)
+                    .where(KeyValue.key.startswith(key, autoescape=True))
+                    .where(KeyValue.updated_at >= self._clock.now() - self.ttl)
+                    .where(KeyValue.value != self.holder)
+                )
+            ).all()
+        return {k.removeprefix(key): v for k, v in rows}
 
     async def release_all(self) -> None:
         for lease in self._leases.values():

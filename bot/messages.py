@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,3 +146,40 @@ def render_plain_lines(reply: Reply) -> list[str]:
         else:
             out.append(block.plain)
     return out
+
+
+# --- replies as JSON, for announcements that travel between instances --------------------
+
+
+def reply_to_json(reply: Reply) -> str:
+    def block(b: Block) -> dict[str, Any]:
+        if isinstance(b, Table):
+            return {"table": [list(b.header), [list(r) for r in b.rows]]}
+        return {
+            "line": [
+                {"mention": [s.name, [list(i) for i in s.ids]]}
+                if isinstance(s, Mention)
+                else {"span": [s.text, s.style]}
+                for s in b.spans
+            ]
+        }
+
+    return json.dumps([block(b) for b in reply.blocks], ensure_ascii=False)
+
+
+def reply_from_json(text: str) -> Reply:
+    blocks: list[Block] = []
+    for b in json.loads(text):
+        if "table" in b:
+            header, rows = b["table"]
+            blocks.append(Table(tuple(header), tuple(tuple(r) for r in rows)))
+            continue
+        spans: list[Inline] = []
+        for s in b["line"]:
+            if "mention" in s:
+                name, ids = s["mention"]
+                spans.append(Mention(name, tuple((n, i, d) for n, i, d in ids)))
+            else:
+                spans.append(Span(*s["span"]))
+        blocks.append(Line(tuple(spans)))
+    return Reply.of(*blocks)

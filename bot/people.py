@@ -4,7 +4,7 @@ refer to people, and transports turn them back into mentions on their own networ
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.messages import Mention, Sender
 from bot.store import Base, Identity, Person, Store
+from bot.text import clean
 
 Fold = Callable[[str, str], str]  # (network, name) -> case-folded name
 _REFRESH = timedelta(minutes=10)
@@ -74,12 +75,15 @@ class People:
         return person
 
     async def _upsert(self, network: str, sender: Sender, now: datetime) -> PersonRef:
+        # display names come from the network as typed: clean them and fit the columns
+        nick = clean(sender.nick).strip()[:255] or sender.id[:255]
+        sender = replace(sender, nick=nick)
         for _ in range(2):
             try:
                 async with self._store.write() as s:
                     ident = await _identity(s, network, sender.id)
                     if ident is None:
-                        person = Person(name=sender.nick, created_at=now)
+                        person = Person(name=sender.nick[:64], created_at=now)
                         ident = Identity(
                             person=person,
                             network=network,

@@ -14,6 +14,8 @@ _IRC_FORMAT = re.compile(
 _SPACE_LIKE = re.compile(r"[\t\r\n\v\f\x85\u2028\u2029]+")
 # Other C0/C1 controls and the bidi overrides that make text read differently than it is.
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
+# Lone surrogates (a JSON "\ud800" from Matrix) cannot be encoded as UTF-8 at all.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def clean(text: str) -> str:
@@ -21,4 +23,4 @@ def clean(text: str) -> str:
     spaces, control characters dropped. Safe to store, parse and echo."""
     text = _IRC_FORMAT.sub("", text)
     text = _SPACE_LIKE.sub(" ", text)
-    return _INVISIBLE.sub("", text)
+    return _SURROGATE.sub("\ufffd", _INVISIBLE.sub("", text))

@@ -1,6 +1,6 @@
 """Persistence: SQLAlchemy models, async sessions and Alembic migrations."""
 
 from bot.store.db import Store
-from bot.store.models import Base, Counter, Identity, KeyValue, Person
+from bot.store.models import Base, Counter, Identity, KeyValue, Person, RelayItem
 
-__all__ = ["Base", "Counter", "Identity", "KeyValue", "Person", "Store"]
+__all__ = ["Base", "Counter", "Identity", "KeyValue", "Person", "RelayItem", "Store"]

@@ -24,6 +24,7 @@ WAIT = 20.0
 REPORTS = 25  # per instance, fired without waiting
 _ids = itertools.count(1)
 OPENED = re.compile(r"^#(\d+) opened: \[sev3\] (\S+): ")
+ABOUT_1 = re.compile(r"^(\S+: )?#1 ")  # an answer about #1, not an announcement
 
 
 def config_text(
@@ -85,11 +86,21 @@ async def test_two_instances_share_one_postgresql(
         numbers: dict[str, int] = {}
         for user, name in zip(users, names, strict=True):
             for _ in range(REPORTS):
-                m = await user.next_message(lambda m, name=name: m.sender == name, timeout=WAIT)
+                m = await user.next_message(
+                    lambda m, name=name: m.sender == name and bool(OPENED.match(clean(m.text))),
+                    timeout=WAIT,
+                )
                 hit = OPENED.match(clean(m.text))
-                assert hit, m.text
+                assert hit is not None
                 numbers[hit[2]] = int(hit[1])
         assert sorted(numbers.values()) == list(range(1, 2 * REPORTS + 1))
+        # each instance announces the other's incidents in its own channel (the relay)
+        relayed = await users[1].next_message(
+            lambda m: m.sender == names[1] and "new incident" in m.text, timeout=WAIT
+        )
+        assert re.search(
+            rf"\[sev3\] {channels[0][1:]}-\d+: broken \(reported by ann", clean(relayed.text)
+        )
 
         # both try to fix #1 at once: one wins, the other is told
         for user, channel in zip(users, channels, strict=True):
@@ -98,7 +109,8 @@ async def test_two_instances_share_one_postgresql(
         for user, name in zip(users, names, strict=True):
             answers.append(
                 await user.next_message(
-                    lambda m, name=name: m.sender == name and "#1" in m.text, timeout=WAIT
+                    lambda m, name=name: m.sender == name and bool(ABOUT_1.match(clean(m.text))),
+                    timeout=WAIT,
                 )
             )
         texts = sorted(clean(a.text) for a in answers)

@@ -1,0 +1,105 @@
+"""Announcements between instances that share a database. An instance announces directly
+on the networks it serves; for a network another instance serves (it holds that network's
+lease), the announcement is written to the `relay` table, and that instance sends it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from sqlalchemy import delete, select, update
+
+from bot.clock import Clock
+from bot.lease import Leases
+from bot.messages import Message, Reply, reply_from_json, reply_to_json
+from bot.store import RelayItem, Store
+from bot.tasks import TaskTracker
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[str, Reply, str | None, str | None], Awaitable[None]]
+BATCH = 100
+KEEP_DELIVERED = timedelta(days=1)
+GIVE_UP_AFTER = timedelta(hours=1)  # nobody served that network for this long
+
+
+class Relay:
+    def __init__(self, store: Store, clock: Clock, leases: Leases, interval: timedelta) -> None:
+        self._store = store
+        self._clock = clock
+        self._leases = leases
+        self.interval = interval
+
+    async def post(
+        self, reply: Reply, origin: Message | None, networks: set[str] | None, mine: set[str]
+    ) -> None:
+        """Queue `reply` for every network another instance serves now (within
+        `networks`, if given), except the ones this instance sends to itself."""
+        others = set(await self._leases.others("network:")) - mine
+        if networks is not None:
+            others &= networks
+        if not others:
+            return
+        now, payload = self._clock.now(), reply_to_json(reply)
+        async with self._store.write() as s:
+            s.add_all(
+                RelayItem(
+                    created_at=now,
+                    network=network,
+                    payload=payload,
+                    origin_network=origin.network if origin else None,
+                    origin_room=origin.room.id if origin else None,
+                )
+                for network in sorted(others)
+            )
+
+    async def deliver(self, served: set[str], send: Deliver) -> int:
+        """Send what waits for the networks this instance serves, oldest first."""
+        if not served:
+            return 0
+        now = self._clock.now()
+        async with self._store.write() as s:
+            items = (
+                await s.scalars(
+                    select(RelayItem)
+                    .where(RelayItem.network.in_(served), RelayItem.delivered_at.is_(None))
+                    .order_by(RelayItem.id)
+                    .limit(BATCH)
+                )
+            ).all()
+            for item in items:
+                try:
+                    await send(
+                        item.network,
+                        reply_from_json(item.payload),
+                        item.origin_network,
+                        item.origin_room,
+                    )
+                except Exception:
+                    log.exception(
+                        "relayed announcement %d for %s could not be sent", item.id, item.network
+                    )
+                item.delivered_at = now
+            await s.execute(delete(RelayItem).where(RelayItem.delivered_at < now - KEEP_DELIVERED))
+            stale = await s.execute(
+                update(RelayItem)
+                .where(RelayItem.delivered_at.is_(None), RelayItem.created_at < now - GIVE_UP_AFTER)
+                .values(delivered_at=now)
+            )
+            if stale.rowcount:
+                log.warning(
+                    "gave up on %d announcements for networks nobody served for %s",
+                    stale.rowcount,
+                    GIVE_UP_AFTER,
+                )
+        return len(items)
+
+    async def run(
+        self, served: Callable[[], set[str]], send: Deliver, tracker: TaskTracker
+    ) -> None:
+        """Deliver every `interval`, for as long as the task runs."""
+        while True:
+            await self._clock.sleep_until(self._clock.now() + self.interval)
+            await asyncio.wait({tracker.spawn(self.deliver(served(), send), "relay")})
