@@ -192,7 +192,7 @@ class App(PluginAPI):
 
     async def is_admin(self, network: str, sender: Sender, person_id: int | None = None) -> bool:
         """The console, a listed id, or a person any of whose linked identities is listed."""
-        if self.is_local(network) or sender.id.casefold() in self._admins:
+        if self.is_local(network) or sender.room_admin or sender.id.casefold() in self._admins:
             return True
         return person_id is not None and await self.people.has_identity_in(
             person_id, frozenset(self._admins)

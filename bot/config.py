@@ -154,6 +154,7 @@ class MatrixNetworkConfig(_Strict):
     rooms: tuple[str, ...] = Field(min_length=1)
     announce: bool = True
     command_max_age: float = Field(300.0, ge=0, le=7 * 24 * 3600)
+    admin_power_level: int | None = Field(None, ge=1)
     dm: Literal["anyone", "nobody"] | tuple[str, ...] = "anyone"
     encryption: bool = False
     store_path: str = "matrix-store"

@@ -11,11 +11,14 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Sender:
-    """Who spoke. `id` is stable per network (IRC account or nick, Matrix user ID)."""
+    """Who spoke. `id` is stable per network (IRC account or nick, Matrix user ID).
+    `room_admin`: the transport vouches they administer the room (Matrix power level at
+    or above the configured one), which makes them a bot admin there."""
 
     id: str
     nick: str
     authenticated: bool = False
+    room_admin: bool = False
 
 
 @dataclass(frozen=True, slots=True)

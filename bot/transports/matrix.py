@@ -38,6 +38,7 @@ from nio import (
     MegolmEvent,
     MessageDirection,
     ProfileGetDisplayNameResponse,
+    RoomGetStateResponse,
     RoomMessagesResponse,
     RoomMessageText,
     RoomResolveAliasResponse,
@@ -168,6 +169,7 @@ class MatrixTransport:
         self._seen_set: set[str] = set()
         self._seen_dirty = False
         self._room_ids: dict[str, str] = {}  # configured room (alias or id) -> room id
+        self._creators: dict[str, frozenset[str]] = {}
         self._joined: set[str] = set()
         self._dm_rooms: set[str] = set()
         self._invites: set[str] = set()
@@ -601,6 +603,8 @@ class MatrixTransport:
             events = list(info.timeline.events)
             if info.timeline.limited and info.timeline.prev_batch:
                 events = await self._page_back(room_id, info.timeline.prev_batch) + events
+            if self.config.admin_power_level is not None:
+                await self._load_creators(room_id)
             for event in events:
                 message = self._message_of(room_id, event)
                 if message is not None:
@@ -678,7 +682,12 @@ class MatrixTransport:
         return Message(
             network=self.name,
             room=Room(room_id, is_direct=direct),
-            sender=Sender(event.sender, self._display_of(room_id, event.sender), True),
+            sender=Sender(
+                event.sender,
+                self._display_of(room_id, event.sender),
+                True,
+                room_admin=self._room_admin(room_id, event.sender),
+            ),
             text=body,
             event_id=event.event_id,
             server_time=sent_at,
@@ -690,6 +699,34 @@ class MatrixTransport:
         user = room.users.get(user_id) if room else None
         name = user.display_name if user else None
         return name or user_id[1:].split(":", 1)[0]
+
+    def _room_admin(self, room_id: str, user_id: str) -> bool:
+        """Power in a configured room, when the config grants admin rights by it. Never
+        in direct chats, where whoever opened the chat holds all the power."""
+        level = self.config.admin_power_level
+        if level is None or room_id not in self._room_ids.values() or self._client is None:
+            return False
+        room = self._client.rooms.get(room_id)
+        if room is None:
+            return False
+        if user_id in self._creators.get(room_id, ()) and user_id not in room.power_levels.users:
+            return True  # room version 12: creators outrank every power level
+        return room.power_levels.get_user_level(user_id) >= level
+
+    async def _load_creators(self, room_id: str) -> None:
+        """Who created a configured room (they hold no power level entry from room
+        version 12 on); looked up once per room."""
+        if room_id in self._creators or room_id not in self._room_ids.values():
+            return
+        assert self._client is not None
+        resp = await self._client.room_get_state(room_id)
+        if not isinstance(resp, RoomGetStateResponse):
+            log.warning("%s: cannot read the state of %s: %s", self.name, room_id, resp)
+            return
+        create = next((e for e in resp.events if e.get("type") == "m.room.create"), None)
+        if create is not None:
+            extra = create.get("content", {}).get("additional_creators", [])
+            self._creators[room_id] = frozenset([create.get("sender", ""), *extra])
 
     # --- rooms and invites ---
 
