@@ -18,9 +18,11 @@ def t(minutes: float) -> datetime:
 
 
 @pytest.fixture
-async def day(tmp_path: Path) -> Harness:
+async def day(tmp_path: Path, database_url: str) -> Harness:
+    """The day runs on SQLite and on PostgreSQL: the same code, the same answers."""
     bot = await Harness.start(
         tmp_path / "day.sqlite3",
+        database_url=database_url,
         networks={"libera": ("#fedora-admin", "#fedora-noc")},
         clock=FakeClock(T0),
         admins=["alice"],
