@@ -6,11 +6,13 @@ DEPLOYDAY_REQUIRE_SERVERS=1 (set by .ci/run) it fails them instead.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -126,3 +128,23 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+async def run_bot(
+    config: Path, *, env: dict[str, str] | None = None, capture: bool = True
+) -> asyncio.subprocess.Process:
+    """`deployday run -c CONFIG` as a real process (stderr kept when `capture`, for the
+    assertion message of a test that expects a clean exit)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "--log-level",
+        "WARNING",
+        "run",
+        "-c",
+        str(config),
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE if capture else asyncio.subprocess.DEVNULL,
+    )

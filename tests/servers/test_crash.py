@@ -8,7 +8,6 @@ import itertools
 import re
 import signal
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import pytest
 from bot.ircuser import IrcUser, Received
 from bot.text import clean
 from tests.servers.ircd import IrcServer
+from tests.servers.support import run_bot
 
 pytestmark = pytest.mark.servers
 
@@ -37,18 +37,7 @@ def write_config(path: Path, server: IrcServer, channel: str, nick: str) -> None
 
 
 async def start_bot(config: Path, user: IrcUser, nick: str) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "--log-level",
-        "WARNING",
-        "run",
-        "-c",
-        str(config),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    proc = await run_bot(config, capture=False)
     await user.wait_event("join", lambda e: e.source.nick.lower() == nick.lower(), timeout=WAIT)
     return proc
 

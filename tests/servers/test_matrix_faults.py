@@ -9,13 +9,13 @@ import os
 import re
 import signal
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.clock import SystemClock
 from tests.servers.matrix_bot import WAIT, bot_account, matrix_network, start_bot
+from tests.servers.support import run_bot
 from tests.servers.synapse import Homeserver, MatrixUser, Received
 
 pytestmark = pytest.mark.servers
@@ -82,19 +82,7 @@ async def test_sigkill_loses_nothing_acknowledged_and_replays_nothing(
             acknowledged[hit[2]] = int(hit[1])
 
     async def start() -> asyncio.subprocess.Process:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "--log-level",
-            "WARNING",
-            "run",
-            "-c",
-            str(config),
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        proc = await run_bot(config, env=env, capture=False)
         await alice.say(room, "!incidents")  # answered once the bot is synced and serving
         await alice.expect("incident", sender=bot_id, room=room, timeout=WAIT * 3)
         return proc

@@ -8,7 +8,6 @@ import asyncio
 import itertools
 import re
 import signal
-import sys
 from pathlib import Path
 
 import asyncpg
@@ -17,6 +16,7 @@ import pytest
 from bot.ircuser import IrcUser, Received
 from bot.text import clean
 from tests.servers.ircd import IrcServer
+from tests.servers.support import run_bot
 
 pytestmark = pytest.mark.servers
 
@@ -62,20 +62,7 @@ async def test_two_instances_share_one_postgresql(
         for name, channel in zip(names, channels, strict=True):
             config = tmp_path / f"{name}.yaml"
             config.write_text(config_text(miniircd, postgres_url, name, channel, people, name))
-            procs.append(
-                await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "bot.cli",
-                    "--log-level",
-                    "WARNING",
-                    "run",
-                    "-c",
-                    str(config),
-                    stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.PIPE,
-                )
-            )
+            procs.append(await run_bot(config))
         for user, name in zip(users, names, strict=True):
             await user.wait_event("join", lambda e, name=name: e.source.nick == name, timeout=WAIT)
 
@@ -152,18 +139,7 @@ async def test_jobs_run_on_one_instance_and_move_when_it_dies(
                 + "plugins: [plugins.deploys, plugins.roster, plugins.incidents, "
                 "plugins.metrics, tests.servers.ticker]\n"
             )
-            procs[name] = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot.cli",
-                "--log-level",
-                "WARNING",
-                "run",
-                "-c",
-                str(config),
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-            )
+            procs[name] = await run_bot(config)
         for name in names:
             await user.wait_event("join", lambda e, name=name: e.source.nick == name, timeout=WAIT)
 
