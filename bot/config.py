@@ -32,6 +32,8 @@ BUILTIN_PLUGINS = (
     "plugins.reminders",
     "plugins.digest",
     "plugins.export",
+    "plugins.catalog",
+    "plugins.plans",
 )
 
 _NICK = re.compile(r"^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}$")

@@ -33,21 +33,29 @@ CHANNEL = "#deploy-day"
 BOT = "deployday"
 TIMEOUT = 15.0
 
-# (minutes after 09:00, who, what they type)
+# (minutes after 09:00, who, what they type); nobody: time passes and the bot may speak
 SCRIPT: list[tuple[int, str, str]] = [
-    (0, "alice", "!deploy start pkgdb2 --api-break packages API v2; the v1 endpoints return 410"),
-    (1, "alice", "!roster add bob infra"),
-    (1, "alice", "!roster add carol releng"),
-    (1, "alice", "!roster add erin docs"),
+    (-80, "alice", "!roster add bob infra"),
+    (-80, "alice", "!roster add carol releng"),
+    (-80, "alice", "!roster add erin docs"),
+    (
+        -75,
+        "alice",
+        "!deploy plan pkgdb2 09:00 --service pkgdb --api-break packages API v2; the v1 "
+        "endpoints return 410",
+    ),
+    (-74, "alice", "!deploy expect pkgdb2 infra releng docs"),
+    (-60, "", ""),
+    (0, "alice", "!deploy start pkgdb2"),
     (2, "bob", "!checkin"),
     (2, "carol", "!checkin"),
     (3, "alice", "!lead alice"),
     (4, "dave", "!oncall"),
     (5, "dave", "!break pkgdb API returns 500 on /api/packages"),
     (6, "bob", "!take 1"),
-    (8, "dave", "!break fas-client login fails with 410 Gone"),
+    (8, "dave", "!break pkgdb --consumer fedora-review review tool fails with 410 Gone"),
     (9, "erin", "!break docs API examples still use the v1 endpoints"),
-    (10, "carol", "!break koji-scripts mass-rebuild script still points at staging"),
+    (10, "carol", "!break koji-scripts --env stg mass-rebuild script fails"),
     (12, "carol", "!take 4"),
     (13, "alice", "!assign 2 bob"),
     (15, "dave", "!break bodhi --sev 2 update submission times out"),
@@ -61,7 +69,9 @@ SCRIPT: list[tuple[int, str, str]] = [
     (35, "dave", "!reopen 1 still 500 for /api/packages?page=2"),
     (40, "bob", "!fixed 1 pagination query fixed too"),
     (42, "bob", "!ack 5"),
-    (50, "bob", "!fixed 2 fas-client 2.0 released"),
+    (45, "alice", "!consumers"),
+    (46, "alice", "!catalog add-consumer pkgdb fedora-review qa"),
+    (50, "bob", "!fixed 2 fedora-review ported to the v2 API"),
     (65, "erin", "!fixed 3 examples updated for v2"),
     (70, "dave", "!show 1"),
     (71, "alice", "!incidents all"),
@@ -75,7 +85,7 @@ async def play(db_path: Path) -> int:
     """Run the scripted day; the SQLite file at `db_path` is recreated and kept."""
     db_path = await asyncio.to_thread(_fresh_database, db_path)
     start = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
-    clock = FakeClock(start)
+    clock = FakeClock(start + timedelta(minutes=SCRIPT[0][0]))
     async with miniircd() as port:
         config = Config.build(
             {
@@ -95,6 +105,18 @@ async def play(db_path: Path) -> int:
                         "flood": {"burst": 50, "per_second": 500},
                     }
                 },
+                "catalog": {
+                    "services": {
+                        "pkgdb": {
+                            "team": "infra",
+                            "consumers": {
+                                "bodhi": "infra",
+                                "koji-scripts": "releng",
+                                "docs": "docs",
+                            },
+                        }
+                    }
+                },
             }
         )
         transport = IrcTransport("demo", config.networks["demo"], clock=clock, tz=config.tz)
@@ -110,9 +132,12 @@ async def play(db_path: Path) -> int:
             print(f"deployday demo: miniircd on 127.0.0.1:{port}, database {db_path}\n")
             watcher = people["alice"]
             for minute, nick, line in SCRIPT:
+                before = transport.lines_sent
                 clock.set(start + timedelta(minutes=minute))
-                print(f"[{clock.now():%H:%M}] <{nick}> {line}")
-                await _step(app, transport, people[nick], watcher, line, clock)
+                await _posted(app, transport, watcher, clock, before)  # reminders fell due
+                if nick:
+                    print(f"[{clock.now():%H:%M}] <{nick}> {line}")
+                    await _step(app, transport, people[nick], watcher, line, clock)
             for user in people.values():
                 await user.quit()
         finally:
@@ -147,6 +172,17 @@ async def _step(
         while shown < transport.lines_sent - before:
             _show(await watcher.next_message(lambda m: m.sender == BOT), clock)
             shown += 1
+
+
+async def _posted(
+    app: App, transport: IrcTransport, watcher: IrcUser, clock: FakeClock, before: int
+) -> None:
+    """Print what scheduled jobs posted since `before` (lines sent), once they are done."""
+    async with asyncio.timeout(TIMEOUT):
+        await app.tracker.settle()
+        await transport.flushed()
+        for _ in range(transport.lines_sent - before):
+            _show(await watcher.next_message(lambda m: m.sender == BOT), clock)
 
 
 def _show(message: object, clock: FakeClock) -> None:

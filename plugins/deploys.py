@@ -9,6 +9,7 @@ from plugins import MIGRATIONS
 from plugins.render import clock_time, duration, plural
 from plugins.services import services
 from plugins.services.deploys import DeployView
+from plugins.services.incidents import check_environment
 from plugins.services.metrics import Scope
 
 DEPLOY_STARTED = "deploy.started"  # payload: the DeployView
@@ -31,13 +32,22 @@ class DeploysPlugin(Plugin):
         ],
     )
     async def deploy_start(
-        self, ctx: Context, name: str, description: Text | None = None, *, api_break: bool = False
+        self,
+        ctx: Context,
+        name: str,
+        description: Text | None = None,
+        *,
+        api_break: bool = False,
+        env: str | None = None,
     ) -> None:
         name = name.lower()
         if len(name) > 64:
             raise UserError("a deploy name is at most 64 characters")
         svc = services(self.api)
-        deploy = await svc.deploys.start(name, api_break, description, ctx.person, ctx.now)
+        environment = check_environment(env) if env is not None else None
+        deploy = await svc.deploys.start(
+            name, api_break, description, ctx.person, ctx.now, environment
+        )
         p = ctx.prefix
         announcement = Reply.of(
             [

@@ -45,6 +45,8 @@ def markdown(d: Digest, tz: tzinfo) -> str:
     lines.append(f"- **API break**: {'yes' if dep.api_break else 'no'}")
     if dep.description:
         lines.append(f"- **Description**: {md_cell(dep.description)}")
+    if d.planned_for is not None:
+        lines.append(f"- **Planned for**: {_local(d.planned_for, tz)}")
     lines.append(f"- **Started**: {_local(start, tz)} by {md_cell(dep.started_by)}")
     if dep.ended_at is not None:
         lines.append(f"- **Ended**: {_local(dep.ended_at, tz)} ({duration(dep.ended_at - start)})")
@@ -164,6 +166,8 @@ def markdown(d: Digest, tz: tzinfo) -> str:
     else:
         lines += ["None.", ""]
 
+    lines += _policy_sections(d, tz)
+
     lines += ["## Follow-ups", ""]
     if d.followups:
         lines += [
@@ -180,6 +184,80 @@ def markdown(d: Digest, tz: tzinfo) -> str:
         f"- {clock_time(e.at, tz, start)} {md_cell(_timeline_text(d, e))}" for e in d.timeline
     ]
     return "\n".join(lines) + "\n"
+
+
+def _policy_sections(d: Digest, tz: tzinfo) -> list[str]:
+    """Expected responders, unknown consumers, staging mix-ups: always for a planned
+    deploy, otherwise only when there is something to say."""
+    planned, start = d.planned_for is not None, d.deploy.started_at
+
+    def at(when: datetime | None, empty: str = "—") -> str:
+        return clock_time(when, tz, start) if when is not None else empty
+
+    lines: list[str] = []
+    if planned or d.responders:
+        lines += ["## Expected responders", ""]
+        if d.responders:
+            lines += _table(
+                ("expected", "reached", "on duty", "reminded"),
+                [
+                    _row(r.label, at(r.reached_at, "not reached"), r.by or "—", at(r.reminded_at))
+                    for r in d.responders
+                ],
+            )
+        else:
+            lines += ["Nobody was named as expected.", ""]
+    if planned or d.unknown_consumers:
+        lines += ["## Unknown consumers discovered", ""]
+        if d.unknown_consumers:
+            lines += [
+                "Named in incidents but not in the catalogue for that service; add them "
+                "(`catalog add-consumer`) so the next API break pages them.",
+                "",
+                *_table(
+                    ("consumer", "service", "incidents", "first reported", "by", "in catalogue"),
+                    [
+                        _row(
+                            u.consumer,
+                            u.service,
+                            ", ".join(f"#{n}" for n in u.numbers),
+                            at(u.first_reported),
+                            u.reporter or "—",
+                            f"added by {u.added_by}" if u.added_by else "no",
+                        )
+                        for u in d.unknown_consumers
+                    ],
+                ),
+            ]
+        else:
+            lines += ["None: every consumer named in an incident was known.", ""]
+    if planned or d.staging_mixups:
+        lines += ["## Staging mix-ups", ""]
+        if d.staging_mixups:
+            lines += [
+                "Reported on a staging environment during this production deploy: pointed at "
+                "staging?",
+                "",
+                *_table(
+                    ("#", "service", "environment", "consumer", "reported", "by", "status", "TTR"),
+                    [
+                        _row(
+                            f"#{m.number}",
+                            m.service,
+                            m.environment or "—",
+                            m.consumer or "—",
+                            at(m.reported_at),
+                            m.reporter or "—",
+                            m.status.label,
+                            duration(m.ttr),
+                        )
+                        for m in d.staging_mixups
+                    ],
+                ),
+            ]
+        else:
+            lines += ["None.", ""]
+    return lines
 
 
 def _timeline_text(d: Digest, e: TimelineEntry) -> str:
@@ -276,6 +354,40 @@ def as_json(d: Digest) -> dict[str, Any]:
             }
             for e in d.timeline
         ],
+        "planned_for": iso(d.planned_for),
+        "expected_responders": [
+            {
+                "name": r.label,
+                "reached_at": iso(r.reached_at),
+                "by": r.by,
+                "reminded_at": iso(r.reminded_at),
+            }
+            for r in d.responders
+        ],
+        "unknown_consumers": [
+            {
+                "consumer": u.consumer,
+                "service": u.service,
+                "numbers": list(u.numbers),
+                "first_reported_at": iso(u.first_reported),
+                "reporter": u.reporter,
+                "added_by": u.added_by,
+            }
+            for u in d.unknown_consumers
+        ],
+        "staging_mixups": [
+            {
+                "number": m.number,
+                "service": m.service,
+                "environment": m.environment,
+                "consumer": m.consumer,
+                "reported_at": iso(m.reported_at),
+                "reporter": m.reporter,
+                "status": m.status.value,
+                "ttr_seconds": seconds(m.ttr),
+            }
+            for m in d.staging_mixups
+        ],
     }
 
 
@@ -296,6 +408,10 @@ def chat_summary(d: Digest) -> list[str]:
     if d.services:
         top = ", ".join(f"{x.service} ({x.incidents})" for x in d.services[:3])
         parts.append(f"most affected: {top}")
+    if d.unknown_consumers:
+        parts.append(plural(len(d.unknown_consumers), "unknown consumer"))
+    if d.staging_mixups:
+        parts.append(plural(len(d.staging_mixups), "staging mix-up"))
     parts.append(plural(len(d.followups), "follow-up"))
     parts.append(f"{plural(len(d.helpers), 'person', 'people')} helped")
     return [first, "; ".join(parts)]

@@ -19,7 +19,7 @@ from plugins.render import (
     status_label,
 )
 from plugins.services import services
-from plugins.services.incidents import Change, EventView
+from plugins.services.incidents import Change, EventView, IncidentView
 from plugins.settings import IncidentSettings
 
 OPENED = ("!break pkgdb2 API returns 500 on /packages",)
@@ -44,6 +44,11 @@ class IncidentsPlugin(Plugin):
                 "!break koji --env staging --sev 2 builds stuck",
                 r"#1 opened: \[sev2\] koji: builds stuck \(staging\)",
             ),
+            Example(
+                "!break pkgdb --consumer fedora-review review tool gets 410",
+                r"#1 opened: \[sev3\] pkgdb: review tool gets 410 \(consumer fedora-review\)"
+                r".*\nfedora-review is not a known consumer of pkgdb",
+            ),
         ],
     )
     async def report(
@@ -54,6 +59,7 @@ class IncidentsPlugin(Plugin):
         *,
         sev: Severity | None = None,
         env: str | None = None,
+        consumer: str | None = None,
     ) -> Reply:
         incident = await services(self.api).incidents.report(
             service,
@@ -64,8 +70,14 @@ class IncidentsPlugin(Plugin):
             ctx.message.room.id,
             ctx.now,
             environment=env,
+            consumer=consumer,
         )
-        where = [text(f" ({incident.environment})")] if incident.environment else []
+        said = [incident.environment, incident.consumer and f"consumer {incident.consumer}"]
+        where = [text(f" ({', '.join(w for w in said if w)})")] if any(said) else []
+        flags = [
+            *(["unknown consumer"] if incident.consumer_known is False else []),
+            *(["pointed at staging?"] if incident.staging_mixup else []),
+        ]
         n = incident.number
         await self.api.announce(
             Reply.of(
@@ -74,6 +86,7 @@ class IncidentsPlugin(Plugin):
                     *incident_spans(n, incident.service, incident.severity, incident.summary),
                     *where,
                     text(f" (reported by {ctx.person.name})"),
+                    *(text(f" — {flag}") for flag in flags),
                 ]
             ),
             origin=ctx.message,
@@ -85,7 +98,8 @@ class IncidentsPlugin(Plugin):
                 *detail_spans(incident.service, incident.severity, incident.summary),
                 *where,
                 text(f" — {ctx.prefix}take {n} to own it"),
-            ]
+            ],
+            *_context_lines(incident, ctx.prefix),
         )
 
     @command(
@@ -290,6 +304,9 @@ class IncidentsPlugin(Plugin):
         context = [
             *([f"deploy {incident.deploy}"] if incident.deploy else []),
             *([f"env {incident.environment}"] if incident.environment else []),
+            *([f"consumer {incident.consumer}"] if incident.consumer else []),
+            *(["unknown consumer"] if incident.consumer_known is False else []),
+            *(["pointed at staging?"] if incident.staging_mixup else []),
         ]
         if context:
             head.append(text(f" ({', '.join(context)})"))
@@ -311,6 +328,23 @@ class IncidentsPlugin(Plugin):
 
 def _name(person: PersonRef | None) -> str | None:
     return person.name if person else None
+
+
+def _context_lines(incident: IncidentView, p: str) -> list[str]:
+    """What the context of a new report says: a consumer nobody knew, a staging mix-up."""
+    lines = []
+    if incident.consumer_known is False:
+        lines.append(
+            f"{incident.consumer} is not a known consumer of {incident.service}: noted for the "
+            f"digest; an admin records it with {p}catalog add-consumer {incident.service} "
+            f"{incident.consumer} <team>"
+        )
+    if incident.staging_mixup:
+        lines.append(
+            f"pointed at staging? #{incident.number} is on {incident.environment} during "
+            f"production deploy {incident.deploy}; a ported script may still use staging"
+        )
+    return lines
 
 
 def _was_unacked(change: Change, ctx: Context) -> list[Inline]:

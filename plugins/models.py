@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.store.models import Base
@@ -34,6 +43,8 @@ class Deploy(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     started_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # from its plan or `--env`; an incident on staging during production is flagged
+    environment: Mapped[str | None] = mapped_column(String(32))
 
 
 class RosterEntry(Base):
@@ -89,6 +100,10 @@ class Incident(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     source_network: Mapped[str] = mapped_column(String(32))
     source_room: Mapped[str] = mapped_column(String(255))
+    # who was hit (`--consumer`), and what the catalogue and the deploy said at the report
+    consumer: Mapped[str | None] = mapped_column(String(64))
+    consumer_known: Mapped[bool | None] = mapped_column()
+    staging_mixup: Mapped[bool] = mapped_column(default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
@@ -124,3 +139,86 @@ class ReminderSent(Base):
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))  # unowned | idle | stale | nobody
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DeployPlan(Base):
+    """A deploy announced ahead of time. `!deploy start <name>` picks up the one planned
+    under that name; `armed_at` is when its current time was announced (T-minus reminders
+    whose moment had passed by then are not sent)."""
+
+    __tablename__ = "deploy_plans"
+    __table_args__ = (
+        Index(
+            "uq_deploy_plans_one_planned_name",
+            "name",
+            unique=True,
+            sqlite_where=text("status = 'planned'"),
+            postgresql_where=text("status = 'planned'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    service: Mapped[str] = mapped_column(String(64))
+    environment: Mapped[str] = mapped_column(String(32))
+    api_break: Mapped[bool] = mapped_column(default=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    planned_for: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    moved_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), index=True)  # planned | started | cancelled
+    armed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # planned | moved | cancelled: a change made offline (CLI) the bot has yet to announce
+    pending_notice: Mapped[str | None] = mapped_column(String(16))
+    created_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deploy_id: Mapped[int | None] = mapped_column(ForeignKey("deploys.id"), index=True)
+    responders_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PlanNotice(Base):
+    """A T-minus announcement that went out, so a restart or a second instance never
+    repeats it. Keyed by the plan's time, so moving a plan arms its reminders again."""
+
+    __tablename__ = "plan_notices"
+    __table_args__ = (UniqueConstraint("plan_id", "kind", "planned_for"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("deploy_plans.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # the offset: 7d, 1d, 1h, …
+    planned_for: Mapped[datetime] = mapped_column(UTCDateTime())
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ExpectedResponder(Base):
+    """Someone (a person or a whole team) who should be reachable during a planned deploy."""
+
+    __tablename__ = "expected_responders"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "person_id", name="uq_expected_responders_plan_person"),
+        UniqueConstraint("plan_id", "team", name="uq_expected_responders_plan_team"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("deploy_plans.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    team: Mapped[str | None] = mapped_column(String(32))
+    added_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CatalogConsumer(Base):
+    """A consumer of a service found on the day (`!catalog add-consumer`), merged with the
+    consumers the config lists, so the next API break pages its team."""
+
+    __tablename__ = "catalog_consumers"
+    __table_args__ = (UniqueConstraint("service", "consumer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service: Mapped[str] = mapped_column(String(64))
+    consumer: Mapped[str] = mapped_column(String(64))
+    team: Mapped[str] = mapped_column(String(32))
+    added_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
 
 from bot.config import StrictModel
 
@@ -16,3 +19,73 @@ class IncidentSettings(StrictModel):
     max_note_chars: int = Field(1000, ge=20, le=4000)
     default_severity: int = Field(3, ge=1, le=4)
     list_limit: int = Field(15, ge=1, le=500)
+
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,63}$")  # as incidents name services
+_TEAM = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
+
+
+def _name(value: str, what: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(
+            f"expected lowercase {what} names like pkgdb or koji-scripts, got {value!r}"
+        )
+    return value
+
+
+def _team(value: str) -> str:
+    if not _TEAM.match(value):
+        raise ValueError(f"expected lowercase team names like 'releng', got {value!r}")
+    return value
+
+
+class CatalogEntry(StrictModel):
+    """One service. Essential is the default: only services declared leaf get the lighter
+    routine, so forgetting to classify one never silences its consumers' pages."""
+
+    criticality: Literal["essential", "leaf"] = "essential"
+    team: str | None = None
+    consumers: dict[str, str] = Field(default_factory=dict)  # consumer -> team paged for it
+
+    @field_validator("team")
+    @classmethod
+    def _owner(cls, v: str | None) -> str | None:
+        return None if v is None else _team(v)
+
+    @field_validator("consumers")
+    @classmethod
+    def _consumers(cls, v: dict[str, str]) -> dict[str, str]:
+        for consumer, team in v.items():
+            _name(consumer, "consumer")
+            _team(team)
+        return v
+
+
+class CatalogSettings(StrictModel):
+    services: dict[str, CatalogEntry] = Field(default_factory=dict)
+    leaf_routine: Literal["page", "list", "skip"] = "list"
+    production_environments: tuple[str, ...] = ("production", "prod")
+    staging_environments: tuple[str, ...] = ("staging", "stg", "stage")
+
+    @field_validator("services")
+    @classmethod
+    def _services(cls, v: dict[str, CatalogEntry]) -> dict[str, CatalogEntry]:
+        for service in v:
+            _name(service, "service")
+        return v
+
+    @field_validator("production_environments", "staging_environments")
+    @classmethod
+    def _environments(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for env in v:
+            if not _ENVIRONMENT.match(env):
+                raise ValueError(f"expected lowercase environment names like stg, got {env!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _apart(self) -> CatalogSettings:
+        both = set(self.production_environments) & set(self.staging_environments)
+        if both:
+            raise ValueError(f"{', '.join(sorted(both))} cannot be production and staging at once")
+        return self

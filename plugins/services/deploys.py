@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from bot.commands import UserError
 from bot.people import PersonRef
 from bot.store import Person, Store
-from plugins.models import Deploy, DutyShift
+from plugins.models import Deploy, DeployPlan, DutyShift
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,7 @@ class DeployView:
     ended_at: datetime | None
     started_by: str
     lead: PersonRef | None
+    environment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +42,16 @@ class DeployService:
         self._p = prefix
 
     async def start(
-        self, name: str, api_break: bool, description: str | None, by: PersonRef, now: datetime
+        self,
+        name: str,
+        api_break: bool,
+        description: str | None,
+        by: PersonRef,
+        now: datetime,
+        environment: str | None = None,
     ) -> DeployView:
+        """Start a deploy; one planned under `name` is picked up: its API break,
+        description and environment count unless given here."""
         try:
             async with self._store.write() as s:
                 current = await _active(s)
@@ -51,10 +60,18 @@ class DeployService:
                         f"deploy {current.name} is already under way; "
                         f"end it first with {self._p}deploy end"
                     )
+                plan = (
+                    await s.execute(
+                        select(DeployPlan)
+                        .where(DeployPlan.name == name, DeployPlan.status == "planned")
+                        .with_for_update()
+                    )
+                ).scalar_one_or_none()
                 deploy = Deploy(
                     name=name,
-                    api_break=api_break,
-                    description=description,
+                    api_break=api_break or (plan is not None and plan.api_break),
+                    description=description or (plan.description if plan else None),
+                    environment=environment or (plan.environment if plan else None),
                     status="active",
                     started_at=now,
                     started_by=by.id,
@@ -62,6 +79,8 @@ class DeployService:
                 s.add(deploy)
                 await s.flush()
                 deploy_id = deploy.id
+                if plan is not None:
+                    plan.status, plan.deploy_id = "started", deploy_id
         except IntegrityError:
             raise UserError(
                 f"another deploy was started at the same moment; see {self._p}deploy"
@@ -136,6 +155,7 @@ class DeployService:
             d.ended_at,
             starter_name,
             PersonRef(lead_id, lead_name) if lead_id is not None else None,
+            d.environment,
         )
 
 

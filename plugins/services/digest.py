@@ -10,22 +10,36 @@ Definitions (also in README):
 - on-duty time is the part of each duty shift inside the deploy (start to end, or to now
   while it is under way);
 - owned counts incidents a person owns now; fixed counts incidents now fixed whose
-  standing fix they made.
+  standing fix they made;
+- unknown consumers are those an incident named (`--consumer`) that the catalogue did not
+  list for its service when it was reported; staging mix-ups are incidents flagged as
+  reported on staging during a production deploy (both stored with the report);
+- an expected responder was reached when they (a team: anyone of it) were first on duty
+  inside the deploy: from the start if they were on duty already.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.store import Person, Store
 from plugins.lifecycle import RESPONSES, Action, Status
-from plugins.models import DutyShift, Incident, IncidentEvent, RosterEntry
+from plugins.models import (
+    CatalogConsumer,
+    DeployPlan,
+    DutyShift,
+    ExpectedResponder,
+    Incident,
+    IncidentEvent,
+    RosterEntry,
+)
 from plugins.services.deploys import DeployView
 from plugins.services.incidents import EventView
 from plugins.stats import Stats, Summary, Timeline, stats, summarize
@@ -48,6 +62,27 @@ class IncidentFacts:
     owner_id: int | None
     owner: str | None
     reported_at: datetime
+    consumer: str | None = None
+    consumer_known: bool | None = None
+    staging_mixup: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ResponderFacts:
+    label: str
+    person_id: int | None
+    team: str | None
+    reminded_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFacts:
+    """What the deploy's plan and the catalogue add to the digest."""
+
+    planned_for: datetime | None = None
+    responders: Sequence[ResponderFacts] = ()
+    # consumers recorded in the catalogue since: (service, consumer) -> who added it
+    added: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +162,39 @@ class TimelineEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class UnknownConsumer:
+    consumer: str
+    service: str
+    numbers: tuple[int, ...]
+    first_reported: datetime
+    reporter: str | None
+    added_by: str | None  # recorded in the catalogue since, by whom
+
+
+@dataclass(frozen=True, slots=True)
+class StagingMixup:
+    number: int
+    service: str
+    environment: str | None
+    consumer: str | None
+    reported_at: datetime
+    reporter: str | None
+    status: Status
+    ttr: timedelta | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """An expected responder: when first on duty inside the deploy (None: never), `by`
+    whom (for a team) or for which team (for a person), and when reminded."""
+
+    label: str
+    reached_at: datetime | None
+    by: str | None
+    reminded_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     deploy: DeployView
     as_of: datetime
@@ -139,6 +207,10 @@ class Digest:
     services: list[ServiceImpact]
     followups: list[FollowUp]
     timeline: list[TimelineEntry]
+    planned_for: datetime | None = None
+    unknown_consumers: list[UnknownConsumer] = field(default_factory=list)
+    staging_mixups: list[StagingMixup] = field(default_factory=list)
+    responders: list[Reach] = field(default_factory=list)
 
 
 class DigestService:
@@ -162,6 +234,9 @@ class DigestService:
                     i.owner_id,
                     owner_name,
                     i.created_at,
+                    i.consumer,
+                    i.consumer_known,
+                    i.staging_mixup,
                 )
                 for i, owner_name in (
                     await s.execute(
@@ -230,7 +305,45 @@ class DigestService:
                     )
                 ).all():
                     roster[person_id] = team  # descending: the first entry wins
-        return build(deploy, now, incidents, events, shifts, roster)
+            policy = await _policy(s, deploy.id, incidents)
+        return build(deploy, now, incidents, events, shifts, roster, policy)
+
+
+async def _policy(
+    s: AsyncSession, deploy_id: int, incidents: Sequence[IncidentFacts]
+) -> PolicyFacts:
+    plan = (
+        await s.execute(
+            select(DeployPlan.id, DeployPlan.planned_for).where(DeployPlan.deploy_id == deploy_id)
+        )
+    ).first()
+    responders: list[ResponderFacts] = []
+    if plan is not None:
+        person = aliased(Person)
+        responders = [
+            ResponderFacts(name or r.team or "?", r.person_id, r.team, r.reminded_at)
+            for r, name in (
+                await s.execute(
+                    select(ExpectedResponder, person.name)
+                    .outerjoin(person, person.id == ExpectedResponder.person_id)
+                    .where(ExpectedResponder.plan_id == plan.id)
+                    .order_by(ExpectedResponder.id)
+                )
+            ).all()
+        ]
+    unknown = {(i.service, i.consumer) for i in incidents if i.consumer_known is False}
+    added: dict[tuple[str, str], str] = {}
+    if unknown:
+        for service, consumer, by in (
+            await s.execute(
+                select(CatalogConsumer.service, CatalogConsumer.consumer, Person.name)
+                .join(Person, Person.id == CatalogConsumer.added_by)
+                .where(CatalogConsumer.service.in_({service for service, _ in unknown}))
+            )
+        ).all():
+            if (service, consumer) in unknown:
+                added[service, consumer] = by
+    return PolicyFacts(plan.planned_for if plan else None, responders, added)
 
 
 def build(
@@ -240,8 +353,10 @@ def build(
     events: Sequence[EventFacts],
     shifts: Sequence[ShiftFacts],
     roster_team: dict[int, str],
+    policy: PolicyFacts | None = None,
 ) -> Digest:
     """Every figure of the digest from the rows; `events` in time order."""
+    policy = policy or PolicyFacts()
     by_incident: dict[int, list[EventFacts]] = defaultdict(list)
     for e in events:
         by_incident[e.incident_id].append(e)
@@ -309,7 +424,66 @@ def build(
             if e.view.kind is Action.FOLLOWUP
         ],
         timeline=_timeline(deploy, events, number_of),
+        planned_for=policy.planned_for,
+        unknown_consumers=_unknown_consumers(incidents, by_incident, policy),
+        staging_mixups=[
+            StagingMixup(
+                i.number,
+                i.service,
+                i.environment,
+                i.consumer,
+                i.reported_at,
+                _reporter(by_incident[i.id]),
+                i.status,
+                row.ttr,
+            )
+            for i, row in zip(incidents, rows, strict=True)
+            if i.staging_mixup
+        ],
+        responders=[_reach(r, shifts, deploy.started_at, window_end) for r in policy.responders],
     )
+
+
+def _reporter(events: Sequence[EventFacts]) -> str | None:
+    return next((e.view.actor for e in events if e.view.kind is Action.REPORT), None)
+
+
+def _unknown_consumers(
+    incidents: Sequence[IncidentFacts],
+    events: dict[int, list[EventFacts]],
+    policy: PolicyFacts,
+) -> list[UnknownConsumer]:
+    """One row per consumer and service, in the order they were first reported."""
+    grouped: dict[tuple[str, str], list[IncidentFacts]] = defaultdict(list)
+    for i in incidents:
+        if i.consumer_known is False and i.consumer is not None:
+            grouped[i.service, i.consumer].append(i)
+    return [
+        UnknownConsumer(
+            consumer,
+            service,
+            tuple(i.number for i in found),
+            found[0].reported_at,
+            _reporter(events[found[0].id]),
+            policy.added.get((service, consumer)),
+        )
+        for (service, consumer), found in grouped.items()
+    ]
+
+
+def _reach(
+    r: ResponderFacts, shifts: Sequence[ShiftFacts], start: datetime, end: datetime
+) -> Reach:
+    for sh in shifts:  # in the order they went on duty
+        mine = sh.person_id == r.person_id if r.person_id is not None else sh.team == r.team
+        if mine and sh.on_at < end and (sh.off_at is None or sh.off_at > start):
+            return Reach(
+                r.label,
+                max(sh.on_at, start),
+                sh.team if r.person_id is not None else sh.name,
+                r.reminded_at,
+            )
+    return Reach(r.label, None, None, r.reminded_at)
 
 
 def _became_owner_at(events: Iterable[EventFacts], owner_id: int) -> datetime | None:

@@ -4,6 +4,7 @@ appends an event in the same transaction as the state it changes."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -19,7 +20,6 @@ from bot.store import Person, Store
 from bot.store.db import next_counter
 from plugins.lifecycle import RESPONSES, Action, Refused, State, Status, apply
 from plugins.models import Deploy, Incident, IncidentEvent
-from plugins.services.deploys import active_deploy_id
 from plugins.settings import IncidentSettings
 
 _SERVICE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,63}$")
@@ -41,6 +41,9 @@ class IncidentView:
     deploy: str | None
     duplicate_of: int | None
     environment: str | None = None
+    consumer: str | None = None
+    consumer_known: bool | None = None  # None: no consumer was named
+    staging_mixup: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,18 @@ class Page:
     total: int
 
 
+@dataclass(frozen=True, slots=True)
+class Flags:
+    """What the context of a report says: is its consumer known, pointed at staging?"""
+
+    consumer_known: bool | None
+    staging_mixup: bool
+
+
+# (session, service, consumer, environment, environment of the deploy under way) -> flags
+Judge = Callable[[AsyncSession, str, str | None, str | None, str | None], Awaitable[Flags]]
+
+
 def check_service(name: str) -> str:
     service = name.lower()
     if not _SERVICE.match(service):
@@ -89,11 +104,24 @@ def check_environment(name: str) -> str:
     return environment
 
 
+def check_consumer(name: str) -> str:
+    """Who was hit: a service, script or team, named like a service (stored lowercase)."""
+    if not _SERVICE.match(name.lower()):
+        raise UserError(
+            "a consumer name is up to 64 letters, digits, '.', '-', '_' or '/', "
+            f"starting with a letter or digit; got {name[:40]!r}"
+        )
+    return name.lower()
+
+
 class IncidentService:
-    def __init__(self, store: Store, limits: IncidentSettings, prefix: str) -> None:
+    def __init__(
+        self, store: Store, limits: IncidentSettings, prefix: str, judge: Judge | None = None
+    ) -> None:
         self._store = store
         self._limits = limits
         self._p = prefix
+        self._judge = judge
 
     def _text(self, value: str, what: str, limit: int, hint: str = "") -> str:
         value = value.strip()
@@ -113,9 +141,11 @@ class IncidentService:
         room: str,
         now: datetime,
         environment: str | None = None,
+        consumer: str | None = None,
     ) -> IncidentView:
         service = check_service(service)
         environment = check_environment(environment) if environment is not None else None
+        consumer = check_consumer(consumer) if consumer is not None else None
         summary = self._text(
             summary,
             "summary",
@@ -125,11 +155,20 @@ class IncidentService:
         severity = severity or self._limits.default_severity
         async with self._store.write() as s:
             number = await next_counter(s, "incident")
+            active = select(Deploy.id, Deploy.environment).where(Deploy.status == "active")
+            deploy = (await s.execute(active)).first()
+            deploy_id, deploy_environment = deploy if deploy is not None else (None, None)
+            flags = Flags(None, False)
+            if self._judge is not None:
+                flags = await self._judge(s, service, consumer, environment, deploy_environment)
             incident = Incident(
                 number=number,
-                deploy_id=await active_deploy_id(s),
+                deploy_id=deploy_id,
                 service=service,
                 environment=environment,
+                consumer=consumer,
+                consumer_known=flags.consumer_known,
+                staging_mixup=flags.staging_mixup,
                 summary=summary,
                 severity=severity,
                 status=Status.OPEN.value,
@@ -339,6 +378,9 @@ def _as_view(row: Row[tuple[Incident, str, str | None, str | None]]) -> Incident
         deploy_name,
         i.duplicate_of,
         i.environment,
+        i.consumer,
+        i.consumer_known,
+        i.staging_mixup,
     )
 
 

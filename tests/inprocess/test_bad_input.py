@@ -45,10 +45,12 @@ async def test_bad_numbers_and_arguments(bot: Harness) -> None:
         "alice: incident numbers look like 7 or #7, not '#0'; usage: !show <N>"
     )
     assert (await bot.say("dave", "!break")).text == (
-        "dave: missing <service>; usage: !break <service> <summary…> [--sev 1-4] [--env ENV]"
+        "dave: missing <service>; usage: !break <service> <summary…> [--sev 1-4] [--env ENV] "
+        "[--consumer CONSUMER]"
     )
     assert (await bot.say("dave", "!break pkgdb")).text == (
-        "dave: missing <summary…>; usage: !break <service> <summary…> [--sev 1-4] [--env ENV]"
+        "dave: missing <summary…>; usage: !break <service> <summary…> [--sev 1-4] [--env ENV] "
+        "[--consumer CONSUMER]"
     )
     assert (await bot.say("dave", "!break pkg$db it broke")).text == (
         "dave: a service name is up to 64 letters, digits, '.', '-', '_' or '/', starting with "

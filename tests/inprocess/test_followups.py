@@ -26,7 +26,8 @@ async def test_bad_environments_and_empty_follow_ups(bot: Harness) -> None:
         "letter or digit (production, staging); got 'prod/eu'"
     )
     assert (await bot.say("dave", "!break pkgdb --env")).text == (
-        "dave: --env needs a value; usage: !break <service> <summary…> [--sev 1-4] [--env ENV]"
+        "dave: --env needs a value; usage: !break <service> <summary…> [--sev 1-4] [--env ENV] "
+        "[--consumer CONSUMER]"
     )
     await bot.say("dave", "!break pkgdb down")
     assert (await bot.say("dave", "!followup 1")).text == (

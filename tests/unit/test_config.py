@@ -42,6 +42,8 @@ def test_the_example_config_is_valid_and_complete() -> None:
         "reminders",
         "digest",
         "export",
+        "catalog",
+        "plans",
     }
     for key in [
         *Config.model_fields,
