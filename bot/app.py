@@ -129,6 +129,9 @@ class App(PluginAPI):
             except Exception:
                 log.exception("subscriber %r of %s failed", handler, topic)
 
+    async def is_member(self, person_id: int) -> bool:
+        return await self.dispatcher.member_check(person_id)
+
     def set_member_check(self, check: MemberCheck) -> None:
         self.dispatcher.member_check = check
 

@@ -120,7 +120,7 @@ class Dispatcher:
             )
         try:
             person = await self._app.people.identify(message.network, message.sender)
-            level = await self._level(message, person.id)
+            level = await self._level(message, person.id, cmd.level)
             if level < cmd.level:
                 return _to(message, self._denied(cmd, message))
             args = cmd.parse(argtext, cfg.prefix)
@@ -149,10 +149,12 @@ class Dispatcher:
             return None
         return Reply.of(result) if isinstance(result, str) else result
 
-    async def _level(self, message: Message, person_id: int) -> Level:
+    async def _level(self, message: Message, person_id: int, needed: Level) -> Level:
+        """ADMIN or not, and MEMBER only when the command needs it: the roster lookup is a
+        query that most commands (anyone may run them) can do without."""
         if await self._app.is_admin(message.network, message.sender, person_id):
             return Level.ADMIN
-        if await self.member_check(person_id):
+        if needed is Level.MEMBER and await self.member_check(person_id):
             return Level.MEMBER
         return Level.ANYONE
 

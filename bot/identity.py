@@ -50,7 +50,10 @@ class IdentityPlugin(Plugin):
     async def whoami(self, ctx: Context) -> Reply:
         identities = await self.api.people.identities(ctx.person.id)
         listed = "; ".join(describe(i) for i in identities)
-        return Reply.of(f"you are {ctx.person.name}{_ROLE[ctx.level]}; identities: {listed}")
+        role = ctx.level
+        if role is Level.ANYONE and await self.api.is_member(ctx.person.id):
+            role = Level.MEMBER
+        return Reply.of(f"you are {ctx.person.name}{_ROLE[role]}; identities: {listed}")
 
     @command(
         "link",

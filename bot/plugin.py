@@ -46,6 +46,10 @@ class PluginAPI(Protocol):
     def set_member_check(self, check: MemberCheck) -> None:
         """Decide who counts as a roster member for `Level.MEMBER` commands."""
 
+    async def is_member(self, person_id: int) -> bool:
+        """What the member check says (Context.level says MEMBER only for commands that
+        need it)."""
+
     def shared(self, factory: Callable[[PluginAPI], T]) -> T:
         """One instance of `factory`'s result per app, for services plugins share."""
 
@@ -133,7 +137,7 @@ class Context:
 
     message: Message
     person: PersonRef
-    level: Level
+    level: Level  # ADMIN for admins; MEMBER only when the command needs members
     api: PluginAPI
     command: Command
 

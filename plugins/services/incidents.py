@@ -7,9 +7,10 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from types import SimpleNamespace
+from typing import Any, Literal
 
-from sqlalchemy import Row, exists, func, select
+from sqlalchemy import Row, bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
@@ -155,9 +156,11 @@ class IncidentService:
         severity = severity or self._limits.default_severity
         async with self._store.write() as s:
             number = await next_counter(s, "incident")
-            active = select(Deploy.id, Deploy.environment).where(Deploy.status == "active")
+            active = select(Deploy.id, Deploy.environment, Deploy.name).where(
+                Deploy.status == "active"
+            )
             deploy = (await s.execute(active)).first()
-            deploy_id, deploy_environment = deploy if deploy is not None else (None, None)
+            deploy_id, deploy_environment, deploy_name = deploy or (None, None, None)
             flags = Flags(None, False)
             if self._judge is not None:
                 flags = await self._judge(s, service, consumer, environment, deploy_environment)
@@ -192,7 +195,8 @@ class IncidentService:
                     room=room,
                 )
             )
-            return await _view(s, incident.id)
+            await s.flush()
+            return _as_view(incident, reporter.name, None, deploy_name)
 
     async def act(
         self,
@@ -216,34 +220,42 @@ class IncidentService:
             raise UserError(f"say what should follow: {self._p}followup {number} <text>")
         try:
             async with self._store.write() as s:
-                incident = await _locked(s, number, self._p)
-                before = State(Status(incident.status), incident.owner_id)
+                row = await _locked(s, number, self._p)
+                before = State(Status(row.status), row.owner_id)
                 if action is Action.DUPLICATE:
                     await self._check_duplicate(s, number, other)
-                first_response = action in RESPONSES and not await _responded(s, incident.id)
+                first_response = action in RESPONSES and not row.responded
                 try:
                     after = apply(before, action, actor.id, target.id if target else None)
                 except Refused as refused:
                     if action is Action.TAKE and before.owner_id not in (None, actor.id):
-                        owner = await s.scalar(
-                            select(Person.name).where(Person.id == before.owner_id)
-                        )
                         raise UserError(
-                            f"#{number} is owned by {owner}; {self._p}assign "
+                            f"#{number} is owned by {row.owner_name}; {self._p}assign "
                             f"{number} {actor.name} to take it over"
                         ) from None
                     raise UserError(self._refusal(number, before, refused)) from None
-                incident.status, incident.owner_id = after.status.value, after.owner_id
-                incident.updated_at = now
+                changes: dict[str, Any] = {
+                    "status": after.status.value,
+                    "owner_id": after.owner_id,
+                    "updated_at": now,
+                    "version": row.version + 1,
+                }
                 if severity is not None:
-                    incident.severity = severity
+                    changes["severity"] = severity
                 if action is Action.DUPLICATE:
-                    incident.duplicate_of = other
+                    changes["duplicate_of"] = other
                 elif action is Action.REOPEN:
-                    incident.duplicate_of = None
-                s.add(
-                    IncidentEvent(
-                        incident_id=incident.id,
+                    changes["duplicate_of"] = None
+                updated = await s.execute(
+                    update(_INCIDENTS)
+                    .where(_INCIDENTS.c.id == row.id, _INCIDENTS.c.version == row.version)
+                    .values(changes)
+                )
+                if updated.rowcount != 1:  # another instance changed it in between
+                    raise StaleDataError(f"incident {number} changed concurrently")
+                await s.execute(
+                    insert(_EVENTS).values(
+                        incident_id=row.id,
                         at=now,
                         actor_id=actor.id,
                         kind=action.value,
@@ -255,8 +267,17 @@ class IncidentService:
                         room=room,
                     )
                 )
-                await s.flush()
-                return Change(await _view(s, incident.id), before.status, first_response)
+                names = {before.owner_id: row.owner_name, actor.id: actor.name}
+                if target is not None:
+                    names[target.id] = target.name
+                values = {**row._mapping, **changes}
+                view = _as_view(
+                    SimpleNamespace(**values),
+                    row.reporter_name,
+                    names.get(after.owner_id),
+                    row.deploy_name,
+                )
+                return Change(view, before.status, first_response)
         except StaleDataError:
             raise UserError(
                 f"#{number} was changed by someone else at the same moment; "
@@ -322,49 +343,59 @@ class IncidentService:
         elif which == "service":
             cond.append(Incident.service == check_service(service or ""))
         order = Incident.number.asc() if which == "open" else Incident.number.desc()
+        stmt = _VIEW.add_columns(func.count().over().label("total"))
         async with self._store.read() as s:
-            total = await s.scalar(select(func.count(Incident.id)).where(*cond)) or 0
-            rows = (await s.execute(_VIEW.where(*cond).order_by(order).limit(limit))).all()
-        return Page(sorted((_as_view(r) for r in rows), key=lambda v: v.number), total)
-
-
-async def _responded(s: AsyncSession, incident_id: int) -> bool:
-    return bool(
-        await s.scalar(
-            select(
-                exists().where(
-                    IncidentEvent.incident_id == incident_id,
-                    IncidentEvent.kind.in_([a.value for a in RESPONSES]),
-                )
-            )
-        )
-    )
+            rows = (await s.execute(stmt.where(*cond).order_by(order).limit(limit))).all()
+        total = rows[0].total if rows else 0
+        return Page(sorted((_row_view(r) for r in rows), key=lambda v: v.number), total)
 
 
 def _missing(number: int, prefix: str) -> str:
     return f"there is no incident #{number}; {prefix}incidents all lists them"
 
 
-async def _locked(s: AsyncSession, number: int, prefix: str) -> Incident:
-    incident = (
-        await s.execute(select(Incident).where(Incident.number == number).with_for_update())
-    ).scalar_one_or_none()
-    if incident is None:
-        raise UserError(_missing(number, prefix))
-    return incident
-
-
+_INCIDENTS = Incident.__table__
+_EVENTS = IncidentEvent.__table__
 _REPORTER, _OWNER = aliased(Person), aliased(Person)
+# Core, not ORM, on the hot paths: rows instead of tracked objects, and one statement each
 _VIEW = (
-    select(Incident, _REPORTER.name, _OWNER.name, Deploy.name)
-    .join(_REPORTER, _REPORTER.id == Incident.reporter_id)
-    .outerjoin(_OWNER, _OWNER.id == Incident.owner_id)
-    .outerjoin(Deploy, Deploy.id == Incident.deploy_id)
+    select(
+        _INCIDENTS,
+        _REPORTER.name.label("reporter_name"),
+        _OWNER.name.label("owner_name"),
+        Deploy.name.label("deploy_name"),
+    )
+    .join(_REPORTER, _REPORTER.id == _INCIDENTS.c.reporter_id)
+    .outerjoin(_OWNER, _OWNER.id == _INCIDENTS.c.owner_id)
+    .outerjoin(Deploy, Deploy.id == _INCIDENTS.c.deploy_id)
+)
+_LOCKED = (
+    _VIEW.add_columns(
+        exists()
+        .where(
+            _EVENTS.c.incident_id == _INCIDENTS.c.id,
+            _EVENTS.c.kind.in_([a.value for a in RESPONSES]),
+        )
+        .label("responded")
+    )
+    .where(_INCIDENTS.c.number == bindparam("number"))
+    .with_for_update(of=_INCIDENTS)
 )
 
 
-def _as_view(row: Row[tuple[Incident, str, str | None, str | None]]) -> IncidentView:
-    i, reporter_name, owner_name, deploy_name = row
+async def _locked(s: AsyncSession, number: int, prefix: str) -> Row[Any]:
+    """The incident to change, locked (PostgreSQL; SQLite's write lock is already held),
+    with what the reply needs: names, and whether anyone responded yet. One statement."""
+    row = (await s.execute(_LOCKED, {"number": number})).first()
+    if row is None:
+        raise UserError(_missing(number, prefix))
+    return row
+
+
+def _as_view(
+    i: Any, reporter_name: str, owner_name: str | None, deploy_name: str | None
+) -> IncidentView:
+    """From anything with the incident's columns as attributes (a row, a model)."""
     return IncidentView(
         i.number,
         i.service,
@@ -384,5 +415,9 @@ def _as_view(row: Row[tuple[Incident, str, str | None, str | None]]) -> Incident
     )
 
 
+def _row_view(row: Row[Any]) -> IncidentView:
+    return _as_view(row, row.reporter_name, row.owner_name, row.deploy_name)
+
+
 async def _view(s: AsyncSession, incident_id: int) -> IncidentView:
-    return _as_view((await s.execute(_VIEW.where(Incident.id == incident_id))).one())
+    return _row_view((await s.execute(_VIEW.where(_INCIDENTS.c.id == incident_id))).one())
