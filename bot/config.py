@@ -70,8 +70,8 @@ def _env_name(value: str | None) -> str | None:
 class FloodConfig(_Strict):
     """Outgoing token bucket: `burst` lines at once, then `per_second` lines each second."""
 
-    burst: int = Field(4, ge=1, le=100)
-    per_second: float = Field(1.0, gt=0, le=1000)
+    burst: int = Field(4, ge=1, le=100_000)
+    per_second: float = Field(1.0, gt=0, le=1_000_000)
 
 
 class ReconnectConfig(_Strict):
