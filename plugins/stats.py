@@ -70,7 +70,11 @@ def quantile(sorted_values: Sequence[float], q: float) -> float:
 
 
 def stats(durations: Iterable[timedelta]) -> Stats:
-    seconds = sorted(d.total_seconds() for d in durations)
+    return stats_of_seconds(d.total_seconds() for d in durations)
+
+
+def stats_of_seconds(values: Iterable[float]) -> Stats:
+    seconds = sorted(values)
     if not seconds:
         return Stats(0, None, None, None)
 
@@ -97,4 +101,27 @@ def summarize(timelines: Iterable[Timeline]) -> Summary:
         tta=stats(t.tta for t in items if t.tta is not None),
         ttr=stats(t.ttr for t in items if t.ttr is not None),
         oldest_open=min(open_items, key=lambda t: t.reported_at) if open_items else None,
+    )
+
+
+def summarize_seconds(
+    rows: Iterable[tuple[Status, float | None, float | None]], oldest_open: Timeline | None
+) -> Summary:
+    """The same summary from (status, TTA seconds, TTR seconds) rows, as the database
+    computes them for large scopes; TTR counts only for incidents fixed now."""
+    by_status: dict[Status, int] = {}
+    ttas: list[float] = []
+    ttrs: list[float] = []
+    for status, tta, ttr in rows:
+        by_status[status] = by_status.get(status, 0) + 1
+        if tta is not None:
+            ttas.append(tta)
+        if ttr is not None and status is Status.FIXED:
+            ttrs.append(ttr)
+    return Summary(
+        sum(by_status.values()),
+        by_status,
+        stats_of_seconds(ttas),
+        stats_of_seconds(ttrs),
+        oldest_open,
     )
