@@ -38,14 +38,22 @@ class Store:
         if self.dialect == "sqlite":
             _tune_sqlite(self.engine.sync_engine)
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Taking turns here, in the event loop, is cheap;
+        # racing for its lock makes the losers sleep in SQLite's busy handler instead.
+        self._write_turn = asyncio.Lock() if sqlite else None
         self._reader = async_sessionmaker(
             self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
         )
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A transaction that commits when the block ends without error, else rolls back."""
-        async with self._writer() as session, session.begin():
+        """A transaction that commits when the block ends without error, else rolls back.
+        Not to be nested within another write of the same task."""
+        if self._write_turn is None:
+            async with self._writer() as session, session.begin():
+                yield session
+            return
+        async with self._write_turn, self._writer() as session, session.begin():
             yield session
 
     @asynccontextmanager
