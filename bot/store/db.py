@@ -4,22 +4,26 @@ queries; the split lets SQLite take its write lock up front instead of failing m
 from __future__ import annotations
 
 import asyncio
+import json
 import weakref
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.util.concurrency import await_
 
 from bot.store import migrate
-from bot.store.models import Counter
+from bot.store.models import Counter, KeyValue
 
 _READ_ONLY = "deployday_read_only"
 _MIGRATION_LOCK = 0x6465706C6F79  # "deploy": any constant the instances agree on
+_REVISIONS_KEY = "schema:revisions"
 
 
 class Store:
@@ -64,17 +68,42 @@ class Store:
     async def upgrade(self, version_dirs: Sequence[Path]) -> None:
         """Apply migrations. On PostgreSQL an advisory lock serialises instances that start
         together, so the second finds the schema current instead of racing the first.
-        Within a process they run one at a time too: Alembic keeps global state."""
+        Within a process they run one at a time too: Alembic keeps global state. When the
+        database says it has every revision the code ships, Alembic is not even loaded."""
+        shipped = migrate.code_revisions(list(version_dirs))
+        if await self._recorded_revisions() == shipped:
+            return
         async with _migration_lock(), self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 await conn.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
                 )
             await conn.run_sync(migrate.upgrade, list(version_dirs))
+            value = json.dumps(shipped)
+            insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+            now = datetime.now(UTC)
+            await conn.execute(
+                insert(KeyValue)
+                .values(key=_REVISIONS_KEY, value=value, updated_at=now)
+                .on_conflict_do_update(
+                    index_elements=[KeyValue.key], set_={"value": value, "updated_at": now}
+                )
+            )
 
     async def pending_migrations(self, version_dirs: Sequence[Path]) -> bool:
+        if await self._recorded_revisions() == migrate.code_revisions(list(version_dirs)):
+            return False
         async with self.engine.connect() as conn:
             return await conn.run_sync(migrate.is_behind, list(version_dirs))
+
+    async def _recorded_revisions(self) -> list[str] | None:
+        """The revisions the last upgrade through this code recorded, if any."""
+        try:
+            async with self.read() as s:
+                value = await s.scalar(select(KeyValue.value).where(KeyValue.key == _REVISIONS_KEY))
+        except DBAPIError:
+            return None  # a new database: no state table yet
+        return json.loads(value) if value else None
 
     async def dispose(self) -> None:
         await self.engine.dispose()

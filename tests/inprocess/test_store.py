@@ -61,7 +61,7 @@ async def test_times_round_trip_as_aware_utc(database_url: str) -> None:
         async with store.write() as s:
             s.add(KeyValue(key="k", value="v", updated_at=when))
         async with store.read() as s:
-            got = await s.scalar(select(KeyValue.updated_at))
+            got = await s.scalar(select(KeyValue.updated_at).where(KeyValue.key == "k"))
         assert got == when
         assert got.tzinfo is not None and got.utcoffset() == timedelta(0)
         assert got.astimezone(UTC).hour == 9
@@ -109,3 +109,26 @@ async def test_instances_starting_together_migrate_once(database_url: str) -> No
     finally:
         for store in stores:
             await store.dispose()
+
+
+def test_a_current_database_starts_without_loading_alembic(tmp_path: Path) -> None:
+    """Alembic is slow to import; a start on an up-to-date database does not need it."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "current.sqlite3"
+    script = (
+        "import asyncio, sys\n"
+        "from bot.store import Store\n"
+        "from plugins import MIGRATIONS\n"
+        f"store = Store('sqlite+aiosqlite:///{db}')\n"
+        "asyncio.run(store.upgrade([MIGRATIONS / 'versions']))\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert runs == ["True", "False"]  # the first creates the schema, the second only checks
