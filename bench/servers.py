@@ -4,10 +4,8 @@ suite starts them (tests/servers), stopped by PID."""
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
-import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -17,7 +15,17 @@ from dataclasses import dataclass
 import asyncpg
 
 from tests.servers.ircd import NGIRCD_CONF
-from tests.servers.support import IS_ROOT, Server, as_user, free_port, server_dir, tcp_open, which
+from tests.servers.support import (
+    IS_ROOT,
+    Server,
+    as_user,
+    free_port,
+    postgres_binaries,
+    postgres_cluster,
+    server_dir,
+    tcp_open,
+    which,
+)
 
 HOST = "127.0.0.1"
 
@@ -69,71 +77,22 @@ def ngircd_version() -> str | None:
     return out.stdout.split("\n", 1)[0].strip() or None
 
 
-def _pg_bin() -> str | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return os.path.dirname(found[-1]) if found else None
-
-
 @contextmanager
 def postgres() -> Iterator[str]:
     """An admin URL (`postgresql://…/postgres`): DEPLOYDAY_BENCH_PG_URL, else a throwaway
-    cluster (fsync off, as in the test suite) that is removed afterwards."""
+    cluster like the test suite's, removed afterwards."""
     url = os.environ.get("DEPLOYDAY_BENCH_PG_URL")
     if url:
         yield url
         return
-    pgbin = _pg_bin()
+    pgbin = postgres_binaries()
     if pgbin is None:
         raise Missing(
             "PostgreSQL is not installed (apt-get install -y postgresql) "
             "and DEPLOYDAY_BENCH_PG_URL is not set"
         )
-    d = server_dir("bench-pg")
-    if IS_ROOT:
-        shutil.chown(d, "postgres", "postgres")
-    subprocess.run(
-        as_user(
-            "postgres",
-            [
-                f"{pgbin}/initdb",
-                "-D",
-                f"{d}/data",
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-                "--no-sync",
-            ],
-        ),
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    port = free_port()
-
-    def ready() -> bool:
-        probe = [f"{pgbin}/pg_isready", "-q", "-h", HOST, "-p", str(port)]
-        return subprocess.run(probe, check=False).returncode == 0
-
-    settings = [
-        f"listen_addresses={HOST}",
-        f"unix_socket_directories={d}",
-        "fsync=off",
-        "synchronous_commit=off",
-        "full_page_writes=off",
-    ]
-    cmd = [f"{pgbin}/postgres", "-D", f"{d}/data", "-p", str(port)]
-    for setting in settings:
-        cmd += ["-c", setting]
-    server = Server(
-        as_user("postgres", cmd), d / "pg.log", ready, stop_signal=signal.SIGINT
-    ).start()
-    try:
-        yield f"postgresql://postgres@{HOST}:{port}/postgres"
-    finally:
-        server.stop()
-        shutil.rmtree(d, ignore_errors=True)
+    with postgres_cluster(pgbin, "bench-pg") as admin_url:
+        yield admin_url
 
 
 async def fresh_database(admin_url: str) -> str:

@@ -10,13 +10,12 @@ from sqlalchemy import func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.people import PersonRef
 from bot.store import Person, Store
 from bot.store.types import UTCDateTime
 from plugins.lifecycle import Status
-from plugins.models import Deploy, DutyShift, Incident, IncidentEvent, ReminderSent
+from plugins.models import Deploy, Incident, IncidentEvent, ReminderSent
 from plugins.reminder_rules import Due, Kind, OpenIncident, Policy, due, nobody_notice_due
-from plugins.services.roster import Shift
+from plugins.services.roster import Shift, shifts_on_duty
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +46,7 @@ class ReminderService:
             dues = due(await _open_incidents(s), policy, now)
             if not dues:
                 return Round([], [])
-            shifts = await _on_duty(s)
+            shifts = await shifts_on_duty(s)
             if not shifts:
                 last = await s.scalar(
                     select(type_coerce(func.max(ReminderSent.at), UTCDateTime())).where(
@@ -123,14 +122,3 @@ async def _open_incidents(s: AsyncSession) -> list[OpenIncident]:
         for r in rows
     ]
 
-
-async def _on_duty(s: AsyncSession) -> list[Shift]:
-    rows = (
-        await s.execute(
-            select(Person.id, Person.name, DutyShift.team, DutyShift.on_at)
-            .join(Person, Person.id == DutyShift.person_id)
-            .where(DutyShift.off_at.is_(None))
-            .order_by(DutyShift.team, DutyShift.on_at)
-        )
-    ).all()
-    return [Shift(PersonRef(r.id, r.name), r.team, r.on_at) for r in rows]

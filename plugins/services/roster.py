@@ -155,15 +155,7 @@ class RosterService:
 
     async def on_duty(self) -> list[Shift]:
         async with self._store.read() as s:
-            rows = (
-                await s.execute(
-                    select(Person.id, Person.name, DutyShift.team, DutyShift.on_at)
-                    .join(Person, Person.id == DutyShift.person_id)
-                    .where(DutyShift.off_at.is_(None))
-                    .order_by(DutyShift.team, DutyShift.on_at)
-                )
-            ).all()
-        return [Shift(PersonRef(r.id, r.name), r.team, r.on_at) for r in rows]
+            return await shifts_on_duty(s)
 
     async def team(self, team: str) -> list[TeamMember]:
         """Everyone planned for `team` and anyone on duty for it, on-duty people first."""
@@ -198,3 +190,16 @@ async def _open_shift(s: AsyncSession, person_id: int) -> DutyShift | None:
             .with_for_update()
         )
     ).scalar_one_or_none()
+
+
+async def shifts_on_duty(s: AsyncSession) -> list[Shift]:
+    """Who is on duty now, by team, earliest first; inside the caller's transaction."""
+    rows = (
+        await s.execute(
+            select(Person.id, Person.name, DutyShift.team, DutyShift.on_at)
+            .join(Person, Person.id == DutyShift.person_id)
+            .where(DutyShift.off_at.is_(None))
+            .order_by(DutyShift.team, DutyShift.on_at)
+        )
+    ).all()
+    return [Shift(PersonRef(r.id, r.name), r.team, r.on_at) for r in rows]

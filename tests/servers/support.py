@@ -7,6 +7,7 @@ DEPLOYDAY_REQUIRE_SERVERS=1 (set by .ci/run) it fails them instead.
 from __future__ import annotations
 
 import asyncio
+import glob
 import os
 import shutil
 import signal
@@ -15,7 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -148,3 +150,61 @@ async def run_bot(
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE if capture else asyncio.subprocess.DEVNULL,
     )
+
+
+def postgres_binaries() -> str | None:
+    """The directory of Debian's newest PostgreSQL server binaries, if installed."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return os.path.dirname(found[-1]) if found else None
+
+
+@contextmanager
+def postgres_cluster(pgbin: str, prefix: str = "pg") -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on a free loopback port (fsync off: nothing here
+    needs to survive a crash), removed afterwards. Yields its admin URL."""
+    d = server_dir(prefix)
+    if IS_ROOT:
+        shutil.chown(d, "postgres", "postgres")
+    subprocess.run(
+        as_user(
+            "postgres",
+            [
+                f"{pgbin}/initdb",
+                "-D",
+                f"{d}/data",
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+        ),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    port = free_port()
+
+    def ready() -> bool:
+        probe = [f"{pgbin}/pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port)]
+        return subprocess.run(probe, check=False).returncode == 0
+
+    cmd = [f"{pgbin}/postgres", "-D", f"{d}/data", "-p", str(port)]
+    for setting in (
+        "listen_addresses=127.0.0.1",
+        f"unix_socket_directories={d}",
+        "fsync=off",
+        "synchronous_commit=off",
+        "full_page_writes=off",
+        "max_connections=200",
+    ):
+        cmd += ["-c", setting]
+    server = Server(
+        as_user("postgres", cmd), d / "pg.log", ready, stop_signal=signal.SIGINT
+    ).start()
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        server.stop()
+        shutil.rmtree(d, ignore_errors=True)

@@ -18,6 +18,7 @@ import time
 import urllib.request
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -358,9 +359,8 @@ def _launch(directory: Path, port: int) -> Homeserver:
     return Homeserver(url, directory, server, time.monotonic() - began)
 
 
-@pytest.fixture(scope="session")
-def synapse() -> Iterator[Homeserver]:
-    """One Synapse for the whole session (its ~2 s start-up is paid once)."""
+@contextmanager
+def _homeserver() -> Iterator[Homeserver]:
     need("matrix-synapse", _synapse_installed(), "pip install matrix-synapse")
     homeserver = _launch(server_dir("synapse"), free_port())
     try:
@@ -368,16 +368,18 @@ def synapse() -> Iterator[Homeserver]:
     finally:
         homeserver.server.stop()
         shutil.rmtree(homeserver.directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def synapse() -> Iterator[Homeserver]:
+    """One Synapse for the whole session (its ~2 s start-up is paid once)."""
+    with _homeserver() as homeserver:
+        yield homeserver
 
 
 @pytest.fixture
 def private_synapse() -> Iterator[Homeserver]:
     """A Synapse of this test's own, which the test may stop and start again
     (`homeserver.server.stop()` / `.start()`: same port, same database)."""
-    need("matrix-synapse", _synapse_installed(), "pip install matrix-synapse")
-    homeserver = _launch(server_dir("synapse"), free_port())
-    try:
+    with _homeserver() as homeserver:
         yield homeserver
-    finally:
-        homeserver.server.stop()
-        shutil.rmtree(homeserver.directory, ignore_errors=True)
