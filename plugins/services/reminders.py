@@ -121,4 +121,3 @@ async def _open_incidents(s: AsyncSession) -> list[OpenIncident]:
         )
         for r in rows
     ]
-
