@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.clock import Clock, SystemClock
-from bot.commands import Registry
+from bot.commands import Level, Registry
 from bot.config import Config
 from bot.dispatcher import Dispatcher
 from bot.help import HelpPlugin
@@ -22,7 +22,7 @@ from bot.identity import IdentityPlugin
 from bot.lease import Leases
 from bot.messages import Message, Reply, Sender
 from bot.people import People
-from bot.plugin import Handler, MemberCheck, Plugin, PluginAPI
+from bot.plugin import Handler, Plugin, PluginAPI
 from bot.relay import Relay
 from bot.scheduler import Scheduler
 from bot.store import Store
@@ -78,7 +78,7 @@ class App(PluginAPI):
         )
         if self.leases is not None:
             for name, transport in self.transports.items():
-                if transport.kind != "console":
+                if not transport.trusted:
                     self.leases.get(f"network:{name}")
         self.relay = (
             Relay(self.store, self.clock, self.leases, RELAY_INTERVAL) if self.leases else None
@@ -108,7 +108,7 @@ class App(PluginAPI):
     def serves(self, network: str) -> bool:
         """Whether this instance answers on `network`: always, unless another instance
         sharing the database holds that network's lease (a replica on standby)."""
-        if self.leases is None or self.is_local(network):
+        if self.leases is None or self.is_trusted(network):
             return True
         return self.leases.get(f"network:{network}").held
 
@@ -129,11 +129,12 @@ class App(PluginAPI):
             except Exception:
                 log.exception("subscriber %r of %s failed", handler, topic)
 
-    async def is_member(self, person_id: int) -> bool:
-        return await self.dispatcher.member_check(person_id)
-
-    def set_member_check(self, check: MemberCheck) -> None:
-        self.dispatcher.member_check = check
+    async def has_level(self, person_id: int, level: Level) -> bool:
+        """Whether a plugin that grants `level` (roster membership) grants it to them."""
+        for plugin in self.plugins:
+            if level in plugin.grants and await plugin.has_level(person_id, level):
+                return True
+        return False
 
     async def send(self, network: str, room_id: str, reply: Reply) -> None:
         transport = self.transports.get(network)
@@ -188,14 +189,13 @@ class App(PluginAPI):
         transport = self.transports.get(network)
         return transport.own_names if transport else ()
 
-    def is_local(self, network: str) -> bool:
-        """The console: its only user is the operator, who owns the database anyway."""
+    def is_trusted(self, network: str) -> bool:
         transport = self.transports.get(network)
-        return transport is not None and transport.kind == "console"
+        return transport is not None and transport.trusted
 
     async def is_admin(self, network: str, sender: Sender, person_id: int | None = None) -> bool:
         """The console, a listed id, or a person any of whose linked identities is listed."""
-        if self.is_local(network) or sender.room_admin or sender.id.casefold() in self._admins:
+        if self.is_trusted(network) or sender.room_admin or sender.id.casefold() in self._admins:
             return True
         return person_id is not None and await self.people.has_identity_in(
             person_id, frozenset(self._admins)

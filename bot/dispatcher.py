@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Literal
 from bot.clock import Clock
 from bot.commands import Command, Level, UsageError, UserError
 from bot.messages import Message, Reply
-from bot.plugin import Context, MemberCheck
+from bot.plugin import Context
+from bot.ratelimit import TokenBucket
 from bot.tasks import TaskTracker
 from bot.text import clean
-from bot.transports.ratelimit import TokenBucket
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -25,17 +25,12 @@ log = logging.getLogger(__name__)
 _WORD = re.compile(r"^[A-Za-z][\w-]*$")
 
 
-async def _nobody_is_member(_person_id: int) -> bool:
-    return False
-
-
 class Dispatcher:
     def __init__(self, app: App, tracker: TaskTracker) -> None:
         self._app = app
         self._tracker = tracker
         self._tails: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._accepting = True
-        self.member_check: MemberCheck = _nobody_is_member
         limits = app.config.rate_limit
         self._throttle = Throttle(app.clock, limits.burst, limits.per_minute / 60)
 
@@ -66,8 +61,8 @@ class Dispatcher:
         command_text = self._addressed(message, clean(message.text))
         if command_text is None:
             return
-        local = self._app.is_local(message.network)
-        verdict = "ok" if local else self._throttle.check((message.network, message.sender.id))
+        trusted = self._app.is_trusted(message.network)
+        verdict = "ok" if trusted else self._throttle.check((message.network, message.sender.id))
         if verdict == "drop":
             log.info(
                 "rate limit: dropped a command from %s on %s", message.sender.id, message.network
@@ -154,7 +149,7 @@ class Dispatcher:
         query that most commands (anyone may run them) can do without."""
         if await self._app.is_admin(message.network, message.sender, person_id):
             return Level.ADMIN
-        if needed is Level.MEMBER and await self.member_check(person_id):
+        if needed is Level.MEMBER and await self._app.has_level(person_id, Level.MEMBER):
             return Level.MEMBER
         return Level.ANYONE
 

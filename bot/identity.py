@@ -51,7 +51,7 @@ class IdentityPlugin(Plugin):
         identities = await self.api.people.identities(ctx.person.id)
         listed = "; ".join(describe(i) for i in identities)
         role = ctx.level
-        if role is Level.ANYONE and await self.api.is_member(ctx.person.id):
+        if role is Level.ANYONE and await self.api.has_level(ctx.person.id, Level.MEMBER):
             role = Level.MEMBER
         return Reply.of(f"you are {ctx.person.name}{_ROLE[role]}; identities: {listed}")
 

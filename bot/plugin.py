@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from bot.commands import Registry
 
 T = TypeVar("T")
-MemberCheck = Callable[[int], Awaitable[bool]]
 Handler = Callable[[object], Awaitable[None]]
 
 
@@ -43,12 +42,9 @@ class PluginAPI(Protocol):
 
     async def send(self, network: str, room_id: str, reply: Reply) -> None: ...
 
-    def set_member_check(self, check: MemberCheck) -> None:
-        """Decide who counts as a roster member for `Level.MEMBER` commands."""
-
-    async def is_member(self, person_id: int) -> bool:
-        """What the member check says (Context.level says MEMBER only for commands that
-        need it)."""
+    async def has_level(self, person_id: int, level: Level) -> bool:
+        """Whether a plugin that grants `level` grants it to this person (Context.level
+        says MEMBER only for commands that need it)."""
 
     def shared(self, factory: Callable[[PluginAPI], T]) -> T:
         """One instance of `factory`'s result per app, for services plugins share."""
@@ -64,6 +60,7 @@ class PluginAPI(Protocol):
 class Plugin:
     name: ClassVar[str] = ""
     migrations: ClassVar[Path | None] = None  # an Alembic version directory, if any
+    grants: ClassVar[tuple[Level, ...]] = ()  # levels `has_level` decides (roster: MEMBER)
     settings_key: ClassVar[str | None] = None  # top-level config key of its settings
     Settings: ClassVar[type[BaseModel] | None] = None  # their model (a StrictModel)
 
@@ -96,6 +93,10 @@ class Plugin:
                 if meta is not None:
                     found[attr] = CliCommand(meta[0], meta[1], meta[2], attr, cls)
         return list(found.values())
+
+    async def has_level(self, person_id: int, level: Level) -> bool:
+        """For each level in `grants`: whether this person holds it."""
+        return False
 
     async def start(self) -> None:
         """Called once the store is ready; register scheduled jobs here."""

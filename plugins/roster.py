@@ -17,8 +17,10 @@ class RosterPlugin(Plugin):
     Settings = RosterSettings
     migrations = MIGRATIONS / "versions"
 
-    async def start(self) -> None:
-        self.api.set_member_check(services(self.api).roster.is_member)
+    grants = (Level.MEMBER,)
+
+    async def has_level(self, person_id: int, level: Level) -> bool:
+        return level is Level.MEMBER and await services(self.api).roster.is_member(person_id)
 
     @command(
         "checkin",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 from bot.messages import Message, Reply
@@ -11,17 +10,12 @@ from bot.messages import Message, Reply
 Sink = Callable[[Message], Awaitable[None]]
 
 
-@dataclass(frozen=True, slots=True)
-class Capabilities:
-    max_line_bytes: int | None  # None: no per-line limit worth splitting for
-    html: bool
-    mentions: bool
-
-
 class Transport(Protocol):
     name: str
     kind: str
-    capabilities: Capabilities
+    # Everyone who can type here owns the database anyway (a local terminal): trusted
+    # transports are admins, unthrottled, and never yield to another instance's lease.
+    trusted: bool
 
     @property
     def own_names(self) -> tuple[str, ...]:

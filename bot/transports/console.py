@@ -13,7 +13,7 @@ from typing import TextIO
 from bot.clock import Clock
 from bot.messages import Message, Reply, Room, Sender, Span, Table, table_as_lines
 from bot.text import clean
-from bot.transports.base import Capabilities, Sink
+from bot.transports.base import Sink
 
 ROOM = "console"
 
@@ -21,7 +21,7 @@ ROOM = "console"
 class ConsoleTransport:
     kind = "console"
     name = "console"
-    capabilities = Capabilities(max_line_bytes=None, html=False, mentions=False)
+    trusted = True
 
     def __init__(
         self,

@@ -30,7 +30,8 @@ from jaraco.stream.buffer import LenientDecodingLineBuffer
 from bot.clock import Clock
 from bot.config import IrcNetworkConfig
 from bot.messages import Message, Reply, Room, Sender
-from bot.transports.base import Capabilities, Sink
+from bot.ratelimit import TokenBucket
+from bot.transports.base import Sink
 from bot.transports.irc_text import (
     LINE_LIMIT,
     fold,
@@ -38,7 +39,6 @@ from bot.transports.irc_text import (
     split_line,
     wire_lines,
 )
-from bot.transports.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -353,7 +353,7 @@ class IrcTransport:
     Replies into flood-controlled lines that fit the server's 512-byte limit."""
 
     kind = "irc"
-    capabilities = Capabilities(max_line_bytes=LINE_LIMIT, html=False, mentions=True)
+    trusted = False
 
     def __init__(
         self,

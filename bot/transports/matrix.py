@@ -52,7 +52,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import MatrixNetworkConfig
 from bot.messages import Message, Reply, Room, Sender
 from bot.state import State
-from bot.transports.base import Capabilities, Sink
+from bot.transports.base import Sink
 from bot.transports.matrix_text import render, strip_reply_fallback
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ class MatrixTransport:
     Messages and Replies into HTML events, one send queue per room."""
 
     kind = "matrix"
-    capabilities = Capabilities(max_line_bytes=None, html=True, mentions=True)
+    trusted = False
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ from irc.features import FeatureSet
 from bot.clock import FakeClock
 from bot.config import IrcNetworkConfig
 from bot.messages import Line, Mention, Message, Reply, Room, Sender, Span, Table, bold, code, text
+from bot.ratelimit import TokenBucket
 from bot.transports.irc import (
     CapNegotiator,
     IrcTransport,
@@ -35,7 +36,6 @@ from bot.transports.irc_text import (
     split_line,
     wire_lines,
 )
-from bot.transports.ratelimit import TokenBucket
 
 NICK, USERHOST = "deployday", "~deployday@very.long.cloak.example.org"
 
