@@ -10,7 +10,7 @@ import asyncio
 import signal
 import sys
 
-from bot.ircuser import IrcUser
+from bot.devtools.ircuser import IrcUser
 
 
 async def serve(host: str, port: int, nick: str, channel: str) -> None:

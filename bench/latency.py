@@ -22,7 +22,7 @@ from pathlib import Path
 from bench import process
 from bench.report import Figure, median, quantile
 from bench.servers import Ircd
-from bot.ircuser import IrcUser, Received
+from bot.devtools.ircuser import IrcUser, Received
 from bot.text import clean
 
 WRITE, READ, FLOOR = "#write", "#read", "#floor"

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from bench.servers import Ircd
-from bot.ircuser import IrcUser
+from bot.devtools.ircuser import IrcUser
 
 BOT_NICK = "deployday"
 WAIT = 30.0

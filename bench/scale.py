@@ -72,8 +72,8 @@ async def _time_command(config_path: Path, runs: int, warmup: int, text: str) ->
     from bot.app import App
     from bot.clock import SystemClock
     from bot.config import load_config
+    from bot.devtools.harness import MemoryTransport
     from bot.messages import Message, Room, Sender
-    from bot.testing import MemoryTransport
 
     transport = MemoryTransport("bench", ["#bench"])
     app = App(load_config(config_path), [transport], clock=SystemClock())

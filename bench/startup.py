@@ -15,7 +15,7 @@ from bench import process
 from bench.procfs import memory_mib
 from bench.report import Figure
 from bench.servers import Ircd
-from bot.ircuser import IrcUser
+from bot.devtools.ircuser import IrcUser
 
 CHANNEL = "#startup"
 START_TARGET_S = 1.0

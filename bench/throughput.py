@@ -19,7 +19,7 @@ from bench import process
 from bench.procfs import cpu_seconds
 from bench.report import Figure, median
 from bench.servers import Ircd, drop_database, fresh_database
-from bot.ircuser import IrcUser, Received
+from bot.devtools.ircuser import IrcUser, Received
 from bot.text import clean
 
 CHANNEL = "#throughput"

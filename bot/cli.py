@@ -107,7 +107,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         case "console":
             return asyncio.run(_console(load_config(args.config)))
         case "demo":
-            from bot.demo import play
+            from bot.devtools.demo import play
 
             return asyncio.run(play(args.db))
         case "check-config":

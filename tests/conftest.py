@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from bot.testing import Harness
+from bot.devtools.harness import Harness
 from tests.pg import postgres_server, postgres_url
 
 __all__ = ["postgres_server", "postgres_url"]

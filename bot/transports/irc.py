@@ -65,7 +65,7 @@ JOIN_REFUSED = _named("403", "405", "471", "473", "474", "475", "477")
 CAP_UNKNOWN = _named("421", "451")
 
 
-# --- the connection pieces shared with bot.ircuser ----------------------------------------
+# --- the connection pieces shared with bot.devtools.ircuser ---------------------------------
 
 
 class _Protocol(IrcProtocol):

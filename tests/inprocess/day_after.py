@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.clock import FakeClock
-from bot.testing import Harness, Said
+from bot.devtools.harness import Harness, Said
 
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 NETWORK, ROOM = "libera", "#fedora-admin"

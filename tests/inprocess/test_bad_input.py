@@ -8,9 +8,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bot.commands import command
+from bot.devtools.harness import Harness
 from bot.messages import Message, Room, Sender
 from bot.plugin import Context, Plugin
-from bot.testing import Harness
 from plugins.models import Incident, IncidentEvent
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.testing import Harness
+from bot.devtools.harness import Harness
 
 
 async def test_environment_and_follow_ups_in_show(bot: Harness) -> None:

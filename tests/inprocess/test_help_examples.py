@@ -10,7 +10,7 @@ import pytest
 from bot.app import load_plugin_classes
 from bot.commands import Example
 from bot.config import BUILTIN_PLUGINS
-from bot.testing import Harness
+from bot.devtools.harness import Harness
 
 
 def _examples() -> list[tuple[str, Example]]:

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.clock import FakeClock
+from bot.devtools.harness import Harness
 from bot.store import Identity, Person
-from bot.testing import Harness
 from plugins.models import DutyShift, Incident, RosterEntry
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

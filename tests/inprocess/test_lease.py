@@ -9,11 +9,11 @@ from pathlib import Path
 
 from bot.clock import FakeClock
 from bot.config import async_database_url
+from bot.devtools.harness import Harness
 from bot.lease import Lease, Leases
 from bot.scheduler import Scheduler
 from bot.store import Store
 from bot.tasks import TaskTracker
-from bot.testing import Harness
 from plugins import MIGRATIONS
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 
 from bot.cli import main
 from bot.clock import FakeClock
-from bot.testing import Harness
+from bot.devtools.harness import Harness
 from tests.inprocess.test_digest import Inbox
 from tests.inprocess.test_plans import CATALOG, EARLY, PLAN, T0, Noc, say
 from tests.servers.support import free_port

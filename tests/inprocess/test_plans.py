@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.clock import FakeClock
-from bot.testing import Harness
+from bot.devtools.harness import Harness
 
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # Wed 09:00 in Prague: the planned start
 EARLY = T0 - timedelta(days=8)  # Tue 2026-11-17 09:00 in Prague: when it is planned

@@ -9,9 +9,9 @@ from typing import ClassVar
 from pydantic import Field
 
 from bot.config import StrictModel
+from bot.devtools.harness import Harness
 from bot.messages import Reply
 from bot.plugin import Plugin
-from bot.testing import Harness
 from plugins.deploys import DEPLOY_ENDED, DEPLOY_STARTED
 from plugins.services.deploys import DeployView
 

@@ -24,7 +24,7 @@ import pytest
 
 from bot.cli import main
 from bot.clock import FakeClock
-from bot.testing import Harness
+from bot.devtools.harness import Harness
 
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 NET, ROOM = "libera", "#fedora-admin"

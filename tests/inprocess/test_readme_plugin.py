@@ -7,7 +7,7 @@ import sys
 import types
 from pathlib import Path
 
-from bot.testing import Harness
+from bot.devtools.harness import Harness
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

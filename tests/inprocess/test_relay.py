@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.clock import FakeClock
+from bot.devtools.harness import Harness
 from bot.messages import Line, Mention, Reply, Span, Table, bold, reply_from_json, reply_to_json
-from bot.testing import Harness
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
-from bot.testing import Harness
+from bot.devtools.harness import Harness
 
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 REMINDERS = {

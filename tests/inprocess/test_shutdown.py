@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.commands import command
+from bot.devtools.harness import Harness
 from bot.messages import Message, Room, Sender
 from bot.plugin import Context, Plugin
-from bot.testing import Harness
 
 
 class Slow(Plugin):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.ircuser import IrcUser
+from bot.devtools.ircuser import IrcUser
 from tests.servers.support import (
     IS_ROOT,
     Server,

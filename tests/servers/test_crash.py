@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.ircuser import IrcUser, Received
+from bot.devtools.ircuser import IrcUser, Received
 from bot.text import clean
 from tests.servers.ircd import IrcServer
 from tests.servers.support import run_bot

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo import SCRIPT, play
+from bot.devtools.demo import SCRIPT, play
 
 
 async def test_the_demo_plays_a_whole_day(

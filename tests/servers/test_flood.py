@@ -13,7 +13,7 @@ import pytest
 from bot.app import App
 from bot.clock import FakeClock
 from bot.config import Config
-from bot.ircuser import IrcUser
+from bot.devtools.ircuser import IrcUser
 from bot.people import PersonRef
 from bot.text import clean
 from bot.transports.irc import IrcTransport

@@ -18,7 +18,7 @@ import pytest
 from bot.app import App
 from bot.clock import FakeClock
 from bot.config import Config
-from bot.ircuser import IrcUser
+from bot.devtools.ircuser import IrcUser
 from bot.text import clean
 from bot.transports.irc import IrcTransport
 from tests.servers.ircd import IrcServer

@@ -16,7 +16,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.config import IrcNetworkConfig
-from bot.ircuser import IrcUser, Received
+from bot.devtools.ircuser import IrcUser, Received
 from bot.messages import Line, Message, Reply, Room, Sender, Span, bold
 from bot.transports.irc import IrcTransport
 from bot.transports.irc_text import LINE_LIMIT, render_lines

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
-from bot.ircuser import IrcUser
+from bot.devtools.ircuser import IrcUser
 from bot.text import clean
 from tests.servers.ircd import IrcServer
 from tests.servers.matrix_bot import WAIT, bot_account, matrix_network, start_bot

@@ -25,7 +25,7 @@ from pathlib import Path
 from bot.app import App
 from bot.clock import FakeClock
 from bot.config import Config
-from bot.ircuser import IrcUser
+from bot.devtools.ircuser import IrcUser
 from bot.text import clean
 from bot.transports.irc import IrcTransport
 
