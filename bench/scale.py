@@ -71,8 +71,8 @@ class Measured:
 async def _time_command(config_path: Path, runs: int, warmup: int, text: str) -> dict[str, Any]:
     from bot.app import App
     from bot.clock import SystemClock
-    from bot.config import load_config
     from bot.devtools.harness import MemoryTransport
+    from bot.loading import load_config
     from bot.messages import Message, Room, Sender
 
     transport = MemoryTransport("bench", ["#bench"])
@@ -133,7 +133,7 @@ def _sqlite3_csv(binary: str, db: Path, out: Path, deploy_id: int | None) -> tup
 
 async def _migrate(config: Path) -> None:
     from bot.app import App
-    from bot.config import load_config
+    from bot.loading import load_config
 
     app = App(load_config(config), [])
     try:

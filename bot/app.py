@@ -4,12 +4,10 @@ starts them in order and stops them cleanly (in-flight commands finish first).""
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import signal
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,9 +15,9 @@ from bot.clock import Clock, SystemClock
 from bot.commands import Level, Registry
 from bot.config import Config
 from bot.dispatcher import Dispatcher
-from bot.help import HelpPlugin
-from bot.identity import IdentityPlugin
+from bot.errors import StartupError
 from bot.lease import Leases
+from bot.loading import load_plugin_classes
 from bot.messages import Message, Reply, Sender
 from bot.people import People
 from bot.plugin import Handler, Plugin, PluginAPI
@@ -31,30 +29,7 @@ from bot.transports.base import Transport
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-ENTRY_POINT_GROUP = "deployday.plugins"
 RELAY_INTERVAL = timedelta(seconds=1)  # how often relayed announcements are picked up
-
-
-class StartupError(Exception):
-    """The bot cannot start as configured; the message says what to do."""
-
-
-def load_plugin_classes(names: Sequence[str]) -> list[type[Plugin]]:
-    """Each name is a module path (`plugins.incidents`, `mycorp.deploybot`) whose module has
-    a `plugin` attribute, or the name of an entry point in the `deployday.plugins` group."""
-    found: list[type[Plugin]] = [HelpPlugin, IdentityPlugin]
-    eps = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
-    for name in names:
-        try:
-            target: Any = eps[name].load() if name in eps else importlib.import_module(name)
-        except ImportError as exc:
-            raise StartupError(f"plugin {name!r} cannot be imported: {exc}") from None
-        cls = getattr(target, "plugin", target)
-        if not (isinstance(cls, type) and issubclass(cls, Plugin)):
-            raise StartupError(f"plugin {name!r} has no `plugin` class deriving bot.plugin.Plugin")
-        if cls not in found:
-            found.append(cls)
-    return found
 
 
 class App(PluginAPI):

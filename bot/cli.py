@@ -10,9 +10,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.app import App, StartupError, load_plugin_classes
+from bot.app import App
 from bot.clock import SystemClock
-from bot.config import BUILTIN_PLUGINS, Config, ConfigError, load_config
+from bot.config import BUILTIN_PLUGINS, Config, ConfigError
+from bot.errors import StartupError
+from bot.loading import load_config, load_plugin_classes
 from bot.plugin import CliCommand
 from bot.store import Store
 from bot.transports import build_transports

@@ -7,26 +7,36 @@ import asyncio
 import logging
 import re
 import secrets
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from bot.clock import Clock
 from bot.commands import Command, Level, UsageError, UserError
-from bot.messages import Message, Reply
-from bot.plugin import Context
+from bot.messages import Message, Reply, Sender
+from bot.plugin import Context, PluginAPI
 from bot.ratelimit import TokenBucket
 from bot.tasks import TaskTracker
 from bot.text import clean
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"^[A-Za-z][\w-]*$")
 
 
+class Host(PluginAPI, Protocol):
+    """What the dispatcher needs of the app besides what plugins see: which networks this
+    instance answers on, who may do what there, and how the bot is addressed."""
+
+    def serves(self, network: str) -> bool: ...
+
+    def is_trusted(self, network: str) -> bool: ...
+
+    def own_names(self, network: str) -> tuple[str, ...]: ...
+
+    async def is_admin(self, network: str, sender: Sender, person_id: int | None) -> bool: ...
+
+
 class Dispatcher:
-    def __init__(self, app: App, tracker: TaskTracker) -> None:
+    def __init__(self, app: Host, tracker: TaskTracker) -> None:
         self._app = app
         self._tracker = tracker
         self._tails: dict[tuple[str, str], asyncio.Task[None]] = {}

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from bot.app import App
 from bot.clock import FakeClock
-from bot.config import Config
 from bot.devtools.ircuser import IrcUser
+from bot.loading import build_config
 from bot.text import clean
 from bot.transports.irc import IrcTransport
 
@@ -87,38 +87,7 @@ async def play(db_path: Path) -> int:
     start = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
     clock = FakeClock(start + timedelta(minutes=SCRIPT[0][0]))
     async with miniircd() as port:
-        config = Config.build(
-            {
-                "database": f"sqlite:///{db_path}",
-                "timezone": "UTC",
-                "admins": ["alice"],
-                "networks": {
-                    "demo": {
-                        "kind": "irc",
-                        "host": "127.0.0.1",
-                        "port": port,
-                        "tls": False,
-                        "nick": BOT,
-                        "channels": [CHANNEL],
-                        "identify_by": "nick",
-                        "max_reply_lines": 20,
-                        "flood": {"burst": 50, "per_second": 500},
-                    }
-                },
-                "catalog": {
-                    "services": {
-                        "pkgdb": {
-                            "team": "infra",
-                            "consumers": {
-                                "bodhi": "infra",
-                                "koji-scripts": "releng",
-                                "docs": "docs",
-                            },
-                        }
-                    }
-                },
-            }
-        )
+        config = build_config(_config(db_path, port))
         transport = IrcTransport("demo", config.networks["demo"], clock=clock, tz=config.tz)
         app = App(config, [transport], clock=clock)
         await app.start()
@@ -148,6 +117,35 @@ async def play(db_path: Path) -> int:
         f"  .venv/bin/deployday console -c demo.yaml"
     )
     return 0
+
+
+def _config(db_path: Path, port: int) -> dict[str, object]:
+    return {
+        "database": f"sqlite:///{db_path}",
+        "timezone": "UTC",
+        "admins": ["alice"],
+        "networks": {
+            "demo": {
+                "kind": "irc",
+                "host": "127.0.0.1",
+                "port": port,
+                "tls": False,
+                "nick": BOT,
+                "channels": [CHANNEL],
+                "identify_by": "nick",
+                "max_reply_lines": 20,
+                "flood": {"burst": 50, "per_second": 500},
+            }
+        },
+        "catalog": {
+            "services": {
+                "pkgdb": {
+                    "team": "infra",
+                    "consumers": {"bodhi": "infra", "koji-scripts": "releng", "docs": "docs"},
+                }
+            }
+        },
+    }
 
 
 def _fresh_database(path: Path) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.app import App
 from bot.clock import FakeClock
-from bot.config import Config
+from bot.loading import build_config
 from bot.messages import Message, Reply, Room, Sender
 from bot.store import Store
 from bot.transports.base import Sink
@@ -98,7 +98,7 @@ class Harness:
         # one instance needs no leases; they would lapse whenever a test jumps the clock
         # (tests of several instances turn them on and move time with advance())
         config.setdefault("coordination", {"lease": False})
-        cfg = Config.build({"database": database_url or f"sqlite:///{db_path}", **config})
+        cfg = build_config({"database": database_url or f"sqlite:///{db_path}", **config})
         clock = clock or FakeClock()
         transports = [MemoryTransport(name, rooms) for name, rooms in networks.items()]
         app = App(cfg, transports, clock=clock, store=Store(cfg.database_url))

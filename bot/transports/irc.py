@@ -28,7 +28,7 @@ from irc.client_aio import AioConnection, AioReactor, IrcProtocol
 from jaraco.stream.buffer import LenientDecodingLineBuffer
 
 from bot.clock import Clock
-from bot.config import IrcNetworkConfig
+from bot.config.networks import IrcNetworkConfig
 from bot.messages import Message, Reply, Room, Sender
 from bot.ratelimit import TokenBucket
 from bot.transports.base import Sink

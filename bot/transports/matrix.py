@@ -49,7 +49,7 @@ from nio import (
 from nio.exceptions import LocalProtocolError
 
 from bot.clock import Clock, SystemClock
-from bot.config import MatrixNetworkConfig
+from bot.config.networks import MatrixNetworkConfig
 from bot.messages import Message, Reply, Room, Sender
 from bot.state import State
 from bot.transports.base import Sink

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import load_plugin_classes
 from bot.commands import Example
 from bot.config import BUILTIN_PLUGINS
 from bot.devtools.harness import Harness
+from bot.loading import load_plugin_classes
 
 
 def _examples() -> list[tuple[str, Example]]:

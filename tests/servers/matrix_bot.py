@@ -12,7 +12,7 @@ import pytest
 
 from bot.app import App
 from bot.clock import Clock
-from bot.config import Config
+from bot.loading import build_config
 from bot.store import Store
 from bot.transports import build_transports
 from bot.transports.irc import IrcTransport
@@ -76,7 +76,7 @@ async def start_bot(
     password: str,
     **config: Any,
 ) -> MatrixBot:
-    cfg = Config.build({"database": f"sqlite:///{database}", "networks": networks, **config})
+    cfg = build_config({"database": f"sqlite:///{database}", "networks": networks, **config})
     store = Store(cfg.database_url)
     app = App(cfg, build_transports(cfg, clock, store), clock=clock, store=store)
     await app.start()

@@ -12,8 +12,8 @@ import pytest
 
 from bot.app import App
 from bot.clock import FakeClock
-from bot.config import Config
 from bot.devtools.ircuser import IrcUser
+from bot.loading import build_config
 from bot.people import PersonRef
 from bot.text import clean
 from bot.transports.irc import IrcTransport
@@ -37,7 +37,7 @@ async def test_a_long_answer_under_default_flood_limits(
 async def long_answer(server: IrcServer, database: Path) -> None:
     n = next(_ids)
     bot_nick, nick, channel = f"floodbot{n}", f"reader{n}", f"#flood{n}"
-    config = Config.build(
+    config = build_config(
         {
             "database": f"sqlite:///{database}",
             "incidents": {"list_limit": LINES},

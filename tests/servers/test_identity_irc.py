@@ -16,8 +16,8 @@ import pytest
 
 from bot.app import App
 from bot.clock import FakeClock
-from bot.config import Config
 from bot.devtools.ircuser import IrcUser
+from bot.loading import build_config
 from bot.text import clean
 from bot.transports.irc import IrcTransport
 from tests.servers.ircd import IrcServer
@@ -33,7 +33,7 @@ async def bot_on(
     server: IrcServer, db: Path, channel: str, admin: str, identify_by: str
 ) -> AsyncIterator[str]:
     nick = f"guard{next(_ids)}"
-    config = Config.build(
+    config = build_config(
         {
             "database": f"sqlite:///{db}",
             "admins": [admin],

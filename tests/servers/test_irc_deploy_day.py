@@ -17,8 +17,8 @@ import pytest
 
 from bot.app import App
 from bot.clock import FakeClock
-from bot.config import Config
 from bot.devtools.ircuser import IrcUser
+from bot.loading import build_config
 from bot.text import clean
 from bot.transports.irc import IrcTransport
 from tests.servers.ircd import IrcServer
@@ -55,7 +55,7 @@ async def test_a_deploy_day_on_a_real_irc_server(irc_server: IrcServer, tmp_path
     alice_nick, bob_nick = unique("alice"), unique("bob")
     channel, bot_nick = unique("#deploy"), unique("dd")
     clock = FakeClock(T0)
-    config = Config.build(
+    config = build_config(
         {
             "database": f"sqlite:///{tmp_path / 'day.sqlite3'}",
             "admins": [alice_nick],

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.clock import FakeClock
-from bot.config import IrcNetworkConfig
+from bot.config.networks import IrcNetworkConfig
 from bot.devtools.ircuser import IrcUser, Received
 from bot.messages import Line, Message, Reply, Room, Sender, Span, bold
 from bot.transports.irc import IrcTransport

@@ -16,7 +16,7 @@ from nio import AsyncClient
 
 from bot.app import App
 from bot.clock import FakeClock
-from bot.config import Config
+from bot.loading import build_config
 from bot.state import State
 from bot.store import Store
 from bot.transports.matrix import MatrixTransport
@@ -134,7 +134,7 @@ async def test_commands_older_than_the_window_are_ignored(scene: Scene) -> None:
     wall = _AheadClock()
     wall.offset = timedelta(seconds=301)  # past the default command_max_age of 300 s
     clock = FakeClock()
-    config = Config.build(
+    config = build_config(
         {"database": f"sqlite:///{scene.tmp / 'bot.sqlite3'}", "networks": scene.network()}
     )
     store = Store(config.database_url)
@@ -156,7 +156,7 @@ async def test_commands_older_than_the_window_are_ignored(scene: Scene) -> None:
 async def test_a_revoked_session_falls_back_to_the_password(scene: Scene) -> None:
     bot = await scene.bot()
     await bot.stop()
-    store = Store(Config.build({"database": f"sqlite:///{scene.tmp / 'bot.sqlite3'}"}).database_url)
+    store = Store(build_config({"database": f"sqlite:///{scene.tmp / 'bot.sqlite3'}"}).database_url)
     session = await State(store).get_json("matrix:mx:session")
     await store.dispose()
     revoker = AsyncClient(scene.synapse.url, scene.bot_id)

@@ -10,11 +10,10 @@ from bot.config import (
     Config,
     ConfigError,
     MailConfig,
-    MatrixNetworkConfig,
     async_database_url,
-    load_config,
-    plugin_sections,
 )
+from bot.config.networks import MatrixNetworkConfig
+from bot.loading import load_config, plugin_sections
 
 ROOT = Path(__file__).resolve().parents[2]
 

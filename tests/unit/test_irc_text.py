@@ -16,7 +16,7 @@ from irc.client import Event, NickMask
 from irc.features import FeatureSet
 
 from bot.clock import FakeClock
-from bot.config import IrcNetworkConfig
+from bot.config.networks import IrcNetworkConfig
 from bot.messages import Line, Mention, Message, Reply, Room, Sender, Span, Table, bold, code, text
 from bot.ratelimit import TokenBucket
 from bot.transports.irc import (

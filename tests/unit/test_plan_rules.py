@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.commands import UserError
-from bot.config import Config, ConfigError
+from bot.config import ConfigError
+from bot.loading import build_config
 from bot.people import PersonRef
 from plugins.lifecycle import Action, Status
 from plugins.plans import checked_in, mail_text
@@ -222,7 +223,7 @@ def test_a_staging_report_during_a_production_deploy_is_a_mix_up() -> None:
 
 def config_problems(**sections: object) -> list[str]:
     with pytest.raises(ConfigError) as err:
-        Config.build(dict(sections))
+        build_config(dict(sections))
     return err.value.problems
 
 
