@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 
 import irc.client
 
-from bot.transports.irc import (
+from bot.transports.irc.text import fold
+from bot.transports.irc.transport import (
     CapNegotiator,
     IrcConnection,
     IrcReactor,
     connect_factory,
     tags_of,
 )
-from bot.transports.irc_text import fold
 
 USER_CAPS = ("account-tag", "server-time")
 BUFFERED = 1000  # unread messages and events kept; older ones are forgotten

@@ -19,14 +19,7 @@ from bot.clock import FakeClock
 from bot.config import IrcNetworkConfig
 from bot.messages import Line, Mention, Message, Reply, Room, Sender, Span, Table, bold, code, text
 from bot.ratelimit import TokenBucket
-from bot.transports.irc import (
-    CapNegotiator,
-    IrcTransport,
-    _Session,
-    nick_candidates,
-    parse_server_time,
-)
-from bot.transports.irc_text import (
+from bot.transports.irc.text import (
     BOLD,
     LINE_LIMIT,
     cap_lines,
@@ -35,6 +28,13 @@ from bot.transports.irc_text import (
     render_lines,
     split_line,
     wire_lines,
+)
+from bot.transports.irc.transport import (
+    CapNegotiator,
+    IrcTransport,
+    _Session,
+    nick_candidates,
+    parse_server_time,
 )
 
 NICK, USERHOST = "deployday", "~deployday@very.long.cloak.example.org"

@@ -32,7 +32,7 @@ from bot.config import IrcNetworkConfig
 from bot.messages import Message, Reply, Room, Sender
 from bot.ratelimit import TokenBucket
 from bot.transports.base import Sink
-from bot.transports.irc_text import (
+from bot.transports.irc.text import (
     LINE_LIMIT,
     fold,
     privmsg_budget,

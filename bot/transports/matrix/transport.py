@@ -53,7 +53,7 @@ from bot.config import MatrixNetworkConfig
 from bot.messages import Message, Reply, Room, Sender
 from bot.state import State
 from bot.transports.base import Sink
-from bot.transports.matrix_text import render, strip_reply_fallback
+from bot.transports.matrix.render import render, strip_reply_fallback
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
