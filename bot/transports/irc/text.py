@@ -1,11 +1,11 @@
 """Pure IRC text helpers: rendering a Reply as lines, cutting lines so the relayed message
-fits 512 bytes, and case-folding by the server's CASEMAPPING. Nothing here touches the
-network, so every rule about what reaches the wire is unit-tested directly."""
+fits 512 bytes on UTF-8 character boundaries, and keeping CR, LF and NUL off the wire.
+Nothing here touches the network, so every rule about what reaches the wire is
+unit-tested directly."""
 
 from __future__ import annotations
 
 import re
-from string import ascii_lowercase, ascii_uppercase
 
 from bot.messages import Inline, Mention, Reply, Table, table_as_lines
 from bot.text import clean
@@ -19,19 +19,6 @@ UNKNOWN_USERHOST_BYTES = 100
 MIN_PIECE_BYTES = 6
 
 _WIRE_UNSAFE = re.compile(r"[\r\n\0]")
-
-_FOLDS = {
-    "ascii": str.maketrans(ascii_uppercase, ascii_lowercase),
-    "rfc1459": str.maketrans(ascii_uppercase + "[]\\~", ascii_lowercase + "{}|^"),
-    "strict-rfc1459": str.maketrans(ascii_uppercase + "[]\\", ascii_lowercase + "{}|"),
-}
-
-
-def fold(name: str, casemapping: str = "rfc1459") -> str:
-    """Fold a nick or channel the way the server compares them. Unknown mappings (such as
-    rfc7613, which is Unicode-aware) fall back to Unicode case folding."""
-    table = _FOLDS.get(casemapping.lower())
-    return name.translate(table) if table is not None else name.casefold()
 
 
 def privmsg_budget(nick: str, userhost: str | None, target: str) -> int:
