@@ -11,11 +11,11 @@ from bot.commands import Example, Level, command
 from bot.messages import Inline, Reply, bold, text
 from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
-from plugins.deploys import DEPLOY_STARTED
 from plugins.render import clock_time, plural
-from plugins.services import services
-from plugins.services.catalog import ServiceInfo
-from plugins.services.deploys import DeployView
+from plugins.services.catalog import CatalogService, ServiceInfo
+from plugins.services.deploys import DEPLOY_STARTED, DeployView
+from plugins.services.incidents import IncidentService
+from plugins.services.roster import RosterService
 from plugins.settings import CatalogSettings
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ class CatalogPlugin(Plugin):
         unknown = sorted(teams - set(self.api.config.teams))
         if unknown:
             log.warning("catalog names teams not in `teams:`: %s", ", ".join(unknown))
+        IncidentService.of(self.api).add_judge(CatalogService.of(self.api).judge)
         self.api.subscribe(DEPLOY_STARTED, self.on_deploy_started)
 
     @command(
@@ -46,9 +47,9 @@ class CatalogPlugin(Plugin):
         ],
     )
     async def catalog(self, ctx: Context, service: str | None = None) -> Reply:
-        catalog = services(self.api).catalog
+        catalog = CatalogService.of(self.api)
         if service is None:
-            known = await catalog.services()
+            known = await catalog.entries()
             if not known:
                 return Reply.of(
                     "the catalogue is empty; services are listed under catalog.services in the "
@@ -59,7 +60,7 @@ class CatalogPlugin(Plugin):
                 f"{s.name} ({s.criticality}; {plural(len(s.consumers), 'consumer')})" for s in known
             )
             return Reply.of(f"{plural(len(known), 'service')}: {listed}")
-        info = await catalog.service(service.lower())
+        info = await catalog.entry(service.lower())
         if info is None:
             return Reply.of(f"{service[:64]} is not in the catalogue; {ctx.prefix}catalog lists it")
         tz = self.api.config.tz
@@ -93,7 +94,7 @@ class CatalogPlugin(Plugin):
     async def add_consumer(
         self, ctx: Context, service: str, consumer: str, team: str | None = None
     ) -> Reply:
-        found = await services(self.api).catalog.add_consumer(
+        found = await CatalogService.of(self.api).add_consumer(
             service, consumer, team, ctx.person, ctx.now
         )
         service = service.lower()
@@ -116,7 +117,7 @@ class CatalogPlugin(Plugin):
     async def consumers(self, ctx: Context) -> Reply:
         tz = self.api.config.tz
         midnight = datetime.combine(ctx.now.astimezone(tz).date(), time(0), tzinfo=tz)
-        hits = await services(self.api).catalog.hits(midnight)
+        hits = await CatalogService.of(self.api).hits(midnight)
         if not hits:
             return Reply.of(
                 f"no incident named a consumer today; {ctx.prefix}break <service> --consumer "
@@ -145,9 +146,7 @@ class CatalogPlugin(Plugin):
         the lighter `leaf_routine` (leaf)."""
         if not isinstance(deploy, DeployView) or not deploy.api_break:
             return
-        svc = services(self.api)
-        plan = await svc.plans.of_deploy(deploy.id)
-        info = await svc.catalog.service(plan.service if plan else deploy.name)
+        info = await CatalogService.of(self.api).changed_by(deploy.id, deploy.name)
         if info is None:
             return
         routine = "page" if info.criticality == "essential" else self.settings.leaf_routine
@@ -168,7 +167,7 @@ class CatalogPlugin(Plugin):
         await self.api.announce(reply)
 
     async def page(self, info: ServiceInfo) -> list[Inline]:
-        roster = services(self.api).roster
+        roster = RosterService.of(self.api)
         spans: list[Inline] = [
             bold(f"API break in {info.name}: "),
             text("paging the teams of its known consumers — "),

@@ -7,13 +7,10 @@ from bot.messages import Reply, bold, text
 from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
 from plugins.render import clock_time, duration, plural
-from plugins.services import services
-from plugins.services.deploys import DeployView
+from plugins.services.deploys import DEPLOY_ENDED, DEPLOY_STARTED, DeployService, DeployView
 from plugins.services.incidents import check_environment
-from plugins.services.metrics import Scope
-
-DEPLOY_STARTED = "deploy.started"  # payload: the DeployView
-DEPLOY_ENDED = "deploy.ended"  # payload: the DeployView, after the end was announced
+from plugins.services.metrics import MetricsService, Scope
+from plugins.services.roster import RosterService
 
 
 class DeploysPlugin(Plugin):
@@ -43,9 +40,8 @@ class DeploysPlugin(Plugin):
         name = name.lower()
         if len(name) > 64:
             raise UserError("a deploy name is at most 64 characters")
-        svc = services(self.api)
         environment = check_environment(env) if env is not None else None
-        deploy = await svc.deploys.start(
+        deploy = await DeployService.of(self.api).start(
             name, api_break, description, ctx.person, ctx.now, environment
         )
         p = ctx.prefix
@@ -73,10 +69,9 @@ class DeploysPlugin(Plugin):
         ],
     )
     async def deploy_end(self, ctx: Context) -> None:
-        svc = services(self.api)
-        ended = await svc.deploys.end(ctx.now)
+        ended = await DeployService.of(self.api).end(ctx.now)
         d = ended.deploy
-        summary = await svc.metrics.summary(Scope(d.name, deploy_id=d.id))
+        summary = await MetricsService.of(self.api).summary(Scope(d.name, deploy_id=d.id))
         reply = Reply.of(
             [
                 bold("Deploy day over: "),
@@ -100,15 +95,14 @@ class DeploysPlugin(Plugin):
         examples=[Example("!deploy", r"no deploy is under way")],
     )
     async def deploy_status(self, ctx: Context) -> Reply:
-        svc = services(self.api)
-        deploy = await svc.deploys.active()
+        deploy = await DeployService.of(self.api).active()
         if deploy is None:
             return Reply.of(
                 f"no deploy is under way; an admin starts one with "
                 f"{ctx.prefix}deploy start <name> [--api-break] [description]"
             )
-        summary = await svc.metrics.summary(Scope(deploy.name, deploy_id=deploy.id))
-        on_duty = len(await svc.roster.on_duty())
+        summary = await MetricsService.of(self.api).summary(Scope(deploy.name, deploy_id=deploy.id))
+        on_duty = len(await RosterService.of(self.api).on_duty())
         return Reply.of(
             [
                 *describe(deploy, ctx),
@@ -127,9 +121,9 @@ class DeploysPlugin(Plugin):
         ],
     )
     async def lead(self, ctx: Context, who: str | None = None) -> Reply:
-        svc = services(self.api)
+        deploys = DeployService.of(self.api)
         if who is None:
-            deploy = await svc.deploys.active()
+            deploy = await deploys.active()
             if deploy is None:
                 return Reply.of("no deploy is under way, so nobody leads")
             if deploy.lead is None:
@@ -142,7 +136,7 @@ class DeploysPlugin(Plugin):
         if ctx.level < Level.ADMIN:
             raise UserError(f"setting the lead is for admins; {ctx.prefix}lead shows who leads")
         person = await self.api.people.ensure(ctx.network, who)
-        deploy = await svc.deploys.set_lead(person)
+        deploy = await deploys.set_lead(person)
         mention = (await self.api.people.mentions([person.id]))[person.id]
         return Reply.of([mention, text(f" now leads deploy {deploy.name}")])
 

@@ -14,23 +14,18 @@ from datetime import datetime, time, tzinfo
 from pathlib import Path
 
 from pydantic import Field, field_validator
-from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from bot.commands import Example, Level, UserError, command
 from bot.config import Config, StrictModel
 from bot.mail import Mailer, MailError
 from bot.messages import Reply
-from bot.plugin import Context, Plugin, PluginAPI, cli_command
-from bot.store import Store
+from bot.plugin import Context, Plugin, cli_command
 from plugins import MIGRATIONS
-from plugins.deploys import DEPLOY_ENDED
 from plugins.digest_format import as_json, chat_summary, markdown
-from plugins.models import Deploy
 from plugins.output import atomic_text, ensure_directory, file_stem, stamp
 from plugins.reminders import Rooms, post
-from plugins.services import services
-from plugins.services.deploys import DeployService, DeployView
+from plugins.services.deploys import DEPLOY_ENDED, DeployService, DeployView
 from plugins.services.digest import Digest, DigestService
 
 log = logging.getLogger(__name__)
@@ -84,34 +79,18 @@ def data_directory(config: Config, configured: str | None, default: str) -> Path
     return config.base_dir / default
 
 
-class DigestFinder:
-    """Which deploy a digest is about, and the digest of it."""
-
-    def __init__(self, api: PluginAPI) -> None:
-        self.api = api
-        self.service = DigestService(api.store)
-
-    async def pick(self, name: str | None) -> DeployView:
-        """The named deploy (most recent of that name), else the active one, else the
-        most recent one."""
-        deploys = services(self.api).deploys
-        if name:
-            found = await deploys.by_name(name.lower())
-            if found is None:
-                raise UserError(f"no deploy named {name[:40]!r}")
-            return found
-        found = await deploys.active() or await latest_deploy(self.api.store, deploys)
+async def pick_deploy(deploys: DeployService, name: str | None) -> DeployView:
+    """Which deploy a digest is about: the named one (most recent of that name), else the
+    active one, else the most recent one."""
+    if name:
+        found = await deploys.by_name(name.lower())
         if found is None:
-            raise UserError("no deploy yet, so nothing to digest")
+            raise UserError(f"no deploy named {name[:40]!r}")
         return found
-
-
-async def latest_deploy(store: Store, deploys: DeployService) -> DeployView | None:
-    async with store.read() as s:
-        deploy_id = await s.scalar(
-            select(Deploy.id).order_by(Deploy.started_at.desc(), Deploy.id.desc()).limit(1)
-        )
-    return None if deploy_id is None else await deploys.get(deploy_id)
+    found = await deploys.active() or await deploys.latest()
+    if found is None:
+        raise UserError("no deploy yet, so nothing to digest")
+    return found
 
 
 def end_of_day_pick(
@@ -124,10 +103,6 @@ def end_of_day_pick(
     if ended is not None and ended.astimezone(tz).date() == now.astimezone(tz).date():
         return latest
     return None
-
-
-def digest_finder(api: PluginAPI) -> DigestFinder:
-    return DigestFinder(api)
 
 
 def _configure_cli(p: argparse.ArgumentParser) -> None:
@@ -168,10 +143,10 @@ class DigestPlugin(Plugin):
         await post(self.api, reply, self.settings.rooms)
 
     async def end_of_day(self) -> None:
-        deploys = services(self.api).deploys
+        deploys = DeployService.of(self.api)
         now = self.api.clock.now()
         active = await deploys.active()
-        latest = None if active else await latest_deploy(self.api.store, deploys)
+        latest = None if active else await deploys.latest()
         deploy = end_of_day_pick(active, latest, now, self.api.config.tz)
         if deploy is not None:
             await post(self.api, await self.produce(deploy, mail=True), self.settings.rooms)
@@ -179,7 +154,7 @@ class DigestPlugin(Plugin):
     async def produce(self, deploy: DeployView, *, mail: bool) -> Reply:
         """Write the digest (and mail it when asked and configured); the chat lines."""
         now = self.api.clock.now()
-        digest = await self.api.shared(digest_finder).service.collect(deploy, now)
+        digest = await DigestService.of(self.api).collect(deploy, now)
         lines = chat_summary(digest)
         text = markdown(digest, self.api.config.tz)
         try:
@@ -224,16 +199,15 @@ class DigestPlugin(Plugin):
         ],
     )
     async def digest(self, ctx: Context, deploy: str | None = None) -> Reply:
-        chosen = await self.api.shared(digest_finder).pick(deploy)
+        chosen = await pick_deploy(DeployService.of(self.api), deploy)
         return await self.produce(chosen, mail=False)
 
     @cli_command("digest", help="write a deploy's digest", configure=_configure_cli)
     async def digest_cli(self, args: argparse.Namespace) -> int:
         try:
-            finder = self.api.shared(digest_finder)
-            deploy = await finder.pick(args.deploy)
+            deploy = await pick_deploy(DeployService.of(self.api), args.deploy)
             now = self.api.clock.now()
-            digest = await finder.service.collect(deploy, now)
+            digest = await DigestService.of(self.api).collect(deploy, now)
             text = markdown(digest, self.api.config.tz)
             document = text if args.format == "md" else json.dumps(as_json(digest), indent=2)
             if args.output == "-":

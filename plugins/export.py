@@ -10,12 +10,12 @@ from pathlib import Path
 from bot.commands import Example, Level, UsageError, UserError, command, shorten
 from bot.config import StrictModel
 from bot.messages import Reply
-from bot.plugin import Context, Plugin, PluginAPI, cli_command
+from bot.plugin import Context, Plugin, cli_command
 from plugins import MIGRATIONS
 from plugins.digest import data_directory
 from plugins.output import atomic_text, ensure_directory, file_stem, stamp
 from plugins.render import plural
-from plugins.services import services
+from plugins.services.deploys import DeployService
 from plugins.services.export import (
     FORMATS,
     Exported,
@@ -41,10 +41,6 @@ class ExportFormat(str):
         if fmt not in FORMATS:
             raise UsageError(f"export formats are {', '.join(FORMATS)}, not {shorten(token)!r}")
         return cls(fmt)
-
-
-def export_service(api: PluginAPI) -> ExportService:
-    return ExportService(api.store)
 
 
 def _configure_cli(p: argparse.ArgumentParser) -> None:
@@ -81,7 +77,7 @@ class ExportPlugin(Plugin):
         self, deploy: str | None, since: str | None, until: str | None
     ) -> Selection:
         return await select_incidents(
-            services(self.api).deploys,
+            DeployService.of(self.api),
             self.api.config.tz,
             deploy=deploy,
             since=since,
@@ -92,7 +88,7 @@ class ExportPlugin(Plugin):
         self, fmt: str, sel: Selection, path: Path | None = None, *, terminal: bool = False
     ) -> tuple[Path, Exported]:
         """Write the export to `path` (default: a new file in the export directory)."""
-        service = self.api.shared(export_service)
+        service = ExportService.of(self.api)
         total = await service.count(sel)
         if total == 0:
             raise UserError(f"nothing to export: no incidents {sel.describe(self.api.config.tz)}")
@@ -140,11 +136,11 @@ class ExportPlugin(Plugin):
         try:
             sel = await self.selection(args.deploy, args.since, args.until)
             if args.output == "-":
-                if not await self.api.shared(export_service).count(sel):
+                if not await ExportService.of(self.api).count(sel):
                     raise UserError(
                         f"nothing to export: no incidents {sel.describe(self.api.config.tz)}"
                     )
-                await write_export(self.api.shared(export_service), args.format, sys.stdout, sel)
+                await write_export(ExportService.of(self.api), args.format, sys.stdout, sel)
                 return 0
             path, done = await self.to_file(
                 args.format, sel, Path(args.output) if args.output else None, terminal=True

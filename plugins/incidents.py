@@ -18,8 +18,7 @@ from plugins.render import (
     plural,
     status_label,
 )
-from plugins.services import services
-from plugins.services.incidents import Change, EventView, IncidentView
+from plugins.services.incidents import Change, EventView, IncidentService, IncidentView
 from plugins.settings import IncidentSettings
 
 OPENED = ("!break pkgdb2 API returns 500 on /packages",)
@@ -61,7 +60,7 @@ class IncidentsPlugin(Plugin):
         env: str | None = None,
         consumer: str | None = None,
     ) -> Reply:
-        incident = await services(self.api).incidents.report(
+        incident = await IncidentService.of(self.api).report(
             service,
             summary,
             sev,
@@ -263,7 +262,7 @@ class IncidentsPlugin(Plugin):
         examples=[Example("!incidents", r"1 open incident.*#1", setup=OPENED)],
     )
     async def incidents(self, ctx: Context, which: str = "open") -> Reply:
-        svc = services(self.api).incidents
+        svc = IncidentService.of(self.api)
         limit = self.settings.list_limit
         which = which.lower()
         if which in ("open", "all", "mine"):
@@ -295,7 +294,7 @@ class IncidentsPlugin(Plugin):
         examples=[Example("!show 1", r"#1 \[sev3\] pkgdb2.*\n.*alice reported", setup=OPENED)],
     )
     async def show(self, ctx: Context, n: IncidentNumber) -> Reply:
-        incident, events = await services(self.api).incidents.show(n)
+        incident, events = await IncidentService.of(self.api).show(n)
         tz = self.api.config.tz
         head: list[Inline] = [
             *incident_spans(n, incident.service, incident.severity, incident.summary),
@@ -318,7 +317,7 @@ class IncidentsPlugin(Plugin):
         return Reply.of(*lines)
 
     async def _act(self, ctx: Context, n: int, action: Action, **kw: object) -> Change:
-        return await services(self.api).incidents.act(
+        return await IncidentService.of(self.api).act(
             n, action, ctx.person, ctx.now, network=ctx.network, room=ctx.message.room.id, **kw
         )  # type: ignore[arg-type]
 

@@ -10,9 +10,8 @@ from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
 from plugins.lifecycle import Status
 from plugins.render import duration
-from plugins.services import services
 from plugins.services.incidents import check_service
-from plugins.services.metrics import Scope
+from plugins.services.metrics import MetricsService, Scope
 from plugins.stats import Stats, Summary
 
 
@@ -34,27 +33,27 @@ class MetricsPlugin(Plugin):
     )
     async def mttr(self, ctx: Context, scope: Text | None = None) -> Reply:
         chosen = await self.scope(ctx, scope)
-        summary = await services(self.api).metrics.summary(chosen)
+        summary = await MetricsService.of(self.api).summary(chosen)
         return render_summary(chosen.label, summary, ctx.now, ctx.prefix)
 
     async def scope(self, ctx: Context, words: str | None) -> Scope:
-        svc = services(self.api)
+        metrics = MetricsService.of(self.api)
         parts = (words or "").split()
         kind = parts[0].lower() if parts else ""
         if kind == "deploy" and len(parts) == 2:
-            deploy = await svc.deploys.by_name(parts[1].lower())
-            if deploy is None:
+            named = await metrics.deploy_scope(parts[1].lower())
+            if named is None:
                 raise UserError(f"no deploy named {parts[1][:40]!r}")
-            return Scope(f"deploy {deploy.name}", deploy_id=deploy.id)
+            return named
         if kind == "service" and len(parts) == 2:
             service = check_service(parts[1])
             return Scope(f"service {service}", service=service)
         if kind == "today" and len(parts) == 1:
             return Scope("today", since=start_of_day(ctx.now, self.api.config.tz))
         if not parts:
-            deploy = await svc.deploys.active()
-            if deploy is not None:
-                return Scope(f"deploy {deploy.name}", deploy_id=deploy.id)
+            active = await metrics.deploy_scope()
+            if active is not None:
+                return active
             return Scope("today", since=start_of_day(ctx.now, self.api.config.tz))
         raise UserError(f"usage: {ctx.prefix}mttr [deploy <name>|today|service <s>]")
 

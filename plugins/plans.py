@@ -21,14 +21,12 @@ from bot.messages import Inline, Reply, bold, text
 from bot.people import PersonRef
 from bot.plugin import Context, Plugin, PluginAPI, cli_command
 from plugins import MIGRATIONS
-from plugins.deploys import DEPLOY_STARTED
 from plugins.render import clock_time, duration, plural
-from plugins.services import services
-from plugins.services.catalog import ServiceInfo
-from plugins.services.deploys import DeployView
+from plugins.services.catalog import CatalogService, ServiceInfo
+from plugins.services.deploys import DEPLOY_STARTED, DeployView
 from plugins.services.incidents import check_environment
-from plugins.services.plans import STARTED, Missing, Notice, PlanView, Responder
-from plugins.services.roster import Shift
+from plugins.services.plans import STARTED, Missing, Notice, PlanService, PlanView, Responder
+from plugins.services.roster import RosterService, Shift
 from plugins.when import moment, parse_when, span
 
 log = logging.getLogger(__name__)
@@ -165,7 +163,7 @@ class PlansPlugin(Plugin):
         examples=[Example("!deploy plans", r"1 planned deploy\n.*pkgdb2", setup=PLANNED)],
     )
     async def deploy_plans(self, ctx: Context) -> Reply:
-        return Reply.of(*self.listing(await services(self.api).plans.upcoming(), ctx.now))
+        return Reply.of(*self.listing(await PlanService.of(self.api).upcoming(), ctx.now))
 
     @command(
         "deploy move",
@@ -183,7 +181,7 @@ class PlansPlugin(Plugin):
     )
     async def deploy_move(self, ctx: Context, name: str, when: Text) -> Reply:
         planned_for = self._when_all(when, ctx.now)
-        plan = await services(self.api).plans.move(name.lower(), planned_for, ctx.now)
+        plan = await PlanService.of(self.api).move(name.lower(), planned_for, ctx.now)
         self._quiet_until = None
         return await self._publish(ctx, Notice("moved", plan))
 
@@ -201,7 +199,7 @@ class PlansPlugin(Plugin):
         ],
     )
     async def deploy_cancel(self, ctx: Context, name: str) -> Reply:
-        plan = await services(self.api).plans.cancel(name.lower())
+        plan = await PlanService.of(self.api).cancel(name.lower())
         self._quiet_until = None
         return await self._publish(ctx, Notice("cancelled", plan))
 
@@ -225,7 +223,7 @@ class PlansPlugin(Plugin):
                 wanted.append(word.lower())
             elif word:
                 wanted.append(await self.api.people.ensure(ctx.network, word))
-        plan, responders = await services(self.api).plans.expect(
+        plan, responders = await PlanService.of(self.api).expect(
             name.lower(), wanted, ctx.person, ctx.now
         )
         expected = f"deploy {plan.name} expects {', '.join(r.label for r in responders)}"
@@ -272,15 +270,14 @@ class PlansPlugin(Plugin):
             raise UserError(
                 f"the description is {len(description)} characters; keep it under {MAX_DESCRIPTION}"
             )
-        svc = services(self.api)
         try:
-            checked = await svc.catalog.check_planned(service or name)
+            checked = await CatalogService.of(self.api).check_planned(service or name)
         except UserError as exc:
             if service is not None:
                 raise
             raise UserError(f"{exc}; say which it changes with --service <name>") from None
         environment = check_environment(env) if env is not None else self.settings.environment
-        plan = await svc.plans.create(
+        plan = await PlanService.of(self.api).create(
             name, checked, environment, api_break, description, when, by, now, offline=offline
         )
         self._quiet_until = None
@@ -338,7 +335,7 @@ class PlansPlugin(Plugin):
             spans.append(text(f" — {plan.description}"))
         lines: list[list[Inline] | str] = [spans]
         if plan.api_break:
-            info = await services(self.api).catalog.service(plan.service)
+            info = await CatalogService.of(self.api).entry(plan.service)
             lines.append(_consumers_line(plan.service, info))
         if notice.kind == "planned":
             lines.append(
@@ -354,7 +351,7 @@ class PlansPlugin(Plugin):
         to = cfg.recipients(notice.plan)
         if not to or (notice.kind == "reminder" and not cfg.mail_reminders):
             return None
-        info = await services(self.api).catalog.service(notice.plan.service)
+        info = await CatalogService.of(self.api).entry(notice.plan.service)
         subject, body = mail_text(notice, info, self.api.config.tz, now)
         try:
             await Mailer(self.api.config.mail).send(to, subject, body, now)
@@ -372,7 +369,7 @@ class PlansPlugin(Plugin):
         if self._quiet_until is not None and now < self._quiet_until:
             return
         cfg: PlanSettings = self.settings
-        due = await services(self.api).plans.due(
+        due = await PlanService.of(self.api).due(
             now, cfg.reminders, timedelta(minutes=cfg.responders_remind_after)
         )
         self._quiet_until = min(due.next_check or now + RESCAN, now + RESCAN)
@@ -384,7 +381,7 @@ class PlansPlugin(Plugin):
 
     async def remind(self, missing: Missing) -> Reply:
         """Ping the expected responders not on duty: people by name, teams by their roster."""
-        roster = services(self.api).roster
+        roster = RosterService.of(self.api)
         spans: list[Inline] = [
             bold("Reminder: "),
             text(f"deploy {missing.deploy} expects you on duty: "),
@@ -413,12 +410,12 @@ class PlansPlugin(Plugin):
         if not isinstance(deploy, DeployView):
             return
         self._quiet_until = None
-        svc = services(self.api)
-        plan = await svc.plans.of_deploy(deploy.id)
+        plans = PlanService.of(self.api)
+        plan = await plans.of_deploy(deploy.id)
         if plan is None or not plan.responders:
             return
-        responders = await svc.plans.responders(plan.id)
-        on, off = checked_in(responders, await svc.roster.on_duty())
+        responders = await plans.responders(plan.id)
+        on, off = checked_in(responders, await RosterService.of(self.api).on_duty())
         tz = self.api.config.tz
         later = deploy.started_at + timedelta(minutes=self.settings.responders_remind_after)
         lines = [
@@ -437,10 +434,10 @@ class PlansPlugin(Plugin):
     @cli_command("plan", help="plan, list, move or cancel deploys", configure=_configure_cli)
     async def plan_cli(self, args: argparse.Namespace) -> int:
         now = self.api.clock.now()
-        svc = services(self.api)
+        plans = PlanService.of(self.api)
         try:
             if args.action == "list":
-                for line in self.listing(await svc.plans.upcoming(), now):
+                for line in self.listing(await plans.upcoming(), now):
                     print(line)
                 return 0
             if args.action == "add":
@@ -461,12 +458,10 @@ class PlansPlugin(Plugin):
             elif args.action == "move":
                 when = self._when_all(args.when, now)
                 notice = Notice(
-                    "moved", await svc.plans.move(args.name.lower(), when, now, offline=True)
+                    "moved", await plans.move(args.name.lower(), when, now, offline=True)
                 )
             else:
-                notice = Notice(
-                    "cancelled", await svc.plans.cancel(args.name.lower(), offline=True)
-                )
+                notice = Notice("cancelled", await plans.cancel(args.name.lower(), offline=True))
             for line in (await self.render(notice, now)).plain.splitlines():
                 print(line)
             mailed = await self.mail(notice, now)

@@ -16,8 +16,7 @@ from plugins import MIGRATIONS
 from plugins.metrics import render_summary
 from plugins.reminder_rules import Due, Intervals, Kind, Policy
 from plugins.render import duration, incident_spans, plural
-from plugins.services import services
-from plugins.services.metrics import Scope
+from plugins.services.metrics import MetricsService
 from plugins.services.reminders import ReminderService, Round
 from plugins.services.roster import Shift
 
@@ -60,10 +59,6 @@ class ReminderSettings(StrictModel):
         )
 
 
-def reminder_service(api: PluginAPI) -> ReminderService:
-    return ReminderService(api.store)
-
-
 async def post(api: PluginAPI, reply: Reply, rooms: Rooms) -> None:
     """To the rooms configured for it, or to every announcement room."""
     if not rooms:
@@ -95,7 +90,7 @@ class RemindersPlugin(Plugin):
     async def remind(self) -> None:
         cfg: ReminderSettings = self.settings
         now = self.api.clock.now()
-        found = await self.api.shared(reminder_service).claim(cfg.policy(), now)
+        found = await ReminderService.of(self.api).claim(cfg.policy(), now)
         if found is None:
             return
         reply = await self.render(found)
@@ -153,16 +148,14 @@ class RemindersPlugin(Plugin):
         return (team, of_team) if of_team else (None, on_duty)
 
     async def summarize(self) -> None:
-        svc = services(self.api)
-        deploy = await svc.deploys.active()
-        if deploy is None:
+        metrics = MetricsService.of(self.api)
+        scope = await metrics.deploy_scope()
+        if scope is None:
             return
-        summary = await svc.metrics.summary(Scope(f"deploy {deploy.name}", deploy_id=deploy.id))
+        summary = await metrics.summary(scope)
         if summary.total == 0:
             return
-        reply = render_summary(
-            f"deploy {deploy.name}", summary, self.api.clock.now(), self.api.config.prefix
-        )
+        reply = render_summary(scope.label, summary, self.api.clock.now(), self.api.config.prefix)
         await post(self.api, reply, self.settings.summary_rooms)
 
 

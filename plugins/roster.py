@@ -7,7 +7,7 @@ from bot.messages import Inline, Reply, bold, text
 from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
 from plugins.render import clock_time, duration
-from plugins.services import services
+from plugins.services.roster import RosterService
 from plugins.settings import RosterSettings
 
 
@@ -20,7 +20,7 @@ class RosterPlugin(Plugin):
     grants = (Level.MEMBER,)
 
     async def has_level(self, person_id: int, level: Level) -> bool:
-        return level is Level.MEMBER and await services(self.api).roster.is_member(person_id)
+        return level is Level.MEMBER and await RosterService.of(self.api).is_member(person_id)
 
     @command(
         "checkin",
@@ -28,9 +28,8 @@ class RosterPlugin(Plugin):
         examples=[Example("!checkin infra", r"on duty for infra")],
     )
     async def checkin(self, ctx: Context, team: str | None = None) -> Reply:
-        svc = services(self.api)
         may_join = self.settings.self_checkin or ctx.level is Level.ADMIN
-        result = await svc.roster.check_in(ctx.person, team, ctx.now, may_join)
+        result = await RosterService.of(self.api).check_in(ctx.person, team, ctx.now, may_join)
         switched = f" (was {result.switched_from})" if result.switched_from else ""
         return Reply.of(f"{ctx.person.name} is on duty for {result.shift.team}{switched}")
 
@@ -40,7 +39,7 @@ class RosterPlugin(Plugin):
         examples=[Example("!checkout", r"off duty after", setup=("!checkin infra",))],
     )
     async def checkout(self, ctx: Context) -> Reply:
-        result = await services(self.api).roster.check_out(ctx.person, ctx.now)
+        result = await RosterService.of(self.api).check_out(ctx.person, ctx.now)
         return Reply.of(
             f"{ctx.person.name} is off duty after {duration(result.on_duty_for)} "
             f"for {result.team}; thank you"
@@ -52,7 +51,7 @@ class RosterPlugin(Plugin):
         examples=[Example("!oncall", r"on duty: infra: alice", setup=("!checkin infra",))],
     )
     async def oncall(self, ctx: Context) -> Reply:
-        shifts = await services(self.api).roster.on_duty()
+        shifts = await RosterService.of(self.api).on_duty()
         if not shifts:
             return Reply.of(f"nobody is on duty; {ctx.prefix}checkin <team> to go on duty")
         tz = self.api.config.tz
@@ -73,10 +72,10 @@ class RosterPlugin(Plugin):
         examples=[Example("!roster add bob infra", r"bob is on the infra roster")],
     )
     async def roster_add(self, ctx: Context, who: str, team: str) -> Reply:
-        svc = services(self.api)
-        team = svc.roster.check_team(team)
+        roster = RosterService.of(self.api)
+        team = roster.check_team(team)
         person = await self.api.people.ensure(ctx.network, who)
-        added = await svc.roster.add(person, team, ctx.person, ctx.now)
+        added = await roster.add(person, team, ctx.person, ctx.now)
         return Reply.of(f"{person.name} is on the {team} roster" + ("" if added else " already"))
 
     @command(
@@ -93,7 +92,7 @@ class RosterPlugin(Plugin):
     )
     async def roster_remove(self, ctx: Context, who: str) -> Reply:
         person = await self.api.people.lookup(ctx.network, who)
-        teams = await services(self.api).roster.remove(person, ctx.now) if person else []
+        teams = await RosterService.of(self.api).remove(person, ctx.now) if person else []
         if not teams:
             return Reply.of(f"{who[:40]} is not on the roster")
         return Reply.of(f"{person.name} is off the roster (was {', '.join(teams)})")
@@ -111,9 +110,9 @@ class RosterPlugin(Plugin):
         ],
     )
     async def page(self, ctx: Context, target: str, message: Text | None = None) -> Reply:
-        svc = services(self.api)
-        if target.lower() in svc.roster.teams:
-            members = await svc.roster.team(target)
+        roster = RosterService.of(self.api)
+        if target.lower() in roster.teams:
+            members = await roster.team(target)
             if not members:
                 return Reply.of(
                     f"nobody is on the {target.lower()} roster; an admin adds people "
@@ -134,7 +133,7 @@ class RosterPlugin(Plugin):
             person = await self.api.people.lookup(ctx.network, target)
             if person is None:
                 return Reply.of(
-                    f"{target[:40]} is neither a team ({', '.join(svc.roster.teams)}) "
+                    f"{target[:40]} is neither a team ({', '.join(roster.teams)}) "
                     "nor someone I have seen here"
                 )
             mention = (await self.api.people.mentions([person.id]))[person.id]

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import UserError
 from bot.people import PersonRef
+from bot.plugin import PluginAPI
 from bot.store import Person, Store
-from plugins.models import CatalogConsumer, Incident
+from plugins.models import CatalogConsumer, DeployPlan, Incident
 from plugins.services.incidents import Flags, check_consumer, check_service
 from plugins.settings import CatalogSettings
 
@@ -74,16 +75,37 @@ class CatalogService:
         self._teams = tuple(teams)
         self._p = prefix
 
-    async def services(self) -> list[ServiceInfo]:
+    @staticmethod
+    def of(api: PluginAPI) -> CatalogService:
+        """The app's one CatalogService."""
+        return api.shared(_catalog_service)
+
+    async def entries(self) -> list[ServiceInfo]:
         """Every service of the config and every one with consumers found on the day."""
         async with self._store.read() as s:
             added = await _added(s)
         names = sorted(set(self.settings.services) | {service for service, _ in added})
         return [self._info(name, added) for name in names]
 
-    async def service(self, name: str) -> ServiceInfo | None:
+    async def entry(self, name: str) -> ServiceInfo | None:
+        """The catalogue's entry for the service `name`, if it has one."""
         async with self._store.read() as s:
             added = await _added(s, name)
+        return self._entry(name, added)
+
+    async def changed_by(self, deploy_id: int, deploy_name: str) -> ServiceInfo | None:
+        """The entry of the service a deploy changes: its plan's service, else the service
+        named like the deploy."""
+        async with self._store.read() as s:
+            planned = await s.scalar(
+                select(DeployPlan.service).where(DeployPlan.deploy_id == deploy_id)
+            )
+            name = planned or deploy_name
+            added = await _added(s, name)
+        return self._entry(name, added)
+
+    def _entry(self, name: str, added: dict[tuple[str, str], Consumer]) -> ServiceInfo | None:
+        """None for a service neither the config nor the day's additions know."""
         return self._info(name, added) if added or name in self.settings.services else None
 
     def _info(self, name: str, added: dict[tuple[str, str], Consumer]) -> ServiceInfo:
@@ -100,7 +122,7 @@ class CatalogService:
     async def check_planned(self, name: str) -> str:
         """A service a plan may name: any, while the catalogue is empty; else one in it."""
         service = check_service(name)
-        known = [s.name for s in await self.services()]
+        known = [s.name for s in await self.entries()]
         if known and service not in known:
             listed = ", ".join(known[:10]) + (", …" if len(known) > 10 else "")
             raise UserError(f"{service} is not a service in the catalogue ({listed})")
@@ -179,6 +201,15 @@ class CatalogService:
         if consumer is not None:
             known = self._known(service, consumer, await _added(s, service))
         return Flags(known, staging_mixup(self.settings, environment, deploy_environment))
+
+
+def _catalog_service(api: PluginAPI) -> CatalogService:
+    return CatalogService(
+        api.store,
+        api.config.section("catalog", CatalogSettings),
+        api.config.teams,
+        api.config.prefix,
+    )
 
 
 async def _added(s: AsyncSession, service: str | None = None) -> dict[tuple[str, str], Consumer]:

@@ -1,4 +1,5 @@
-"""Deploy days: start, end, lead, and which one is active."""
+"""Deploy days: start, end, lead, and which one is active; and the events other features
+hear about them by."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ from sqlalchemy.orm import aliased
 
 from bot.commands import UserError
 from bot.people import PersonRef
+from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from plugins.models import Deploy, DeployPlan, DutyShift
+
+DEPLOY_STARTED = "deploy.started"  # payload: the DeployView
+DEPLOY_ENDED = "deploy.ended"  # payload: the DeployView, after the end was announced
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,11 @@ class DeployService:
     def __init__(self, store: Store, prefix: str) -> None:
         self._store = store
         self._p = prefix
+
+    @staticmethod
+    def of(api: PluginAPI) -> DeployService:
+        """The app's one DeployService."""
+        return api.shared(_deploy_service)
 
     async def start(
         self,
@@ -131,6 +141,14 @@ class DeployService:
             )
         return None if row is None else await self.get(row)
 
+    async def latest(self) -> DeployView | None:
+        """The deploy started last, under way or not."""
+        async with self._store.read() as s:
+            deploy_id = await s.scalar(
+                select(Deploy.id).order_by(Deploy.started_at.desc(), Deploy.id.desc()).limit(1)
+            )
+        return None if deploy_id is None else await self.get(deploy_id)
+
     async def get(self, deploy_id: int) -> DeployView | None:
         starter, lead = aliased(Person), aliased(Person)
         async with self._store.read() as s:
@@ -159,12 +177,12 @@ class DeployService:
         )
 
 
+def _deploy_service(api: PluginAPI) -> DeployService:
+    return DeployService(api.store, api.config.prefix)
+
+
 async def _active(s: AsyncSession, lock: bool = False) -> Deploy | None:
     stmt = select(Deploy).where(Deploy.status == "active")
     if lock:
         stmt = stmt.with_for_update()
     return (await s.execute(stmt)).scalar_one_or_none()
-
-
-async def active_deploy_id(s: AsyncSession) -> int | None:
-    return await s.scalar(select(Deploy.id).where(Deploy.status == "active"))

@@ -29,6 +29,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from plugins.lifecycle import RESPONSES, Action, Status
 from plugins.models import (
@@ -217,6 +218,11 @@ class DigestService:
     def __init__(self, store: Store) -> None:
         self._store = store
 
+    @staticmethod
+    def of(api: PluginAPI) -> DigestService:
+        """The app's one DigestService."""
+        return api.shared(_digest_service)
+
     async def collect(self, deploy: DeployView, now: datetime) -> Digest:
         actor, target = aliased(Person), aliased(Person)
         owner = aliased(Person)
@@ -307,6 +313,10 @@ class DigestService:
                     roster[person_id] = team  # descending: the first entry wins
             policy = await _policy(s, deploy.id, incidents)
         return build(deploy, now, incidents, events, shifts, roster, policy)
+
+
+def _digest_service(api: PluginAPI) -> DigestService:
+    return DigestService(api.store)
 
 
 async def _policy(

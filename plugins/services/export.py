@@ -18,6 +18,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
 from bot.commands import UserError
+from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from plugins.lifecycle import RESPONSES, Action, Status
 from plugins.models import Deploy, Incident, IncidentEvent
@@ -131,6 +132,11 @@ class ExportService:
     def __init__(self, store: Store) -> None:
         self._store = store
 
+    @staticmethod
+    def of(api: PluginAPI) -> ExportService:
+        """The app's one ExportService."""
+        return api.shared(_export_service)
+
     def _where(self, stmt: Select[Any], sel: Selection) -> Select[Any]:
         if sel.deploy_id is not None:
             stmt = stmt.where(Incident.deploy_id == sel.deploy_id)
@@ -229,6 +235,10 @@ class ExportService:
                         )
             if current is not None:
                 yield _finish(current)
+
+
+def _export_service(api: PluginAPI) -> ExportService:
+    return ExportService(api.store)
 
 
 def _finish(rec: Record) -> Record:

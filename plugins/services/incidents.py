@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bot.commands import UserError
 from bot.people import PersonRef
+from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from bot.store.db import next_counter
 from plugins.lifecycle import RESPONSES, Action, Refused, State, Status, apply
@@ -76,8 +77,14 @@ class Page:
 class Flags:
     """What the context of a report says: is its consumer known, pointed at staging?"""
 
-    consumer_known: bool | None
+    consumer_known: bool | None  # None: nobody judged it (or no consumer was named)
     staging_mixup: bool
+
+    def merged(self, other: Flags) -> Flags:
+        """Both judges' flags: a consumer unknown to either is unknown; a mix-up either
+        sees stands."""
+        known = [k for k in (self.consumer_known, other.consumer_known) if k is not None]
+        return Flags(all(known) if known else None, self.staging_mixup or other.staging_mixup)
 
 
 # (session, service, consumer, environment, environment of the deploy under way) -> flags
@@ -116,13 +123,22 @@ def check_consumer(name: str) -> str:
 
 
 class IncidentService:
-    def __init__(
-        self, store: Store, limits: IncidentSettings, prefix: str, judge: Judge | None = None
-    ) -> None:
+    def __init__(self, store: Store, limits: IncidentSettings, prefix: str) -> None:
         self._store = store
         self._limits = limits
         self._p = prefix
-        self._judge = judge
+        self._judges: list[Judge] = []
+
+    @staticmethod
+    def of(api: PluginAPI) -> IncidentService:
+        """The app's one IncidentService, shared by every feature that reports or reads
+        incidents, so the judges added to it judge every report."""
+        return api.shared(_incident_service)
+
+    def add_judge(self, judge: Judge) -> None:
+        """Have `judge` flag each new report. It runs inside the reporting transaction,
+        so the flags are stored with the report; incidents work without any."""
+        self._judges.append(judge)
 
     def _text(self, value: str, what: str, limit: int, hint: str = "") -> str:
         value = value.strip()
@@ -162,8 +178,9 @@ class IncidentService:
             deploy = (await s.execute(active)).first()
             deploy_id, deploy_environment, deploy_name = deploy or (None, None, None)
             flags = Flags(None, False)
-            if self._judge is not None:
-                flags = await self._judge(s, service, consumer, environment, deploy_environment)
+            for judge in self._judges:
+                verdict = await judge(s, service, consumer, environment, deploy_environment)
+                flags = flags.merged(verdict)
             incident = Incident(
                 number=number,
                 deploy_id=deploy_id,
@@ -349,6 +366,12 @@ class IncidentService:
             total = await s.scalar(select(func.count()).select_from(_INCIDENTS).where(*cond))
             rows = (await s.execute(_VIEW.where(*cond).order_by(order).limit(limit))).all()
         return Page(sorted((_row_view(r) for r in rows), key=lambda v: v.number), total or 0)
+
+
+def _incident_service(api: PluginAPI) -> IncidentService:
+    return IncidentService(
+        api.store, api.config.section("incidents", IncidentSettings), api.config.prefix
+    )
 
 
 def _missing(number: int, prefix: str) -> str:

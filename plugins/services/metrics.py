@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import Select, func, select, type_coerce
 from sqlalchemy.orm import aliased
 
+from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from bot.store.sql import seconds_between
 from bot.store.types import UTCDateTime
 from plugins.lifecycle import RESPONSES, Action, Status
-from plugins.models import Incident, IncidentEvent
+from plugins.models import Deploy, Incident, IncidentEvent
 from plugins.stats import Summary, Timeline, summarize_seconds
 
 
@@ -31,6 +32,24 @@ class Scope:
 class MetricsService:
     def __init__(self, store: Store) -> None:
         self._store = store
+
+    @staticmethod
+    def of(api: PluginAPI) -> MetricsService:
+        """The app's one MetricsService."""
+        return api.shared(_metrics_service)
+
+    async def deploy_scope(self, name: str | None = None) -> Scope | None:
+        """The incidents of the deploy named `name` (the most recent of that name), or
+        without a name of the deploy under way; None if there is no such deploy. Read
+        from the deploys table, so metrics need not know the deploys feature."""
+        stmt = select(Deploy.id, Deploy.name)
+        if name is None:
+            stmt = stmt.where(Deploy.status == "active")
+        else:
+            stmt = stmt.where(Deploy.name == name).order_by(Deploy.started_at.desc()).limit(1)
+        async with self._store.read() as s:
+            row = (await s.execute(stmt)).first()
+        return None if row is None else Scope(f"deploy {row.name}", deploy_id=row.id)
 
     async def timelines(self, scope: Scope) -> list[Timeline]:
         """Each incident's times, for reports that list them (the digest)."""
@@ -98,6 +117,10 @@ class MetricsService:
                 first_open.owner,
             )
         return summarize_seconds(((Status(st), tta, ttr) for st, tta, ttr in rows), oldest_open)
+
+
+def _metrics_service(api: PluginAPI) -> MetricsService:
+    return MetricsService(api.store)
 
 
 _EVENT = aliased(IncidentEvent)

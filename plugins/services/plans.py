@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 
 from bot.commands import UserError
 from bot.people import PersonRef
+from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from plugins.models import Deploy, DeployPlan, DutyShift, ExpectedResponder, PlanNotice
 from plugins.when import moment, span_label
@@ -79,6 +80,11 @@ class PlanService:
         self._store = store
         self._p = prefix
         self._tz = tz
+
+    @staticmethod
+    def of(api: PluginAPI) -> PlanService:
+        """The app's one PlanService."""
+        return api.shared(_plan_service)
 
     async def create(
         self,
@@ -270,6 +276,10 @@ class PlanService:
     async def _view(self, plan_id: int) -> PlanView:
         async with self._store.read() as s:
             return await _view(s, plan_id)
+
+
+def _plan_service(api: PluginAPI) -> PlanService:
+    return PlanService(api.store, api.config.prefix, api.config.tz)
 
 
 async def _planned(s: AsyncSession, name: str, lock: bool = False) -> DeployPlan | None:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from bot.store.types import UTCDateTime
 from plugins.lifecycle import Status
@@ -32,6 +33,11 @@ class Round:
 class ReminderService:
     def __init__(self, store: Store) -> None:
         self._store = store
+
+    @staticmethod
+    def of(api: PluginAPI) -> ReminderService:
+        """The app's one ReminderService."""
+        return api.shared(_reminder_service)
 
     async def claim(self, policy: Policy, now: datetime) -> Round | None:
         """Decide and record this round's reminders; None when no deploy is under way."""
@@ -61,6 +67,10 @@ class ReminderService:
                 ReminderSent(incident_id=d.incident.id, kind=d.kind.value, at=now) for d in dues
             )
             return Round(dues, shifts)
+
+
+def _reminder_service(api: PluginAPI) -> ReminderService:
+    return ReminderService(api.store)
 
 
 async def _open_incidents(s: AsyncSession) -> list[OpenIncident]:

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import UserError
 from bot.people import PersonRef
+from bot.plugin import PluginAPI
 from bot.store import Person, Store
-from plugins.models import DutyShift, RosterEntry
-from plugins.services.deploys import active_deploy_id
+from plugins.models import Deploy, DutyShift, RosterEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,11 @@ class RosterService:
         self._store = store
         self.teams = tuple(teams)
         self._p = prefix
+
+    @staticmethod
+    def of(api: PluginAPI) -> RosterService:
+        """The app's one RosterService."""
+        return api.shared(_roster_service)
 
     def check_team(self, team: str) -> str:
         team = team.lower()
@@ -138,11 +143,8 @@ class RosterService:
                     raise UserError(f"you are already on duty for {team}")
                 switched, current.off_at = current.team, now
                 await s.flush()
-            s.add(
-                DutyShift(
-                    person_id=person.id, team=team, deploy_id=await active_deploy_id(s), on_at=now
-                )
-            )
+            deploy_id = await s.scalar(select(Deploy.id).where(Deploy.status == "active"))
+            s.add(DutyShift(person_id=person.id, team=team, deploy_id=deploy_id, on_at=now))
         return CheckIn(Shift(person, team, now), switched)
 
     async def check_out(self, person: PersonRef, now: datetime) -> CheckOut:
@@ -180,6 +182,10 @@ class RosterService:
         people = {r.id: r.name for r in [*duty, *planned]}
         members = [TeamMember(PersonRef(pid, name), pid in on) for pid, name in people.items()]
         return sorted(members, key=lambda m: (not m.on_duty, m.person.name.lower()))
+
+
+def _roster_service(api: PluginAPI) -> RosterService:
+    return RosterService(api.store, api.config.teams, api.config.prefix)
 
 
 async def _open_shift(s: AsyncSession, person_id: int) -> DutyShift | None:
