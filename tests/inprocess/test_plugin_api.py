@@ -12,7 +12,7 @@ from bot.config import StrictModel
 from bot.devtools.harness import Harness
 from bot.messages import Reply
 from bot.plugin import Plugin
-from plugins.services.deploys import DEPLOY_ENDED, DEPLOY_STARTED, DeployView
+from plugins.deploys.service import DEPLOY_ENDED, DEPLOY_STARTED, DeployView
 
 
 class WatchSettings(StrictModel):

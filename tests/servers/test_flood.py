@@ -17,7 +17,7 @@ from bot.loading import build_config
 from bot.people import PersonRef
 from bot.text import clean
 from bot.transports.irc import IrcTransport
-from plugins.services.incidents import IncidentService
+from plugins.incidents.service import IncidentService
 from tests.servers.ircd import IrcServer
 
 pytestmark = pytest.mark.servers

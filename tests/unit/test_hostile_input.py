@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from bot.messages import Line, Mention, Reply, Span, Table
 from bot.transports.irc.text import LINE_LIMIT, privmsg_budget, wire_lines
 from bot.transports.matrix.render import render
-from plugins.output import csv_cell, md_cell
+from plugins.common.files import csv_cell, md_cell
 
 NASTY = st.text(
     alphabet=st.one_of(

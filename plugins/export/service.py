@@ -20,10 +20,10 @@ from sqlalchemy.orm import aliased
 from bot.commands import UserError
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
-from plugins.lifecycle import RESPONSES, Action, Status
+from plugins.common.files import csv_cell, iso, md_cell, seconds
+from plugins.deploys.service import DeployService
+from plugins.incidents.lifecycle import RESPONSES, Action, Status
 from plugins.models import Deploy, Incident, IncidentEvent
-from plugins.output import csv_cell, iso, md_cell, seconds
-from plugins.services.deploys import DeployService
 
 FORMATS = ("csv", "json", "jsonl", "md")
 INCIDENT_FIELDS = (

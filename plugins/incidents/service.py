@@ -20,9 +20,9 @@ from bot.people import PersonRef
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from bot.store.db import next_counter
-from plugins.lifecycle import RESPONSES, Action, Refused, State, Status, apply
+from plugins.incidents.lifecycle import RESPONSES, Action, Refused, State, Status, apply
+from plugins.incidents.settings import IncidentSettings
 from plugins.models import Deploy, Incident, IncidentEvent
-from plugins.settings import IncidentSettings
 
 _SERVICE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,63}$")
 _ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")

@@ -1,11 +1,8 @@
-"""How deploy-day facts read in chat: durations, local times, incident one-liners."""
+"""Chat wording every feature shares: durations, plurals, local clock times."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
-
-from bot.messages import Inline, Span, bold, text
-from plugins.lifecycle import Status
 
 
 def duration(delta: timedelta | None) -> str:
@@ -37,25 +34,3 @@ def clock_time(when: datetime, tz: tzinfo, now: datetime) -> str:
     if local.date() == now.astimezone(tz).date():
         return local.strftime("%H:%M")
     return f"{local:%b} {local.day} {local:%H:%M}"
-
-
-def status_label(status: Status, owner: str | None) -> str:
-    if status is Status.ACKNOWLEDGED and owner:
-        return f"owned by {owner}"
-    if status is Status.OPEN and owner:
-        return f"open, owner {owner}"
-    if status is Status.OPEN:
-        return "open, unowned"
-    return status.label
-
-
-def number(n: int) -> Span:
-    return bold(f"#{n}")
-
-
-def detail_spans(service: str, severity: int, summary: str) -> list[Inline]:
-    return [text(f"[sev{severity}] "), bold(service), text(f": {summary}")]
-
-
-def incident_spans(n: int, service: str, severity: int, summary: str) -> list[Inline]:
-    return [number(n), text(" "), *detail_spans(service, severity, summary)]

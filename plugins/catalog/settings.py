@@ -1,4 +1,4 @@
-"""Config sections of the deploy-day plugins (validated with the rest of the config)."""
+"""The `catalog:` config section: the services, their consumers and environments."""
 
 from __future__ import annotations
 
@@ -8,18 +8,6 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from bot.config import StrictModel
-
-
-class RosterSettings(StrictModel):
-    self_checkin: bool = False
-
-
-class IncidentSettings(StrictModel):
-    max_summary_chars: int = Field(300, ge=20, le=4000)
-    max_note_chars: int = Field(1000, ge=20, le=4000)
-    default_severity: int = Field(3, ge=1, le=4)
-    list_limit: int = Field(15, ge=1, le=500)
-
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,63}$")  # as incidents name services
 _TEAM = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")

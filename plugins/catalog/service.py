@@ -17,9 +17,9 @@ from bot.commands import UserError
 from bot.people import PersonRef
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
+from plugins.catalog.settings import CatalogSettings
+from plugins.incidents.service import Flags, check_consumer, check_service
 from plugins.models import CatalogConsumer, DeployPlan, Incident
-from plugins.services.incidents import Flags, check_consumer, check_service
-from plugins.settings import CatalogSettings
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,11 @@ from bot.config import StrictModel
 from bot.messages import Reply
 from bot.plugin import Context, Plugin, cli_command
 from plugins import MIGRATIONS
-from plugins.digest import data_directory
-from plugins.output import atomic_text, ensure_directory, file_stem, stamp
-from plugins.render import plural
-from plugins.services.deploys import DeployService
-from plugins.services.export import (
+from plugins.common.chat import plural
+from plugins.common.files import atomic_text, ensure_directory, file_stem, stamp
+from plugins.deploys.service import DeployService
+from plugins.digest.commands import data_directory
+from plugins.export.service import (
     FORMATS,
     Exported,
     ExportService,
@@ -153,6 +153,3 @@ class ExportPlugin(Plugin):
             f"to {path}"
         )
         return 0
-
-
-plugin = ExportPlugin

@@ -6,11 +6,11 @@ from bot.commands import Example, Level, Text, UserError, command
 from bot.messages import Reply, bold, text
 from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
-from plugins.render import clock_time, duration, plural
-from plugins.services.deploys import DEPLOY_ENDED, DEPLOY_STARTED, DeployService, DeployView
-from plugins.services.incidents import check_environment
-from plugins.services.metrics import MetricsService, Scope
-from plugins.services.roster import RosterService
+from plugins.common.chat import clock_time, duration, plural
+from plugins.deploys.service import DEPLOY_ENDED, DEPLOY_STARTED, DeployService, DeployView
+from plugins.incidents.service import check_environment
+from plugins.metrics.service import MetricsService, Scope
+from plugins.roster.service import RosterService
 
 
 class DeploysPlugin(Plugin):
@@ -154,6 +154,3 @@ def describe(deploy: DeployView, ctx: Context) -> list:
     )
     parts.append(text(f", lead {deploy.lead.name}" if deploy.lead else ", no lead yet"))
     return parts
-
-
-plugin = DeploysPlugin

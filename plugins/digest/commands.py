@@ -22,11 +22,11 @@ from bot.mail import Mailer, MailError
 from bot.messages import Reply
 from bot.plugin import Context, Plugin, cli_command
 from plugins import MIGRATIONS
-from plugins.digest_format import as_json, chat_summary, markdown
-from plugins.output import atomic_text, ensure_directory, file_stem, stamp
-from plugins.reminders import Rooms, post
-from plugins.services.deploys import DEPLOY_ENDED, DeployService, DeployView
-from plugins.services.digest import Digest, DigestService
+from plugins.common.files import atomic_text, ensure_directory, file_stem, stamp
+from plugins.deploys.service import DEPLOY_ENDED, DeployService, DeployView
+from plugins.digest.formats import as_json, chat_summary, markdown
+from plugins.digest.service import Digest, DigestService
+from plugins.reminders.jobs import Rooms, post
 
 log = logging.getLogger(__name__)
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -237,6 +237,3 @@ class DigestPlugin(Plugin):
 def _write(path: Path, text: str) -> None:
     with atomic_text(path) as f:
         f.write(text if text.endswith("\n") else text + "\n")
-
-
-plugin = DigestPlugin

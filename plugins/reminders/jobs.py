@@ -13,12 +13,13 @@ from bot.config import StrictModel
 from bot.messages import Inline, Mention, Reply, text
 from bot.plugin import Plugin, PluginAPI
 from plugins import MIGRATIONS
-from plugins.metrics import render_summary
-from plugins.reminder_rules import Due, Intervals, Kind, Policy
-from plugins.render import duration, incident_spans, plural
-from plugins.services.metrics import MetricsService
-from plugins.services.reminders import ReminderService, Round
-from plugins.services.roster import Shift
+from plugins.common.chat import duration, plural
+from plugins.incidents.views import incident_spans
+from plugins.metrics.commands import render_summary
+from plugins.metrics.service import MetricsService
+from plugins.reminders.rules import Due, Intervals, Kind, Policy
+from plugins.reminders.service import ReminderService, Round
+from plugins.roster.service import Shift
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,3 @@ class RemindersPlugin(Plugin):
             return
         reply = render_summary(scope.label, summary, self.api.clock.now(), self.api.config.prefix)
         await post(self.api, reply, self.settings.summary_rooms)
-
-
-plugin = RemindersPlugin

@@ -8,11 +8,11 @@ from bot.commands import Example, Text, UserError, command
 from bot.messages import Reply, bold, text
 from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
-from plugins.lifecycle import Status
-from plugins.render import duration
-from plugins.services.incidents import check_service
-from plugins.services.metrics import MetricsService, Scope
-from plugins.stats import Stats, Summary
+from plugins.common.chat import duration
+from plugins.incidents.lifecycle import Status
+from plugins.incidents.service import check_service
+from plugins.metrics.service import MetricsService, Scope
+from plugins.metrics.stats import Stats, Summary
 
 
 class MetricsPlugin(Plugin):
@@ -92,6 +92,3 @@ def render_summary(label: str, summary: Summary, now: datetime, prefix: str) -> 
             f"{duration(now - oldest.reported_at)} old, {owner}"
         )
     return Reply.of(*lines)
-
-
-plugin = MetricsPlugin

@@ -21,13 +21,13 @@ from bot.messages import Inline, Reply, bold, text
 from bot.people import PersonRef
 from bot.plugin import Context, Plugin, PluginAPI, cli_command
 from plugins import MIGRATIONS
-from plugins.render import clock_time, duration, plural
-from plugins.services.catalog import CatalogService, ServiceInfo
-from plugins.services.deploys import DEPLOY_STARTED, DeployView
-from plugins.services.incidents import check_environment
-from plugins.services.plans import STARTED, Missing, Notice, PlanService, PlanView, Responder
-from plugins.services.roster import RosterService, Shift
-from plugins.when import moment, parse_when, span
+from plugins.catalog.service import CatalogService, ServiceInfo
+from plugins.common.chat import clock_time, duration, plural
+from plugins.common.when import moment, parse_when, span
+from plugins.deploys.service import DEPLOY_STARTED, DeployView
+from plugins.incidents.service import check_environment
+from plugins.plans.service import STARTED, Missing, Notice, PlanService, PlanView, Responder
+from plugins.roster.service import RosterService, Shift
 
 log = logging.getLogger(__name__)
 _ADDRESS = re.compile(r"^[^@\s<>,]+@[^@\s<>,]+$")
@@ -554,6 +554,3 @@ def mail_text(
         body += [f"What changes: {plan.description}", ""]
     body.append(f"Planned by {plan.planned_by}.")
     return subject, "\n".join(body) + "\n"
-
-
-plugin = PlansPlugin

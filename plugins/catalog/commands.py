@@ -11,12 +11,12 @@ from bot.commands import Example, Level, command
 from bot.messages import Inline, Reply, bold, text
 from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
-from plugins.render import clock_time, plural
-from plugins.services.catalog import CatalogService, ServiceInfo
-from plugins.services.deploys import DEPLOY_STARTED, DeployView
-from plugins.services.incidents import IncidentService
-from plugins.services.roster import RosterService
-from plugins.settings import CatalogSettings
+from plugins.catalog.service import CatalogService, ServiceInfo
+from plugins.catalog.settings import CatalogSettings
+from plugins.common.chat import clock_time, plural
+from plugins.deploys.service import DEPLOY_STARTED, DeployView
+from plugins.incidents.service import IncidentService
+from plugins.roster.service import RosterService
 
 log = logging.getLogger(__name__)
 ADDED = ("!catalog add-consumer pkgdb fedora-review qa",)
@@ -187,6 +187,3 @@ class CatalogPlugin(Plugin):
                 if member.on_duty:
                     spans.append(text(" (on duty)"))
         return spans
-
-
-plugin = CatalogPlugin

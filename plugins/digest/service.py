@@ -31,7 +31,10 @@ from sqlalchemy.orm import aliased
 
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
-from plugins.lifecycle import RESPONSES, Action, Status
+from plugins.deploys.service import DeployView
+from plugins.incidents.lifecycle import RESPONSES, Action, Status
+from plugins.incidents.service import EventView
+from plugins.metrics.stats import Stats, Summary, Timeline, stats, summarize
 from plugins.models import (
     CatalogConsumer,
     DeployPlan,
@@ -41,9 +44,6 @@ from plugins.models import (
     IncidentEvent,
     RosterEntry,
 )
-from plugins.services.deploys import DeployView
-from plugins.services.incidents import EventView
-from plugins.stats import Stats, Summary, Timeline, stats, summarize
 
 UNOWNED = "unowned"
 NO_TEAM = "no team"

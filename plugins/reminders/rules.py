@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from plugins.lifecycle import Status
+from plugins.incidents.lifecycle import Status
 
 
 class Kind(StrEnum):

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
-from plugins.incidents import describe_event
-from plugins.output import iso, md_cell, seconds
-from plugins.render import clock_time, duration, plural
-from plugins.services.digest import Digest, Group, IncidentRow, TimelineEntry
-from plugins.stats import Stats
+from plugins.common.chat import clock_time, duration, plural
+from plugins.common.files import iso, md_cell, seconds
+from plugins.digest.service import Digest, Group, IncidentRow, TimelineEntry
+from plugins.incidents.views import describe_event
+from plugins.metrics.stats import Stats
 
 
 def _local(when: datetime, tz: tzinfo) -> str:

@@ -13,10 +13,10 @@ from sqlalchemy.orm import aliased
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from bot.store.types import UTCDateTime
-from plugins.lifecycle import Status
+from plugins.incidents.lifecycle import Status
 from plugins.models import Deploy, Incident, IncidentEvent, ReminderSent
-from plugins.reminder_rules import Due, Kind, OpenIncident, Policy, due, nobody_notice_due
-from plugins.services.roster import Shift, shifts_on_duty
+from plugins.reminders.rules import Due, Kind, OpenIncident, Policy, due, nobody_notice_due
+from plugins.roster.service import Shift, shifts_on_duty
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ from bot.commands import UserError
 from bot.people import PersonRef
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
+from plugins.common.when import moment, span_label
 from plugins.models import Deploy, DeployPlan, DutyShift, ExpectedResponder, PlanNotice
-from plugins.when import moment, span_label
 
 PLANNED, STARTED, CANCELLED = "planned", "started", "cancelled"
 

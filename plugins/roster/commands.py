@@ -6,9 +6,9 @@ from bot.commands import Example, Level, Text, command
 from bot.messages import Inline, Reply, bold, text
 from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
-from plugins.render import clock_time, duration
-from plugins.services.roster import RosterService
-from plugins.settings import RosterSettings
+from plugins.common.chat import clock_time, duration
+from plugins.roster.service import RosterService
+from plugins.roster.settings import RosterSettings
 
 
 class RosterPlugin(Plugin):
@@ -145,6 +145,3 @@ class RosterPlugin(Plugin):
         if elsewhere:
             await self.api.announce(reply, origin=ctx.message, networks=elsewhere)
         return reply
-
-
-plugin = RosterPlugin

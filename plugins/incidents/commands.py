@@ -7,19 +7,18 @@ from bot.messages import Inline, Line, Mention, Reply, bold, text
 from bot.people import PersonRef
 from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
-from plugins.args import IncidentNumber, Severity
-from plugins.lifecycle import Action
-from plugins.render import (
-    clock_time,
+from plugins.common.chat import clock_time, duration, plural
+from plugins.incidents.args import IncidentNumber, Severity
+from plugins.incidents.lifecycle import Action
+from plugins.incidents.service import Change, IncidentService, IncidentView
+from plugins.incidents.settings import IncidentSettings
+from plugins.incidents.views import (
+    describe_event,
     detail_spans,
-    duration,
     incident_spans,
     number,
-    plural,
     status_label,
 )
-from plugins.services.incidents import Change, EventView, IncidentService, IncidentView
-from plugins.settings import IncidentSettings
 
 OPENED = ("!break pkgdb2 API returns 500 on /packages",)
 
@@ -354,34 +353,3 @@ def _was_unacked(change: Change, ctx: Context) -> list[Inline]:
             )
         ]
     return []
-
-
-def describe_event(e: EventView) -> str:
-    who = e.actor or "someone"
-    tail = f": {e.detail}" if e.detail else ""
-    match e.kind:
-        case Action.REPORT:
-            return f"{who} reported it (sev{e.severity}){' on ' + e.network if e.network else ''}"
-        case Action.SEVERITY:
-            return f"{who} set severity {e.severity}"
-        case Action.ACK:
-            return f"{who} acknowledged it"
-        case Action.TAKE:
-            return f"{who} took it"
-        case Action.ASSIGN:
-            return f"{who} assigned it to {e.target}"
-        case Action.NOTE:
-            return f"{who} noted{tail}"
-        case Action.FIX:
-            return f"{who} fixed it{tail}"
-        case Action.REOPEN:
-            return f"{who} reopened it{tail}"
-        case Action.WONTFIX:
-            return f"{who} closed it as won't fix{tail}"
-        case Action.DUPLICATE:
-            return f"{who} marked it a duplicate of #{e.other_number}"
-        case Action.FOLLOWUP:
-            return f"{who} marked a follow-up{tail}"
-
-
-plugin = IncidentsPlugin

@@ -13,9 +13,9 @@ from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from bot.store.sql import seconds_between
 from bot.store.types import UTCDateTime
-from plugins.lifecycle import RESPONSES, Action, Status
+from plugins.incidents.lifecycle import RESPONSES, Action, Status
+from plugins.metrics.stats import Summary, Timeline, summarize_seconds
 from plugins.models import Deploy, Incident, IncidentEvent
-from plugins.stats import Summary, Timeline, summarize_seconds
 
 
 @dataclass(frozen=True, slots=True)

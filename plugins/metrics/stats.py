@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from plugins.lifecycle import Status
+from plugins.incidents.lifecycle import Status
 
 
 @dataclass(frozen=True, slots=True)
