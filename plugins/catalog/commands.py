@@ -5,7 +5,6 @@ of its known consumers, a leaf service gets the lighter routine the config choos
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time
 
 from bot.commands import Example, Level, command
 from bot.messages import Inline, Reply, bold, text
@@ -14,6 +13,7 @@ from plugins import MIGRATIONS
 from plugins.catalog.service import CatalogService, ServiceInfo
 from plugins.catalog.settings import CatalogSettings
 from plugins.common.chat import clock_time, plural
+from plugins.common.when import start_of_day
 from plugins.deploys.service import DEPLOY_STARTED, DeployView
 from plugins.incidents.service import IncidentService
 from plugins.roster.service import RosterService
@@ -115,9 +115,8 @@ class CatalogPlugin(Plugin):
         ],
     )
     async def consumers(self, ctx: Context) -> Reply:
-        tz = self.api.config.tz
-        midnight = datetime.combine(ctx.now.astimezone(tz).date(), time(0), tzinfo=tz)
-        hits = await CatalogService.of(self.api).hits(midnight)
+        today = start_of_day(ctx.now, self.api.config.tz)
+        hits = await CatalogService.of(self.api).hits(today)
         if not hits:
             return Reply.of(
                 f"no incident named a consumer today; {ctx.prefix}break <service> --consumer "

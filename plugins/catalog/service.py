@@ -18,7 +18,8 @@ from bot.people import PersonRef
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from plugins.catalog.settings import CatalogSettings
-from plugins.incidents.service import Flags, check_consumer, check_service
+from plugins.common.checks import check_consumer, check_service, check_team
+from plugins.incidents.service import Flags
 from plugins.models import CatalogConsumer, DeployPlan, Incident
 
 
@@ -132,14 +133,13 @@ class CatalogService:
         self, service: str, consumer: str, team: str | None, by: PersonRef, now: datetime
     ) -> Consumer:
         service, consumer = check_service(service), check_consumer(consumer)
-        team = (team or (consumer if consumer in self._teams else "")).lower()
+        team = team or (consumer if consumer in self._teams else "")
         if not team:
             raise UserError(
                 f"say which team to page for {consumer}: {self._p}catalog add-consumer "
                 f"{service} {consumer} <team> ({', '.join(self._teams)})"
             )
-        if team not in self._teams:
-            raise UserError(f"unknown team {team[:32]!r}; teams are {', '.join(self._teams)}")
+        team = check_team(team, self._teams)
         entry = self.settings.services.get(service)
         if entry is not None and consumer in entry.consumers:
             raise UserError(

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from bot.config import StrictModel
-
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,63}$")  # as incidents name services
-_TEAM = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-_ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
-
-
-def _name(value: str, what: str) -> str:
-    if not _NAME.match(value):
-        raise ValueError(
-            f"expected lowercase {what} names like pkgdb or koji-scripts, got {value!r}"
-        )
-    return value
-
-
-def _team(value: str) -> str:
-    if not _TEAM.match(value):
-        raise ValueError(f"expected lowercase team names like 'releng', got {value!r}")
-    return value
+from plugins.common.checks import config_environment, config_name, config_team
 
 
 class CatalogEntry(StrictModel):
@@ -39,14 +21,14 @@ class CatalogEntry(StrictModel):
     @field_validator("team")
     @classmethod
     def _owner(cls, v: str | None) -> str | None:
-        return None if v is None else _team(v)
+        return None if v is None else config_team(v)
 
     @field_validator("consumers")
     @classmethod
     def _consumers(cls, v: dict[str, str]) -> dict[str, str]:
         for consumer, team in v.items():
-            _name(consumer, "consumer")
-            _team(team)
+            config_name(consumer, "consumer")
+            config_team(team)
         return v
 
 
@@ -60,15 +42,14 @@ class CatalogSettings(StrictModel):
     @classmethod
     def _services(cls, v: dict[str, CatalogEntry]) -> dict[str, CatalogEntry]:
         for service in v:
-            _name(service, "service")
+            config_name(service, "service")
         return v
 
     @field_validator("production_environments", "staging_environments")
     @classmethod
     def _environments(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         for env in v:
-            if not _ENVIRONMENT.match(env):
-                raise ValueError(f"expected lowercase environment names like stg, got {env!r}")
+            config_environment(env)
         return v
 
     @model_validator(mode="after")

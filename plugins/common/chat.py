@@ -1,8 +1,14 @@
-"""Chat wording every feature shares: durations, plurals, local clock times."""
+"""Chat wording every feature shares: durations, plurals, local clock times; and the
+rooms a feature posts to unprompted."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
+
+from bot.messages import Reply
+from bot.plugin import PluginAPI
+
+Rooms = dict[str, tuple[str, ...]]  # network name -> rooms; empty: the announcement rooms
 
 
 def duration(delta: timedelta | None) -> str:
@@ -34,3 +40,13 @@ def clock_time(when: datetime, tz: tzinfo, now: datetime) -> str:
     if local.date() == now.astimezone(tz).date():
         return local.strftime("%H:%M")
     return f"{local:%b} {local.day} {local:%H:%M}"
+
+
+async def post(api: PluginAPI, reply: Reply, rooms: Rooms) -> None:
+    """To the rooms configured for it, or to every announcement room."""
+    if not rooms:
+        await api.announce(reply)
+        return
+    for network, room_ids in rooms.items():
+        for room in room_ids:
+            await api.send(network, room, reply)

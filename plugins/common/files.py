@@ -1,5 +1,5 @@
-"""Writing files people open elsewhere (digests, exports): all or nothing on disk, and
-text that cannot break the table it sits in or run as a spreadsheet formula."""
+"""Writing files people open elsewhere (digests, exports): where they go, all or nothing
+on disk, and text that cannot break the table it sits in or run as a spreadsheet formula."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from sqlalchemy.engine import make_url
+
 from bot.commands import UserError
+from bot.config import Config
 
 _UNSAFE_NAME = re.compile(r"[^a-z0-9._-]+")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -48,6 +51,18 @@ def _umask() -> int:
     current = os.umask(0o022)
     os.umask(current)
     return current
+
+
+def data_directory(config: Config, configured: str | None, default: str) -> Path:
+    """A configured path (relative to the config file), else `default` beside the SQLite
+    database, or beside the config file for other databases."""
+    if configured:
+        path = Path(configured).expanduser()
+        return path if path.is_absolute() else config.base_dir / path
+    url = make_url(config.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).resolve().parent / default
+    return config.base_dir / default
 
 
 def ensure_directory(directory: Path) -> Path:

@@ -1,5 +1,6 @@
-"""Dates and times people type when planning a deploy, read in the configured time zone
-and returned in UTC; pure functions, so every rule is unit-tested with exact times."""
+"""Dates and times people type (planning a deploy, choosing what to export) and the
+config sets, read in the configured time zone and returned in UTC; pure functions, so
+every rule is unit-tested with exact times."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from bot.commands import UserError
+from plugins.common.checks import CLOCK
 
-_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SPAN = re.compile(r"^(?:(\d{1,3})d)?(?:(\d{1,3})h)?(?:(\d{1,4})m)?$")
 FORMS = "2026-11-25 09:00, 2026-11-25T09:00Z, tomorrow 09:00, 09:00 (today) or +2h"
@@ -51,7 +52,7 @@ def parse_when(words: list[str], now: datetime, tz: tzinfo) -> tuple[datetime, i
             raise _unreadable(words[0])
         return _future(now + delta, now, tz), 1
     if first in ("today", "tomorrow") or _DAY.match(first):
-        if second is None or not _CLOCK.match(second):
+        if second is None or not CLOCK.match(second):
             raise UserError(f"say the time too, like {first} 09:00")
         if first == "today":
             day = now.astimezone(tz).date()
@@ -59,9 +60,9 @@ def parse_when(words: list[str], now: datetime, tz: tzinfo) -> tuple[datetime, i
             day = now.astimezone(tz).date() + timedelta(days=1)
         else:
             day = _date(first)
-        return _future(_local(day, _clock(second), tz), now, tz), 2
-    if _CLOCK.match(first):
-        when = _local(now.astimezone(tz).date(), _clock(first), tz)
+        return _future(_local(day, clock(second), tz), now, tz), 2
+    if CLOCK.match(first):
+        when = _local(now.astimezone(tz).date(), clock(first), tz)
         if when <= now:
             raise UserError(
                 f"{first} today has passed (it is {now.astimezone(tz):%H:%M} now); "
@@ -88,7 +89,8 @@ def _date(text: str) -> date:
         raise UserError(f"{text} is not a date; dates look like 2026-11-25") from None
 
 
-def _clock(text: str) -> time:
+def clock(text: str) -> time:
+    """An HH:MM already checked against CLOCK, as a time of day."""
     hours, minutes = (int(x) for x in text.split(":"))
     return time(hours, minutes)
 
@@ -109,3 +111,27 @@ def _future(when: datetime, now: datetime, tz: tzinfo) -> datetime:
             f"{moment(when, tz)} is in the past (it is {moment(now, tz)} now); plan a later time"
         )
     return when.astimezone(UTC)
+
+
+def start_of_day(now: datetime, tz: tzinfo) -> datetime:
+    """Midnight of `now`'s day in zone `tz`: where "today" begins."""
+    return datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
+
+
+def parse_moment(value: str, tz: tzinfo, flag: str, *, end: bool = False) -> datetime:
+    """`2026-11-25` (a whole day in the bot's time zone: from its start, or with `end`
+    up to its end) or an ISO 8601 time (`2026-11-25T09:30`, `…Z`, `…+01:00`)."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = datetime.strptime(text, "%Y-%m-%d").date()
+            if end:
+                day += timedelta(days=1)
+            return datetime.combine(day, time(0), tzinfo=tz)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(
+            f"{flag}: expected a date like 2026-11-25 or a time like 2026-11-25T09:30, "
+            f"got {value[:40]!r}"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)

@@ -7,8 +7,8 @@ from bot.messages import Reply, bold, text
 from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
 from plugins.common.chat import clock_time, duration, plural
+from plugins.common.checks import check_deploy_name, check_environment
 from plugins.deploys.service import DEPLOY_ENDED, DEPLOY_STARTED, DeployService, DeployView
-from plugins.incidents.service import check_environment
 from plugins.metrics.service import MetricsService, Scope
 from plugins.roster.service import RosterService
 
@@ -37,9 +37,7 @@ class DeploysPlugin(Plugin):
         api_break: bool = False,
         env: str | None = None,
     ) -> None:
-        name = name.lower()
-        if len(name) > 64:
-            raise UserError("a deploy name is at most 64 characters")
+        name = check_deploy_name(name)
         environment = check_environment(env) if env is not None else None
         deploy = await DeployService.of(self.api).start(
             name, api_break, description, ctx.person, ctx.now, environment

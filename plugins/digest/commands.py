@@ -8,28 +8,27 @@ import argparse
 import asyncio
 import json
 import logging
-import re
 import sys
 from datetime import datetime, time, tzinfo
 from pathlib import Path
 
 from pydantic import Field, field_validator
-from sqlalchemy.engine import make_url
 
 from bot.commands import Example, Level, UserError, command
-from bot.config import Config, StrictModel
+from bot.config import StrictModel
 from bot.mail import Mailer, MailError
 from bot.messages import Reply
 from bot.plugin import Context, Plugin, cli_command
 from plugins import MIGRATIONS
-from plugins.common.files import atomic_text, ensure_directory, file_stem, stamp
+from plugins.common.chat import Rooms, post
+from plugins.common.checks import config_addresses, config_clock
+from plugins.common.files import atomic_text, data_directory, ensure_directory, file_stem, stamp
+from plugins.common.when import clock
 from plugins.deploys.service import DEPLOY_ENDED, DeployService, DeployView
 from plugins.digest.formats import as_json, chat_summary, markdown
 from plugins.digest.service import Digest, DigestService
-from plugins.reminders.jobs import Rooms, post
 
 log = logging.getLogger(__name__)
-_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 class DigestSettings(StrictModel):
@@ -42,41 +41,16 @@ class DigestSettings(StrictModel):
     @field_validator("end_of_day", mode="before")
     @classmethod
     def _hhmm(cls, v: object) -> object:
-        if v is None:
-            return v
-        if not isinstance(v, str) or not _HHMM.match(v):
-            raise ValueError(
-                f'expected a quoted local time like "18:00", got {v!r} '
-                "(unquoted, YAML reads 18:00 as a number)"
-            )
-        return v
+        return config_clock(v)
 
     @field_validator("mail_to")
     @classmethod
     def _addresses(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        for address in v:
-            if not re.match(r"^[^@\s<>,]+@[^@\s<>,]+$", address):
-                raise ValueError(f"expected mail addresses like ops@example.org, got {address!r}")
-        return v
+        return config_addresses(v)
 
     @property
     def end_of_day_time(self) -> time | None:
-        if self.end_of_day is None:
-            return None
-        hours, minutes = self.end_of_day.split(":")
-        return time(int(hours), int(minutes))
-
-
-def data_directory(config: Config, configured: str | None, default: str) -> Path:
-    """A configured path (relative to the config file), else `default` beside the SQLite
-    database, or beside the config file for other databases."""
-    if configured:
-        path = Path(configured).expanduser()
-        return path if path.is_absolute() else config.base_dir / path
-    url = make_url(config.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).resolve().parent / default
-    return config.base_dir / default
+        return None if self.end_of_day is None else clock(self.end_of_day)
 
 
 async def pick_deploy(deploys: DeployService, name: str | None) -> DeployView:

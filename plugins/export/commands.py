@@ -13,9 +13,8 @@ from bot.messages import Reply
 from bot.plugin import Context, Plugin, cli_command
 from plugins import MIGRATIONS
 from plugins.common.chat import plural
-from plugins.common.files import atomic_text, ensure_directory, file_stem, stamp
+from plugins.common.files import atomic_text, data_directory, ensure_directory, file_stem, stamp
 from plugins.deploys.service import DeployService
-from plugins.digest.commands import data_directory
 from plugins.export.service import (
     FORMATS,
     Exported,

@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any, Protocol, TextIO
 
 from sqlalchemy import Select, func, select
@@ -21,6 +21,7 @@ from bot.commands import UserError
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from plugins.common.files import csv_cell, iso, md_cell, seconds
+from plugins.common.when import parse_moment
 from plugins.deploys.service import DeployService
 from plugins.incidents.lifecycle import RESPONSES, Action, Status
 from plugins.models import Deploy, Incident, IncidentEvent
@@ -86,25 +87,6 @@ class Selection:
 class Exported:
     incidents: int
     events: int
-
-
-def parse_moment(value: str, tz: tzinfo, flag: str, *, end: bool = False) -> datetime:
-    """`2026-11-25` (a whole day in the bot's time zone: from its start, or with `end`
-    up to its end) or an ISO 8601 time (`2026-11-25T09:30`, `…Z`, `…+01:00`)."""
-    text = value.strip()
-    try:
-        if len(text) == 10:
-            day = datetime.strptime(text, "%Y-%m-%d").date()
-            if end:
-                day += timedelta(days=1)
-            return datetime.combine(day, time(0), tzinfo=tz)
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise UserError(
-            f"{flag}: expected a date like 2026-11-25 or a time like 2026-11-25T09:30, "
-            f"got {value[:40]!r}"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
 async def select_incidents(

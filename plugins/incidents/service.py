@@ -3,7 +3,6 @@ appends an event in the same transaction as the state it changes."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,12 +19,11 @@ from bot.people import PersonRef
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from bot.store.db import next_counter
+from plugins.common.checks import check_consumer, check_environment, check_service
 from plugins.incidents.lifecycle import RESPONSES, Action, Refused, State, Status, apply
 from plugins.incidents.settings import IncidentSettings
 from plugins.models import Deploy, Incident, IncidentEvent
 
-_SERVICE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,63}$")
-_ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 Listing = Literal["open", "all", "mine", "service"]
 
 
@@ -89,37 +87,6 @@ class Flags:
 
 # (session, service, consumer, environment, environment of the deploy under way) -> flags
 Judge = Callable[[AsyncSession, str, str | None, str | None, str | None], Awaitable[Flags]]
-
-
-def check_service(name: str) -> str:
-    service = name.lower()
-    if not _SERVICE.match(service):
-        raise UserError(
-            "a service name is up to 64 letters, digits, '.', '-', '_' or '/', "
-            f"starting with a letter or digit; got {name[:40]!r}"
-        )
-    return service
-
-
-def check_environment(name: str) -> str:
-    """A short token such as production, staging or stg-eu1 (stored lowercase)."""
-    environment = name.lower()
-    if not _ENVIRONMENT.match(environment):
-        raise UserError(
-            "an environment is up to 32 letters, digits, '.', '-' or '_', starting with a "
-            f"letter or digit (production, staging); got {name[:40]!r}"
-        )
-    return environment
-
-
-def check_consumer(name: str) -> str:
-    """Who was hit: a service, script or team, named like a service (stored lowercase)."""
-    if not _SERVICE.match(name.lower()):
-        raise UserError(
-            "a consumer name is up to 64 letters, digits, '.', '-', '_' or '/', "
-            f"starting with a letter or digit; got {name[:40]!r}"
-        )
-    return name.lower()
 
 
 class IncidentService:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, tzinfo
-
 from bot.commands import Example, Text, UserError, command
-from bot.messages import Reply, bold, text
+from bot.messages import Reply
 from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
-from plugins.common.chat import duration
-from plugins.incidents.lifecycle import Status
-from plugins.incidents.service import check_service
+from plugins.common.checks import check_service
+from plugins.common.when import start_of_day
 from plugins.metrics.service import MetricsService, Scope
-from plugins.metrics.stats import Stats, Summary
+from plugins.metrics.views import render_summary
 
 
 class MetricsPlugin(Plugin):
@@ -56,39 +53,3 @@ class MetricsPlugin(Plugin):
                 return active
             return Scope("today", since=start_of_day(ctx.now, self.api.config.tz))
         raise UserError(f"usage: {ctx.prefix}mttr [deploy <name>|today|service <s>]")
-
-
-def start_of_day(now: datetime, tz: tzinfo) -> datetime:
-    local = now.astimezone(tz)
-    return datetime.combine(local.date(), time(0), tzinfo=tz)
-
-
-def _stats_line(label: str, s: Stats) -> str:
-    if s.count == 0:
-        return f"{label}: none yet"
-    return (
-        f"{label}: n={s.count}, mean {duration(s.mean)}, median {duration(s.median)}, "
-        f"p90 {duration(s.p90)}"
-    )
-
-
-def render_summary(label: str, summary: Summary, now: datetime, prefix: str) -> Reply:
-    if summary.total == 0:
-        return Reply.of(f"MTTR for {label}: no incidents")
-    counts = ", ".join(
-        f"{summary.by_status[s]} {s.label}" for s in Status if summary.by_status.get(s)
-    )
-    plural = "s" if summary.total != 1 else ""
-    lines = [
-        [bold(f"MTTR for {label}: "), text(f"{summary.total} incident{plural} — {counts}")],
-        _stats_line("time to acknowledge", summary.tta),
-        _stats_line("time to repair", summary.ttr),
-    ]
-    oldest = summary.oldest_open
-    if oldest is not None:
-        owner = f"owned by {oldest.owner}" if oldest.owner else "unowned"
-        lines.append(
-            f"open: {summary.open}; oldest #{oldest.number} {oldest.service}, "
-            f"{duration(now - oldest.reported_at)} old, {owner}"
-        )
-    return Reply.of(*lines)

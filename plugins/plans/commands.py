@@ -23,14 +23,13 @@ from bot.plugin import Context, Plugin, PluginAPI, cli_command
 from plugins import MIGRATIONS
 from plugins.catalog.service import CatalogService, ServiceInfo
 from plugins.common.chat import clock_time, duration, plural
+from plugins.common.checks import check_deploy_name, check_environment, config_addresses
 from plugins.common.when import moment, parse_when, span
 from plugins.deploys.service import DEPLOY_STARTED, DeployView
-from plugins.incidents.service import check_environment
 from plugins.plans.service import STARTED, Missing, Notice, PlanService, PlanView, Responder
 from plugins.roster.service import RosterService, Shift
 
 log = logging.getLogger(__name__)
-_ADDRESS = re.compile(r"^[^@\s<>,]+@[^@\s<>,]+$")
 MAX_DESCRIPTION = 500
 # How stale the job's idea of "nothing is due before T" may get: plans made by another
 # instance or from the command line are seen within this.
@@ -71,10 +70,7 @@ class PlanSettings(StrictModel):
     @field_validator("mail_to", "api_break_mail_to")
     @classmethod
     def _addresses(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        for address in v:
-            if not _ADDRESS.match(address):
-                raise ValueError(f"expected mail addresses like ops@example.org, got {address!r}")
-        return v
+        return config_addresses(v)
 
     @property
     def reminders(self) -> list[timedelta]:
@@ -263,9 +259,7 @@ class PlansPlugin(Plugin):
         *,
         offline: bool = False,
     ) -> PlanView:
-        name = name.lower()
-        if len(name) > 64:
-            raise UserError("a deploy name is at most 64 characters")
+        name = check_deploy_name(name)
         if description and len(description) > MAX_DESCRIPTION:
             raise UserError(
                 f"the description is {len(description)} characters; keep it under {MAX_DESCRIPTION}"

@@ -11,19 +11,17 @@ from pydantic import Field
 
 from bot.config import StrictModel
 from bot.messages import Inline, Mention, Reply, text
-from bot.plugin import Plugin, PluginAPI
+from bot.plugin import Plugin
 from plugins import MIGRATIONS
-from plugins.common.chat import duration, plural
+from plugins.common.chat import Rooms, duration, plural, post
 from plugins.incidents.views import incident_spans
-from plugins.metrics.commands import render_summary
 from plugins.metrics.service import MetricsService
+from plugins.metrics.views import render_summary
 from plugins.reminders.rules import Due, Intervals, Kind, Policy
 from plugins.reminders.service import ReminderService, Round
 from plugins.roster.service import Shift
 
 log = logging.getLogger(__name__)
-
-Rooms = dict[str, tuple[str, ...]]  # network name -> rooms; empty: the announcement rooms
 
 
 class BySeverity(StrictModel):
@@ -58,16 +56,6 @@ class ReminderSettings(StrictModel):
             self.stale_after.intervals(),
             timedelta(minutes=self.nobody_on_duty_every),
         )
-
-
-async def post(api: PluginAPI, reply: Reply, rooms: Rooms) -> None:
-    """To the rooms configured for it, or to every announcement room."""
-    if not rooms:
-        await api.announce(reply)
-        return
-    for network, room_ids in rooms.items():
-        for room in room_ids:
-            await api.send(network, room, reply)
 
 
 class RemindersPlugin(Plugin):

@@ -14,6 +14,7 @@ from bot.commands import UserError
 from bot.people import PersonRef
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
+from plugins.common.checks import check_team
 from plugins.models import Deploy, DutyShift, RosterEntry
 
 
@@ -54,10 +55,7 @@ class RosterService:
         return api.shared(_roster_service)
 
     def check_team(self, team: str) -> str:
-        team = team.lower()
-        if team not in self.teams:
-            raise UserError(f"unknown team {team[:32]!r}; teams are {', '.join(self.teams)}")
-        return team
+        return check_team(team, self.teams)
 
     async def add(self, person: PersonRef, team: str, by: PersonRef, now: datetime) -> bool:
         """True if added, False if they were on that team already."""
