@@ -9,48 +9,22 @@ import asyncio
 import json
 import logging
 import sys
-from datetime import datetime, time, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 
-from pydantic import Field, field_validator
-
 from bot.commands import Example, Level, UserError, command
-from bot.config import StrictModel
 from bot.mail import Mailer, MailError
 from bot.messages import Reply
 from bot.plugin import Context, Plugin, cli_command
 from plugins import MIGRATIONS
-from plugins.common.chat import Rooms, post
-from plugins.common.checks import config_addresses, config_clock
+from plugins.common.chat import post
 from plugins.common.files import atomic_text, data_directory, ensure_directory, file_stem, stamp
-from plugins.common.when import clock
 from plugins.deploys.service import DEPLOY_ENDED, DeployService, DeployView
 from plugins.digest.formats import as_json, chat_summary, markdown
 from plugins.digest.service import Digest, DigestService
+from plugins.digest.settings import DigestSettings
 
 log = logging.getLogger(__name__)
-
-
-class DigestSettings(StrictModel):
-    directory: str | None = None
-    on_deploy_end: bool = True
-    end_of_day: str | None = None
-    rooms: Rooms = Field(default_factory=dict)
-    mail_to: tuple[str, ...] = ()
-
-    @field_validator("end_of_day", mode="before")
-    @classmethod
-    def _hhmm(cls, v: object) -> object:
-        return config_clock(v)
-
-    @field_validator("mail_to")
-    @classmethod
-    def _addresses(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        return config_addresses(v)
-
-    @property
-    def end_of_day_time(self) -> time | None:
-        return None if self.end_of_day is None else clock(self.end_of_day)
 
 
 async def pick_deploy(deploys: DeployService, name: str | None) -> DeployView:

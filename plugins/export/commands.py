@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from bot.commands import Example, Level, UsageError, UserError, command, shorten
-from bot.config import StrictModel
 from bot.messages import Reply
 from bot.plugin import Context, Plugin, cli_command
 from plugins import MIGRATIONS
@@ -25,10 +24,7 @@ from plugins.export.service import (
     select_incidents,
     write_export,
 )
-
-
-class ExportSettings(StrictModel):
-    directory: str | None = None
+from plugins.export.settings import ExportSettings
 
 
 class ExportFormat(str):

@@ -12,10 +12,7 @@ import sys
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
-from pydantic import Field, field_validator
-
 from bot.commands import Example, Level, Text, UserError, command
-from bot.config import StrictModel
 from bot.mail import Mailer, MailError
 from bot.messages import Inline, Reply, bold, text
 from bot.people import PersonRef
@@ -23,10 +20,11 @@ from bot.plugin import Context, Plugin, PluginAPI, cli_command
 from plugins import MIGRATIONS
 from plugins.catalog.service import CatalogService, ServiceInfo
 from plugins.common.chat import clock_time, duration, plural
-from plugins.common.checks import check_deploy_name, check_environment, config_addresses
-from plugins.common.when import moment, parse_when, span
+from plugins.common.checks import check_deploy_name, check_environment
+from plugins.common.when import moment, parse_when
 from plugins.deploys.service import DEPLOY_STARTED, DeployView
 from plugins.plans.service import STARTED, Missing, Notice, PlanService, PlanView, Responder
+from plugins.plans.settings import PlanSettings
 from plugins.roster.service import RosterService, Shift
 
 log = logging.getLogger(__name__)
@@ -35,52 +33,6 @@ MAX_DESCRIPTION = 500
 # instance or from the command line are seen within this.
 RESCAN = timedelta(minutes=10)
 PLANNED = ("!deploy plan pkgdb2 2026-11-25 09:00 --api-break packages API v2",)
-
-
-class PlanSettings(StrictModel):
-    remind_before: tuple[str, ...] = ("7d", "1d", "1h")
-    check_every: int = Field(1, ge=1, le=60)
-    environment: str = "production"
-    mail_to: tuple[str, ...] = ()
-    api_break_mail_to: tuple[str, ...] = ()
-    mail_reminders: bool = True
-    responders_remind_after: int = Field(10, ge=1, le=1440)
-
-    @field_validator("remind_before")
-    @classmethod
-    def _spans(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        for item in v:
-            delta = span(item)
-            if delta is None or not timedelta(0) < delta <= timedelta(days=90):
-                raise ValueError(
-                    f"expected times before the deploy like 7d, 1h or 30m, got {item!r}"
-                )
-        if len({span(item) for item in v}) != len(v):
-            raise ValueError("the same time before the deploy is listed twice")
-        return v
-
-    @field_validator("environment")
-    @classmethod
-    def _environment(cls, v: str) -> str:
-        try:
-            return check_environment(v)
-        except UserError as exc:
-            raise ValueError(str(exc)) from None
-
-    @field_validator("mail_to", "api_break_mail_to")
-    @classmethod
-    def _addresses(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        return config_addresses(v)
-
-    @property
-    def reminders(self) -> list[timedelta]:
-        """The T-minus times, longest first."""
-        return sorted((d for d in map(span, self.remind_before) if d), reverse=True)
-
-    def recipients(self, plan: PlanView) -> tuple[str, ...]:
-        """Every plan goes to `mail_to`; an API break also to `api_break_mail_to`."""
-        extra = self.api_break_mail_to if plan.api_break else ()
-        return tuple(dict.fromkeys((*self.mail_to, *extra)))
 
 
 def _configure_cli(p: argparse.ArgumentParser) -> None:
