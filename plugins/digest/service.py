@@ -3,7 +3,7 @@
 
 Definitions (also in README):
 - the deploy's incidents are those reported while it was under way;
-- TTA / TTR as in plugins.stats, from the event log;
+- TTA / TTR as metrics.stats defines them, from the event log;
 - an incident's team is the team its current owner was on duty for when they became the
   owner (the duty shift open at their take / assign); if they were not on duty then, their
   first roster team; incidents nobody owns are grouped as "unowned";
@@ -32,7 +32,7 @@ from sqlalchemy.orm import aliased
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from plugins.deploys.service import DeployView
-from plugins.incidents.lifecycle import RESPONSES, Action, Status
+from plugins.incidents.lifecycle import Action, Status
 from plugins.incidents.service import EventView
 from plugins.metrics.stats import Stats, Summary, Timeline, stats, summarize
 from plugins.models import (
@@ -390,10 +390,8 @@ def build(
     timelines: list[Timeline] = []
     rows: list[IncidentRow] = []
     for i in incidents:
-        evs = by_incident[i.id]
-        first = next((e.view.at for e in evs if e.view.kind in RESPONSES), None)
-        last_fix = max((e.view.at for e in evs if e.view.kind is Action.FIX), default=None)
-        t = Timeline(i.number, i.service, i.status, i.reported_at, first, last_fix, i.owner)
+        evs = ((e.view.kind, e.view.at) for e in by_incident[i.id])
+        t = Timeline.of_events(i.number, i.service, i.status, i.reported_at, evs, i.owner)
         timelines.append(t)
         rows.append(
             IncidentRow(

@@ -23,7 +23,8 @@ from bot.store import Person, Store
 from plugins.common.files import csv_cell, iso, md_cell, seconds
 from plugins.common.when import parse_moment
 from plugins.deploys.service import DeployService
-from plugins.incidents.lifecycle import RESPONSES, Action, Status
+from plugins.incidents.lifecycle import Status
+from plugins.metrics.stats import Timeline
 from plugins.models import Deploy, Incident, IncidentEvent
 
 FORMATS = ("csv", "json", "jsonl", "md")
@@ -59,7 +60,6 @@ EVENT_FIELDS = (
     "room",
 )
 CSV_COLUMNS = (*INCIDENT_FIELDS, *(f"event_{f}" for f in EVENT_FIELDS))
-_RESPONSES = frozenset(a.value for a in RESPONSES)
 
 Record = dict[str, Any]
 Progress = Callable[[int], None]
@@ -224,22 +224,25 @@ def _export_service(api: PluginAPI) -> ExportService:
 
 
 def _finish(rec: Record) -> Record:
-    """Derive the figures from the events (as plugins.stats does), then make every time
-    an ISO string, in the documented field order."""
-    reported: datetime = rec["reported_at"]
+    """Derive the figures from the events (metrics.stats defines them), then make every
+    time an ISO string, in the documented field order."""
     events = rec["events"]
-    first = next((e["at"] for e in events if e["kind"] in _RESPONSES), None)
-    fixes = [e["at"] for e in events if e["kind"] == Action.FIX.value]
-    fixed = max(fixes) if fixes and rec["status"] == Status.FIXED.value else None
+    t = Timeline.of_events(
+        rec["number"],
+        rec["service"],
+        Status(rec["status"]),
+        rec["reported_at"],
+        ((e["kind"], e["at"]) for e in events),
+    )
     for e in events:
         e["at"] = iso(e["at"])
     out = {f: rec.get(f) for f in INCIDENT_FIELDS}
     out.update(
-        reported_at=iso(reported),
-        acknowledged_at=iso(first),
-        fixed_at=iso(fixed),
-        tta_seconds=seconds(first - reported) if first else None,
-        ttr_seconds=seconds(fixed - reported) if fixed else None,
+        reported_at=iso(t.reported_at),
+        acknowledged_at=iso(t.first_response_at),
+        fixed_at=iso(t.fixed_at),
+        tta_seconds=seconds(t.tta),
+        ttr_seconds=seconds(t.ttr),
     )
     out["events"] = events
     return out

@@ -13,8 +13,14 @@ from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from bot.store.sql import seconds_between
 from bot.store.types import UTCDateTime
-from plugins.incidents.lifecycle import RESPONSES, Action, Status
-from plugins.metrics.stats import Summary, Timeline, summarize_seconds
+from plugins.incidents.lifecycle import Status
+from plugins.metrics.stats import (
+    FIX_KIND,
+    RESPONSE_KINDS,
+    Summary,
+    Timeline,
+    summarize_seconds,
+)
 from plugins.models import Deploy, Incident, IncidentEvent
 
 
@@ -123,15 +129,16 @@ def _metrics_service(api: PluginAPI) -> MetricsService:
     return MetricsService(api.store)
 
 
+# stats.first_response and stats.last_fix, as the database computes them per incident
 _EVENT = aliased(IncidentEvent)
 _FIRST_RESPONSE = (
     select(func.min(_EVENT.at))
-    .where(_EVENT.incident_id == Incident.id, _EVENT.kind.in_([a.value for a in RESPONSES]))
+    .where(_EVENT.incident_id == Incident.id, _EVENT.kind.in_(RESPONSE_KINDS))
     .scalar_subquery()
 )
 _LAST_FIX = (
     select(func.max(_EVENT.at))
-    .where(_EVENT.incident_id == Incident.id, _EVENT.kind == Action.FIX.value)
+    .where(_EVENT.incident_id == Incident.id, _EVENT.kind == FIX_KIND)
     .scalar_subquery()
 )
 

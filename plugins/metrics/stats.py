@@ -1,11 +1,17 @@
-"""MTTA / MTTR arithmetic over per-incident timelines; pure, so tested with exact figures.
+"""Time to acknowledge and time to repair: the one definition, and the arithmetic over
+them; pure, so tested with exact figures.
 
 Definitions (also in README):
-- time to acknowledge (TTA): report → first response (ack, take, assign, fix, won't fix,
-  duplicate), for incidents that got one;
+- time to acknowledge (TTA): report → first response (an event of a kind in
+  `lifecycle.RESPONSES`: ack, take, assign, fix, won't fix, duplicate), for incidents
+  that got one;
 - time to repair (TTR): report → the fix that stands (the last `fixed`, when the incident
   is fixed now; a reopened incident is open again and has no TTR until fixed again);
 - median and p90 interpolate linearly between the closest ranks (numpy's default).
+
+Python reads them from an incident's events (`Timeline.of_events`: the digest, exports);
+the database computes the same from RESPONSE_KINDS and FIX_KIND (metrics.service, for
+large scopes).
 """
 
 from __future__ import annotations
@@ -15,7 +21,25 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from plugins.incidents.lifecycle import Status
+from plugins.incidents.lifecycle import RESPONSES, Action, Status
+
+RESPONSE_KINDS = tuple(a.value for a in RESPONSES)  # events that end the TTA clock
+FIX_KIND = Action.FIX.value  # the events the TTR clock runs to (the last one)
+Events = Iterable[tuple[str, datetime]]  # an incident's (kind, at) events
+
+
+def first_response(events: Events) -> datetime | None:
+    """When someone first responded to the incident, if anyone did."""
+    return min((at for kind, at in events if kind in RESPONSE_KINDS), default=None)
+
+
+def last_fix(events: Events) -> datetime | None:
+    return max((at for kind, at in events if kind == FIX_KIND), default=None)
+
+
+def repaired(status: Status) -> bool:
+    """Whether a fix stands: only while the incident is fixed (reopened, it is not)."""
+    return status is Status.FIXED
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,15 +52,33 @@ class Timeline:
     last_fix_at: datetime | None
     owner: str | None = None
 
+    @classmethod
+    def of_events(
+        cls,
+        number: int,
+        service: str,
+        status: Status,
+        reported_at: datetime,
+        events: Events,
+        owner: str | None = None,
+    ) -> Timeline:
+        seen = list(events)
+        return cls(
+            number, service, status, reported_at, first_response(seen), last_fix(seen), owner
+        )
+
+    @property
+    def fixed_at(self) -> datetime | None:
+        """The fix that stands, if one does."""
+        return self.last_fix_at if repaired(self.status) else None
+
     @property
     def tta(self) -> timedelta | None:
         return None if self.first_response_at is None else self.first_response_at - self.reported_at
 
     @property
     def ttr(self) -> timedelta | None:
-        if self.status is not Status.FIXED or self.last_fix_at is None:
-            return None
-        return self.last_fix_at - self.reported_at
+        return None if self.fixed_at is None else self.fixed_at - self.reported_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +158,7 @@ def summarize_seconds(
         by_status[status] = by_status.get(status, 0) + 1
         if tta is not None:
             ttas.append(tta)
-        if ttr is not None and status is Status.FIXED:
+        if ttr is not None and repaired(status):
             ttrs.append(ttr)
     return Summary(
         sum(by_status.values()),
