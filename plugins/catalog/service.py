@@ -19,7 +19,7 @@ from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from plugins.catalog.settings import CatalogSettings
 from plugins.common.checks import check_consumer, check_service, check_team
-from plugins.incidents.service import Flags
+from plugins.incidents.judges import Flags
 from plugins.models import CatalogConsumer, DeployPlan, Incident
 
 

@@ -3,13 +3,12 @@ appends an event in the same transaction as the state it changes."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, Literal
 
-from sqlalchemy import Row, bindparam, exists, func, insert, select, update
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
@@ -20,9 +19,18 @@ from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from bot.store.db import next_counter
 from plugins.common.checks import check_consumer, check_environment, check_service
+from plugins.incidents.judges import NOTHING, Flags, Judge
 from plugins.incidents.lifecycle import RESPONSES, Action, Refused, State, Status, apply
+from plugins.incidents.queries import (
+    ACTIVE_DEPLOY,
+    INCIDENTS,
+    LOCKED,
+    VIEW,
+    changed_columns,
+    save_change,
+)
 from plugins.incidents.settings import IncidentSettings
-from plugins.models import Deploy, Incident, IncidentEvent
+from plugins.models import Incident, IncidentEvent
 
 Listing = Literal["open", "all", "mine", "service"]
 
@@ -61,7 +69,6 @@ class EventView:
 @dataclass(frozen=True, slots=True)
 class Change:
     incident: IncidentView
-    previous: Status
     first_response: bool  # this action ended the time-to-acknowledge clock
 
 
@@ -69,24 +76,6 @@ class Change:
 class Page:
     incidents: list[IncidentView]
     total: int
-
-
-@dataclass(frozen=True, slots=True)
-class Flags:
-    """What the context of a report says: is its consumer known, pointed at staging?"""
-
-    consumer_known: bool | None  # None: nobody judged it (or no consumer was named)
-    staging_mixup: bool
-
-    def merged(self, other: Flags) -> Flags:
-        """Both judges' flags: a consumer unknown to either is unknown; a mix-up either
-        sees stands."""
-        known = [k for k in (self.consumer_known, other.consumer_known) if k is not None]
-        return Flags(all(known) if known else None, self.staging_mixup or other.staging_mixup)
-
-
-# (session, service, consumer, environment, environment of the deploy under way) -> flags
-Judge = Callable[[AsyncSession, str, str | None, str | None, str | None], Awaitable[Flags]]
 
 
 class IncidentService:
@@ -139,15 +128,9 @@ class IncidentService:
         severity = severity or self._limits.default_severity
         async with self._store.write() as s:
             number = await next_counter(s, "incident")
-            active = select(Deploy.id, Deploy.environment, Deploy.name).where(
-                Deploy.status == "active"
-            )
-            deploy = (await s.execute(active)).first()
+            deploy = (await s.execute(ACTIVE_DEPLOY)).first()
             deploy_id, deploy_environment, deploy_name = deploy or (None, None, None)
-            flags = Flags(None, False)
-            for judge in self._judges:
-                verdict = await judge(s, service, consumer, environment, deploy_environment)
-                flags = flags.merged(verdict)
+            flags = await self._judged(s, service, consumer, environment, deploy_environment)
             incident = Incident(
                 number=number,
                 deploy_id=deploy_id,
@@ -182,6 +165,19 @@ class IncidentService:
             await s.flush()
             return _as_view(incident, reporter.name, None, deploy_name)
 
+    async def _judged(
+        self,
+        s: AsyncSession,
+        service: str,
+        consumer: str | None,
+        environment: str | None,
+        deploy_environment: str | None,
+    ) -> Flags:
+        flags = NOTHING
+        for judge in self._judges:
+            flags = flags.merged(await judge(s, service, consumer, environment, deploy_environment))
+        return flags
+
     async def act(
         self,
         number: int,
@@ -196,85 +192,77 @@ class IncidentService:
         severity: int | None = None,
         other: int | None = None,
     ) -> Change:
-        if detail is not None:
-            detail = self._text(detail, "text", self._limits.max_note_chars) if detail else None
-        if action is Action.NOTE and detail is None:
-            raise UserError(f"say what to note: {self._p}note {number} <text>")
-        if action is Action.FOLLOWUP and detail is None:
-            raise UserError(f"say what should follow: {self._p}followup {number} <text>")
+        detail = self._detail(number, action, detail)
+        event = {
+            "at": now,
+            "actor_id": actor.id,
+            "kind": action.value,
+            "detail": detail,
+            "severity": severity,
+            "target_id": target.id if target else None,
+            "other_number": other,
+            "network": network,
+            "room": room,
+        }
         try:
             async with self._store.write() as s:
                 row = await _locked(s, number, self._p)
                 before = State(Status(row.status), row.owner_id)
                 if action is Action.DUPLICATE:
                     await self._check_duplicate(s, number, other)
-                first_response = action in RESPONSES and not row.responded
-                try:
-                    after = apply(before, action, actor.id, target.id if target else None)
-                except Refused as refused:
-                    if action is Action.TAKE and before.owner_id not in (None, actor.id):
-                        raise UserError(
-                            f"#{number} is owned by {row.owner_name}; {self._p}assign "
-                            f"{number} {actor.name} to take it over"
-                        ) from None
-                    raise UserError(self._refusal(number, before, refused)) from None
-                changes: dict[str, Any] = {
-                    "status": after.status.value,
-                    "owner_id": after.owner_id,
-                    "updated_at": now,
-                    "version": row.version + 1,
-                }
-                if severity is not None:
-                    changes["severity"] = severity
-                if action is Action.DUPLICATE:
-                    changes["duplicate_of"] = other
-                elif action is Action.REOPEN:
-                    changes["duplicate_of"] = None
-                updated = await s.execute(
-                    update(_INCIDENTS)
-                    .where(_INCIDENTS.c.id == row.id, _INCIDENTS.c.version == row.version)
-                    .values(changes)
-                )
-                if updated.rowcount != 1:  # another instance changed it in between
-                    raise StaleDataError(f"incident {number} changed concurrently")
-                await s.execute(
-                    insert(_EVENTS).values(
-                        incident_id=row.id,
-                        at=now,
-                        actor_id=actor.id,
-                        kind=action.value,
-                        detail=detail,
-                        severity=severity,
-                        target_id=target.id if target else None,
-                        other_number=other,
-                        network=network,
-                        room=room,
-                    )
-                )
+                after = self._next(number, row, before, action, actor, target)
+                changes = changed_columns(row, after, action, now, severity, other)
+                await save_change(s, number, row, changes, event)
                 names = {before.owner_id: row.owner_name, actor.id: actor.name}
                 if target is not None:
                     names[target.id] = target.name
-                values = {**row._mapping, **changes}
                 view = _as_view(
-                    SimpleNamespace(**values),
+                    SimpleNamespace(**{**row._mapping, **changes}),
                     row.reporter_name,
                     names.get(after.owner_id),
                     row.deploy_name,
                 )
-                return Change(view, before.status, first_response)
+                return Change(view, action in RESPONSES and not row.responded)
         except StaleDataError:
             raise UserError(
                 f"#{number} was changed by someone else at the same moment; "
                 f"{self._p}show {number} and try again"
             ) from None
 
-    def _refusal(self, number: int, before: State, refused: Refused) -> str:
-        hint = (
-            f"; {self._p}reopen {number} [why] if it is broken again"
-            if not before.status.is_open
-            else ""
-        )
-        return f"#{number} {refused}{hint}"
+    def _detail(self, number: int, action: Action, detail: str | None) -> str | None:
+        """The note, resolution or reason, checked; the actions that need one get it."""
+        if detail is not None:
+            detail = self._text(detail, "text", self._limits.max_note_chars) if detail else None
+        if action is Action.NOTE and detail is None:
+            raise UserError(f"say what to note: {self._p}note {number} <text>")
+        if action is Action.FOLLOWUP and detail is None:
+            raise UserError(f"say what should follow: {self._p}followup {number} <text>")
+        return detail
+
+    def _next(
+        self,
+        number: int,
+        row: Row[Any],
+        before: State,
+        action: Action,
+        actor: PersonRef,
+        target: PersonRef | None,
+    ) -> State:
+        """The state after `action`, or a UserError saying why not and what would work."""
+        try:
+            return apply(before, action, actor.id, target.id if target else None)
+        except Refused as refused:
+            if action is Action.TAKE and before.owner_id not in (None, actor.id):
+                raise UserError(
+                    f"#{number} is owned by {row.owner_name}; {self._p}assign "
+                    f"{number} {actor.name} to take it over"
+                ) from None
+            hint = (
+                f"; {self._p}reopen {number} [why] if it is broken again"
+                if not before.status.is_open
+                else ""
+            )
+            raise UserError(f"#{number} {refused}{hint}") from None
 
     async def _check_duplicate(self, s: AsyncSession, number: int, other: int | None) -> None:
         if other is None or other == number:
@@ -330,8 +318,8 @@ class IncidentService:
         # two statements, not a window count: the count is an index scan, while a window
         # would make the database build every matching row before the LIMIT
         async with self._store.read() as s:
-            total = await s.scalar(select(func.count()).select_from(_INCIDENTS).where(*cond))
-            rows = (await s.execute(_VIEW.where(*cond).order_by(order).limit(limit))).all()
+            total = await s.scalar(select(func.count()).select_from(INCIDENTS).where(*cond))
+            rows = (await s.execute(VIEW.where(*cond).order_by(order).limit(limit))).all()
         return Page(sorted((_row_view(r) for r in rows), key=lambda v: v.number), total or 0)
 
 
@@ -345,39 +333,10 @@ def _missing(number: int, prefix: str) -> str:
     return f"there is no incident #{number}; {prefix}incidents all lists them"
 
 
-_INCIDENTS = Incident.__table__
-_EVENTS = IncidentEvent.__table__
-_REPORTER, _OWNER = aliased(Person), aliased(Person)
-# Core, not ORM, on the hot paths: rows instead of tracked objects, and one statement each
-_VIEW = (
-    select(
-        _INCIDENTS,
-        _REPORTER.name.label("reporter_name"),
-        _OWNER.name.label("owner_name"),
-        Deploy.name.label("deploy_name"),
-    )
-    .join(_REPORTER, _REPORTER.id == _INCIDENTS.c.reporter_id)
-    .outerjoin(_OWNER, _OWNER.id == _INCIDENTS.c.owner_id)
-    .outerjoin(Deploy, Deploy.id == _INCIDENTS.c.deploy_id)
-)
-_LOCKED = (
-    _VIEW.add_columns(
-        exists()
-        .where(
-            _EVENTS.c.incident_id == _INCIDENTS.c.id,
-            _EVENTS.c.kind.in_([a.value for a in RESPONSES]),
-        )
-        .label("responded")
-    )
-    .where(_INCIDENTS.c.number == bindparam("number"))
-    .with_for_update(of=_INCIDENTS)
-)
-
-
 async def _locked(s: AsyncSession, number: int, prefix: str) -> Row[Any]:
     """The incident to change, locked (PostgreSQL; SQLite's write lock is already held),
     with what the reply needs: names, and whether anyone responded yet. One statement."""
-    row = (await s.execute(_LOCKED, {"number": number})).first()
+    row = (await s.execute(LOCKED, {"number": number})).first()
     if row is None:
         raise UserError(_missing(number, prefix))
     return row
@@ -411,4 +370,4 @@ def _row_view(row: Row[Any]) -> IncidentView:
 
 
 async def _view(s: AsyncSession, incident_id: int) -> IncidentView:
-    return _row_view((await s.execute(_VIEW.where(_INCIDENTS.c.id == incident_id))).one())
+    return _row_view((await s.execute(VIEW.where(INCIDENTS.c.id == incident_id))).one())
