@@ -9,7 +9,7 @@ import asyncio
 import json
 import logging
 import sys
-from datetime import datetime, tzinfo
+from datetime import datetime
 from pathlib import Path
 
 from bot.commands import Example, Level, UserError, command
@@ -20,37 +20,13 @@ from plugins import MIGRATIONS
 from plugins.common.chat import post
 from plugins.common.files import atomic_text, data_directory, ensure_directory, file_stem, stamp
 from plugins.deploys.service import DEPLOY_ENDED, DeployService, DeployView
-from plugins.digest.formats import as_json, chat_summary, markdown
-from plugins.digest.service import Digest, DigestService
+from plugins.digest.figures import Digest
+from plugins.digest.formats import as_json, markdown
+from plugins.digest.service import DigestService, end_of_day_pick, pick_deploy
 from plugins.digest.settings import DigestSettings
+from plugins.digest.views import chat_summary
 
 log = logging.getLogger(__name__)
-
-
-async def pick_deploy(deploys: DeployService, name: str | None) -> DeployView:
-    """Which deploy a digest is about: the named one (most recent of that name), else the
-    active one, else the most recent one."""
-    if name:
-        found = await deploys.by_name(name.lower())
-        if found is None:
-            raise UserError(f"no deploy named {name[:40]!r}")
-        return found
-    found = await deploys.active() or await deploys.latest()
-    if found is None:
-        raise UserError("no deploy yet, so nothing to digest")
-    return found
-
-
-def end_of_day_pick(
-    active: DeployView | None, latest: DeployView | None, now: datetime, tz: tzinfo
-) -> DeployView | None:
-    """At the end of the day: the deploy under way, else one that ended today, else none."""
-    if active is not None:
-        return active
-    ended = latest.ended_at if latest is not None else None
-    if ended is not None and ended.astimezone(tz).date() == now.astimezone(tz).date():
-        return latest
-    return None
 
 
 def _configure_cli(p: argparse.ArgumentParser) -> None:

@@ -1,16 +1,56 @@
-"""How a digest reads: the full Markdown file, the JSON document, and the short chat
-summary. Pure functions of a `Digest`, so the same figures appear everywhere."""
+"""The digest as files: the full Markdown (for the digest directory and for mail) and the
+JSON document. Pure functions of a `Digest`, so the same figures appear everywhere."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
-from plugins.common.chat import clock_time, duration, plural
+from plugins.common.chat import clock_time, duration
 from plugins.common.files import iso, md_cell, seconds
-from plugins.digest.service import Digest, Group, IncidentRow, TimelineEntry
-from plugins.incidents.views import describe_event
+from plugins.digest.figures import Digest, Group, IncidentRow
+from plugins.digest.views import timeline_text
 from plugins.metrics.stats import Stats
+
+FIGURES = (
+    *("scope", "incidents"),
+    *("TTA n", "MTTA", "TTA median", "TTA p90"),
+    *("TTR n", "MTTR", "TTR median", "TTR p90"),
+)
+INCIDENTS = (
+    "#",
+    "service",
+    "sev",
+    "environment",
+    "owner",
+    "team",
+    "status",
+    "TTA",
+    "TTR",
+    "summary",
+)
+UNKNOWN = ("consumer", "service", "incidents", "first reported", "by", "in catalogue")
+MIXUPS = ("#", "service", "environment", "consumer", "reported", "by", "status", "TTR")
+
+
+def markdown(d: Digest, tz: tzinfo) -> str:
+    """The full digest, for the digest directory and for mail."""
+    start = d.deploy.started_at
+    lines = [
+        *_header(d, tz),
+        *_figures(d),
+        *_incidents(d),
+        *_still_open(d),
+        *_helpers(d),
+        *_services(d),
+        *_policy_sections(d, tz),
+        *_followups(d, tz),
+        "## Timeline",
+        "",
+        *(f"- {clock_time(e.at, tz, start)} {md_cell(timeline_text(d, e))}" for e in d.timeline),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _local(when: datetime, tz: tzinfo) -> str:
@@ -21,8 +61,39 @@ def _row(*cells: object) -> str:
     return "| " + " | ".join(md_cell(c) for c in cells) + " |"
 
 
-def _table(header: tuple[str, ...], rows: list[str]) -> list[str]:
+def _table(header: Sequence[str], rows: list[str]) -> list[str]:
     return [_row(*header), "|" + "---|" * len(header), *rows, ""]
+
+
+def _section(
+    title: str, header: Sequence[str], rows: list[str], empty: str, intro: str = ""
+) -> list[str]:
+    """A heading, then the table (after its `intro`), or a line saying there is none."""
+    if not rows:
+        return [f"## {title}", "", empty, ""]
+    return [f"## {title}", "", *([intro, ""] if intro else []), *_table(header, rows)]
+
+
+def _header(d: Digest, tz: tzinfo) -> list[str]:
+    dep = d.deploy
+    lines = [f"# Deploy digest: {md_cell(dep.name)}", ""]
+    lines.append(f"- **API break**: {'yes' if dep.api_break else 'no'}")
+    if dep.description:
+        lines.append(f"- **Description**: {md_cell(dep.description)}")
+    if d.planned_for is not None:
+        lines.append(f"- **Planned for**: {_local(d.planned_for, tz)}")
+    lines.append(f"- **Started**: {_local(dep.started_at, tz)} by {md_cell(dep.started_by)}")
+    if dep.ended_at is not None:
+        took = duration(dep.ended_at - dep.started_at)
+        lines.append(f"- **Ended**: {_local(dep.ended_at, tz)} ({took})")
+    else:
+        lines.append(f"- **Ended**: still under way at {_local(d.as_of, tz)}")
+    lines.append(f"- **Lead**: {md_cell(dep.lead.name) if dep.lead else 'none'}")
+    lines.append(
+        f"- **Incidents**: {d.summary.total} ({len(d.still_open)} still open); "
+        f"times in {tz}; digest written {_local(d.as_of, tz)}"
+    )
+    return [*lines, ""]
 
 
 def _stats_cells(s: Stats) -> tuple[object, ...]:
@@ -33,157 +104,82 @@ def _group_row(label: str, g: Group) -> str:
     return _row(label, g.incidents, *_stats_cells(g.tta), *_stats_cells(g.ttr))
 
 
+def _figures(d: Digest) -> list[str]:
+    overall = Group("overall", d.summary.total, d.summary.tta, d.summary.ttr)
+    rows = [
+        _group_row("overall", overall),
+        *(_group_row(f"service {g.label}", g) for g in d.by_service),
+        *(_group_row(f"team {g.label}", g) for g in d.by_team),
+    ]
+    return ["## Time to acknowledge and time to repair", "", *_table(FIGURES, rows)]
+
+
 def _owner(r: IncidentRow) -> str:
     return r.owner or "—"
 
 
-def markdown(d: Digest, tz: tzinfo) -> str:
-    """The full digest, for the digest directory and for mail."""
-    dep = d.deploy
-    start = dep.started_at
-    lines = [f"# Deploy digest: {md_cell(dep.name)}", ""]
-    lines.append(f"- **API break**: {'yes' if dep.api_break else 'no'}")
-    if dep.description:
-        lines.append(f"- **Description**: {md_cell(dep.description)}")
-    if d.planned_for is not None:
-        lines.append(f"- **Planned for**: {_local(d.planned_for, tz)}")
-    lines.append(f"- **Started**: {_local(start, tz)} by {md_cell(dep.started_by)}")
-    if dep.ended_at is not None:
-        lines.append(f"- **Ended**: {_local(dep.ended_at, tz)} ({duration(dep.ended_at - start)})")
-    else:
-        lines.append(f"- **Ended**: still under way at {_local(d.as_of, tz)}")
-    lines.append(f"- **Lead**: {md_cell(dep.lead.name) if dep.lead else 'none'}")
-    lines.append(
-        f"- **Incidents**: {d.summary.total} ({len(d.still_open)} still open); "
-        f"times in {tz}; digest written {_local(d.as_of, tz)}"
-    )
-    lines.append("")
-
-    lines += ["## Time to acknowledge and time to repair", ""]
-    header = (
-        "scope",
-        "incidents",
-        "TTA n",
-        "MTTA",
-        "TTA median",
-        "TTA p90",
-        "TTR n",
-        "MTTR",
-        "TTR median",
-        "TTR p90",
-    )
-    overall = Group("overall", d.summary.total, d.summary.tta, d.summary.ttr)
-    lines += _table(
-        header,
-        [
-            _group_row("overall", overall),
-            *(_group_row(f"service {g.label}", g) for g in d.by_service),
-            *(_group_row(f"team {g.label}", g) for g in d.by_team),
-        ],
-    )
-
-    lines += ["## Incidents", ""]
-    if d.incidents:
-        lines += _table(
-            (
-                "#",
-                "service",
-                "sev",
-                "environment",
-                "owner",
-                "team",
-                "status",
-                "TTA",
-                "TTR",
-                "summary",
-            ),
-            [
-                _row(
-                    f"#{r.number}",
-                    r.service,
-                    r.severity,
-                    r.environment or "—",
-                    _owner(r),
-                    r.team,
-                    r.status.label,
-                    duration(r.tta),
-                    duration(r.ttr),
-                    r.summary,
-                )
-                for r in d.incidents
-            ],
+def _incidents(d: Digest) -> list[str]:
+    rows = [
+        _row(
+            f"#{r.number}",
+            r.service,
+            r.severity,
+            r.environment or "—",
+            _owner(r),
+            r.team,
+            r.status.label,
+            duration(r.tta),
+            duration(r.ttr),
+            r.summary,
         )
-    else:
-        lines += ["No incidents were reported.", ""]
-
-    lines += ["## Still open (carried over)", ""]
-    if d.still_open:
-        lines += _table(
-            ("#", "service", "sev", "owner", "status", "open for", "summary"),
-            [
-                _row(
-                    f"#{r.number}",
-                    r.service,
-                    r.severity,
-                    _owner(r),
-                    r.status.label,
-                    duration(r.age),
-                    r.summary,
-                )
-                for r in d.still_open
-            ],
-        )
-    else:
-        lines += ["Nothing is carried over.", ""]
-
-    lines += ["## Who helped", ""]
-    if d.helpers:
-        lines += _table(
-            ("person", "teams", "on duty", "owned", "fixed"),
-            [
-                _row(h.name, ", ".join(h.teams) or "—", duration(h.on_duty), h.owned, h.fixed)
-                for h in d.helpers
-            ],
-        )
-    else:
-        lines += ["Nobody checked in.", ""]
-
-    lines += ["## Services most affected", ""]
-    if d.services:
-        lines += _table(
-            ("service", "incidents", "still open", "worst severity", "total time to repair"),
-            [
-                _row(
-                    s.service,
-                    s.incidents,
-                    s.open,
-                    f"sev{s.worst_severity}",
-                    duration(s.repair_time),
-                )
-                for s in d.services
-            ],
-        )
-    else:
-        lines += ["None.", ""]
-
-    lines += _policy_sections(d, tz)
-
-    lines += ["## Follow-ups", ""]
-    if d.followups:
-        lines += [
-            f"- #{f.number} {md_cell(f.service)}: {md_cell(f.text)} "
-            f"({md_cell(f.by or 'someone')}, {clock_time(f.at, tz, start)})"
-            for f in d.followups
-        ]
-        lines.append("")
-    else:
-        lines += ["Nobody marked a follow-up.", ""]
-
-    lines += ["## Timeline", ""]
-    lines += [
-        f"- {clock_time(e.at, tz, start)} {md_cell(_timeline_text(d, e))}" for e in d.timeline
+        for r in d.incidents
     ]
-    return "\n".join(lines) + "\n"
+    return _section("Incidents", INCIDENTS, rows, "No incidents were reported.")
+
+
+def _still_open(d: Digest) -> list[str]:
+    header = ("#", "service", "sev", "owner", "status", "open for", "summary")
+    rows = [
+        _row(
+            f"#{r.number}",
+            r.service,
+            r.severity,
+            _owner(r),
+            r.status.label,
+            duration(r.age),
+            r.summary,
+        )
+        for r in d.still_open
+    ]
+    return _section("Still open (carried over)", header, rows, "Nothing is carried over.")
+
+
+def _helpers(d: Digest) -> list[str]:
+    header = ("person", "teams", "on duty", "owned", "fixed")
+    rows = [
+        _row(h.name, ", ".join(h.teams) or "—", duration(h.on_duty), h.owned, h.fixed)
+        for h in d.helpers
+    ]
+    return _section("Who helped", header, rows, "Nobody checked in.")
+
+
+def _services(d: Digest) -> list[str]:
+    header = ("service", "incidents", "still open", "worst severity", "total time to repair")
+    rows = [
+        _row(s.service, s.incidents, s.open, f"sev{s.worst_severity}", duration(s.repair_time))
+        for s in d.services
+    ]
+    return _section("Services most affected", header, rows, "None.")
+
+
+def _followups(d: Digest, tz: tzinfo) -> list[str]:
+    start = d.deploy.started_at
+    items = [
+        f"- #{f.number} {md_cell(f.service)}: {md_cell(f.text)} "
+        f"({md_cell(f.by or 'someone')}, {clock_time(f.at, tz, start)})"
+        for f in d.followups
+    ]
+    return ["## Follow-ups", "", *(items or ["Nobody marked a follow-up."]), ""]
 
 
 def _policy_sections(d: Digest, tz: tzinfo) -> list[str]:
@@ -196,89 +192,54 @@ def _policy_sections(d: Digest, tz: tzinfo) -> list[str]:
 
     lines: list[str] = []
     if planned or d.responders:
-        lines += ["## Expected responders", ""]
-        if d.responders:
-            lines += _table(
-                ("expected", "reached", "on duty", "reminded"),
-                [
-                    _row(r.label, at(r.reached_at, "not reached"), r.by or "—", at(r.reminded_at))
-                    for r in d.responders
-                ],
-            )
-        else:
-            lines += ["Nobody was named as expected.", ""]
+        rows = [
+            _row(r.label, at(r.reached_at, "not reached"), r.by or "—", at(r.reminded_at))
+            for r in d.responders
+        ]
+        header = ("expected", "reached", "on duty", "reminded")
+        lines += _section("Expected responders", header, rows, "Nobody was named as expected.")
     if planned or d.unknown_consumers:
-        lines += ["## Unknown consumers discovered", ""]
-        if d.unknown_consumers:
-            lines += [
-                "Named in incidents but not in the catalogue for that service; add them "
-                "(`catalog add-consumer`) so the next API break pages them.",
-                "",
-                *_table(
-                    ("consumer", "service", "incidents", "first reported", "by", "in catalogue"),
-                    [
-                        _row(
-                            u.consumer,
-                            u.service,
-                            ", ".join(f"#{n}" for n in u.numbers),
-                            at(u.first_reported),
-                            u.reporter or "—",
-                            f"added by {u.added_by}" if u.added_by else "no",
-                        )
-                        for u in d.unknown_consumers
-                    ],
-                ),
-            ]
-        else:
-            lines += ["None: every consumer named in an incident was known.", ""]
+        rows = [
+            _row(
+                u.consumer,
+                u.service,
+                ", ".join(f"#{n}" for n in u.numbers),
+                at(u.first_reported),
+                u.reporter or "—",
+                f"added by {u.added_by}" if u.added_by else "no",
+            )
+            for u in d.unknown_consumers
+        ]
+        lines += _section(
+            "Unknown consumers discovered",
+            UNKNOWN,
+            rows,
+            "None: every consumer named in an incident was known.",
+            "Named in incidents but not in the catalogue for that service; add them "
+            "(`catalog add-consumer`) so the next API break pages them.",
+        )
     if planned or d.staging_mixups:
-        lines += ["## Staging mix-ups", ""]
-        if d.staging_mixups:
-            lines += [
-                "Reported on a staging environment during this production deploy: pointed at "
-                "staging?",
-                "",
-                *_table(
-                    ("#", "service", "environment", "consumer", "reported", "by", "status", "TTR"),
-                    [
-                        _row(
-                            f"#{m.number}",
-                            m.service,
-                            m.environment or "—",
-                            m.consumer or "—",
-                            at(m.reported_at),
-                            m.reporter or "—",
-                            m.status.label,
-                            duration(m.ttr),
-                        )
-                        for m in d.staging_mixups
-                    ],
-                ),
-            ]
-        else:
-            lines += ["None.", ""]
+        rows = [
+            _row(
+                f"#{m.number}",
+                m.service,
+                m.environment or "—",
+                m.consumer or "—",
+                at(m.reported_at),
+                m.reporter or "—",
+                m.status.label,
+                duration(m.ttr),
+            )
+            for m in d.staging_mixups
+        ]
+        lines += _section(
+            "Staging mix-ups",
+            MIXUPS,
+            rows,
+            "None.",
+            "Reported on a staging environment during this production deploy: pointed at staging?",
+        )
     return lines
-
-
-def _timeline_text(d: Digest, e: TimelineEntry) -> str:
-    if e.event is None:
-        verb = "started" if e.at == d.deploy.started_at else "ended"
-        by = f" by {d.deploy.started_by}" if verb == "started" else ""
-        return f"deploy {d.deploy.name} {verb}{by}"
-    return f"#{e.number} {e.service}: {describe_event(e.event)}"
-
-
-def _stats_json(s: Stats) -> dict[str, Any]:
-    return {
-        "count": s.count,
-        "mean_seconds": seconds(s.mean),
-        "median_seconds": seconds(s.median),
-        "p90_seconds": seconds(s.p90),
-    }
-
-
-def _group_json(g: Group) -> dict[str, Any]:
-    return {"incidents": g.incidents, "tta": _stats_json(g.tta), "ttr": _stats_json(g.ttr)}
 
 
 def as_json(d: Digest) -> dict[str, Any]:
@@ -303,22 +264,7 @@ def as_json(d: Digest) -> dict[str, Any]:
         },
         "by_service": {g.label: _group_json(g) for g in d.by_service},
         "by_team": {g.label: _group_json(g) for g in d.by_team},
-        "incidents": [
-            {
-                "number": r.number,
-                "service": r.service,
-                "summary": r.summary,
-                "severity": r.severity,
-                "environment": r.environment,
-                "owner": r.owner,
-                "team": r.team,
-                "status": r.status.value,
-                "reported_at": iso(r.reported_at),
-                "tta_seconds": seconds(r.tta),
-                "ttr_seconds": seconds(r.ttr),
-            }
-            for r in d.incidents
-        ],
+        "incidents": [_incident_json(r) for r in d.incidents],
         "still_open": [r.number for r in d.still_open],
         "helpers": [
             {
@@ -344,17 +290,56 @@ def as_json(d: Digest) -> dict[str, Any]:
             {"number": f.number, "service": f.service, "text": f.text, "by": f.by, "at": iso(f.at)}
             for f in d.followups
         ],
-        "timeline": [
-            {
-                "at": iso(e.at),
-                "number": e.number,
-                "kind": e.event.kind.value if e.event else None,
-                "actor": e.event.actor if e.event else None,
-                "text": _timeline_text(d, e),
-            }
-            for e in d.timeline
-        ],
+        "timeline": _timeline_json(d),
         "planned_for": iso(d.planned_for),
+        **_policy_json(d),
+    }
+
+
+def _stats_json(s: Stats) -> dict[str, Any]:
+    return {
+        "count": s.count,
+        "mean_seconds": seconds(s.mean),
+        "median_seconds": seconds(s.median),
+        "p90_seconds": seconds(s.p90),
+    }
+
+
+def _group_json(g: Group) -> dict[str, Any]:
+    return {"incidents": g.incidents, "tta": _stats_json(g.tta), "ttr": _stats_json(g.ttr)}
+
+
+def _incident_json(r: IncidentRow) -> dict[str, Any]:
+    return {
+        "number": r.number,
+        "service": r.service,
+        "summary": r.summary,
+        "severity": r.severity,
+        "environment": r.environment,
+        "owner": r.owner,
+        "team": r.team,
+        "status": r.status.value,
+        "reported_at": iso(r.reported_at),
+        "tta_seconds": seconds(r.tta),
+        "ttr_seconds": seconds(r.ttr),
+    }
+
+
+def _timeline_json(d: Digest) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": iso(e.at),
+            "number": e.number,
+            "kind": e.event.kind.value if e.event else None,
+            "actor": e.event.actor if e.event else None,
+            "text": timeline_text(d, e),
+        }
+        for e in d.timeline
+    ]
+
+
+def _policy_json(d: Digest) -> dict[str, Any]:
+    return {
         "expected_responders": [
             {
                 "name": r.label,
@@ -389,29 +374,3 @@ def as_json(d: Digest) -> dict[str, Any]:
             for m in d.staging_mixups
         ],
     }
-
-
-def _figures(label: str, s: Stats) -> str:
-    if s.count == 0:
-        return f"{label} —"
-    return f"{label} {duration(s.mean)} (median {duration(s.median)}, p90 {duration(s.p90)})"
-
-
-def chat_summary(d: Digest) -> list[str]:
-    """Two lines for the channel; the file has the rest."""
-    s = d.summary
-    first = (
-        f"Digest for deploy {d.deploy.name}: {plural(s.total, 'incident')}, "
-        f"{len(d.still_open)} still open; {_figures('MTTA', s.tta)}; {_figures('MTTR', s.ttr)}"
-    )
-    parts = []
-    if d.services:
-        top = ", ".join(f"{x.service} ({x.incidents})" for x in d.services[:3])
-        parts.append(f"most affected: {top}")
-    if d.unknown_consumers:
-        parts.append(plural(len(d.unknown_consumers), "unknown consumer"))
-    if d.staging_mixups:
-        parts.append(plural(len(d.staging_mixups), "staging mix-up"))
-    parts.append(plural(len(d.followups), "follow-up"))
-    parts.append(f"{plural(len(d.helpers), 'person', 'people')} helped")
-    return [first, "; ".join(parts)]

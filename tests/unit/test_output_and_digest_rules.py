@@ -13,8 +13,9 @@ from bot.commands import UserError
 from plugins.common.files import atomic_text, csv_cell, file_stem, md_cell
 from plugins.common.when import parse_moment
 from plugins.deploys.service import DeployView
-from plugins.digest.commands import end_of_day_pick
-from plugins.digest.service import EventFacts, IncidentFacts, ShiftFacts, build
+from plugins.digest.facts import EventFacts, IncidentFacts, ShiftFacts
+from plugins.digest.figures import build
+from plugins.digest.service import end_of_day_pick
 from plugins.incidents.lifecycle import Action, Status
 from plugins.incidents.service import EventView
 

@@ -17,15 +17,9 @@ from plugins.catalog.service import Consumer, ServiceInfo, staging_mixup
 from plugins.catalog.settings import CatalogSettings
 from plugins.common.when import moment, parse_when, span, span_label
 from plugins.deploys.service import DeployView
-from plugins.digest.service import (
-    EventFacts,
-    IncidentFacts,
-    PolicyFacts,
-    Reach,
-    ResponderFacts,
-    ShiftFacts,
-    build,
-)
+from plugins.digest.facts import EventFacts, IncidentFacts, PolicyFacts, ResponderFacts, ShiftFacts
+from plugins.digest.figures import build
+from plugins.digest.policy import Reach
 from plugins.incidents.lifecycle import Action, Status
 from plugins.incidents.service import EventView
 from plugins.plans.commands import checked_in, mail_text
