@@ -14,17 +14,9 @@ from plugins import MIGRATIONS
 from plugins.common.chat import plural
 from plugins.common.files import atomic_text, data_directory, ensure_directory, file_stem, stamp
 from plugins.deploys.service import DeployService
-from plugins.export.service import (
-    FORMATS,
-    Exported,
-    ExportService,
-    Progress,
-    Selection,
-    TerminalProgress,
-    select_incidents,
-    write_export,
-)
+from plugins.export.service import Exported, ExportService, Selection, select_incidents
 from plugins.export.settings import ExportSettings
+from plugins.export.writers import FORMATS, Progress, TerminalProgress, write_export
 
 
 class ExportFormat(str):
