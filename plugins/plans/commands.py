@@ -9,7 +9,7 @@ import argparse
 import logging
 import re
 import sys
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.commands import Example, Level, Text, UserError, command
@@ -18,14 +18,17 @@ from bot.messages import Inline, Reply, bold, text
 from bot.people import PersonRef
 from bot.plugin import Context, Plugin, PluginAPI, cli_command
 from plugins import MIGRATIONS
-from plugins.catalog.service import CatalogService, ServiceInfo
-from plugins.common.chat import clock_time, duration, plural
+from plugins.catalog.service import CatalogService
+from plugins.common.chat import clock_time
 from plugins.common.checks import check_deploy_name, check_environment
-from plugins.common.when import moment, parse_when
+from plugins.common.when import parse_when
 from plugins.deploys.service import DEPLOY_STARTED, DeployView
-from plugins.plans.service import STARTED, Missing, Notice, PlanService, PlanView, Responder
+from plugins.plans.due import Missing, claim_due
+from plugins.plans.mail import mail_text
+from plugins.plans.service import STARTED, Notice, PlanService, PlanView
 from plugins.plans.settings import PlanSettings
-from plugins.roster.service import RosterService, Shift
+from plugins.plans.views import announcement, checked_in, listing
+from plugins.roster.service import RosterService
 
 log = logging.getLogger(__name__)
 MAX_DESCRIPTION = 500
@@ -111,7 +114,8 @@ class PlansPlugin(Plugin):
         examples=[Example("!deploy plans", r"1 planned deploy\n.*pkgdb2", setup=PLANNED)],
     )
     async def deploy_plans(self, ctx: Context) -> Reply:
-        return Reply.of(*self.listing(await PlanService.of(self.api).upcoming(), ctx.now))
+        upcoming = await PlanService.of(self.api).upcoming()
+        return Reply.of(*listing(upcoming, ctx.now, self.api.config.tz, ctx.prefix))
 
     @command(
         "deploy move",
@@ -229,66 +233,13 @@ class PlansPlugin(Plugin):
         self._quiet_until = None
         return plan
 
-    def listing(self, plans: list[PlanView], now: datetime) -> list[str]:
-        if not plans:
-            return [
-                f"no deploy is planned; an admin plans one with {self.api.config.prefix}deploy "
-                "plan <name> <date/time> [--api-break] [description]"
-            ]
-        tz = self.api.config.tz
-        lines = [plural(len(plans), "planned deploy")]
-        for plan in plans:
-            left = plan.planned_for - now
-            when = f"in {duration(left)}" if left > timedelta(0) else f"due {duration(-left)} ago"
-            extra = [
-                *(["API BREAK"] if plan.api_break else []),
-                *([f"expects {plan.responders}"] if plan.responders else []),
-                f"planned by {plan.planned_by}",
-            ]
-            lines.append(
-                f"{_what(plan)} on {moment(plan.planned_for, tz)} ({when}) — {'; '.join(extra)}"
-            )
-        return lines
-
     async def render(self, notice: Notice, now: datetime) -> Reply:
-        plan, tz = notice.plan, self.api.config.tz
-        what = _what(plan)
-        spans: list[Inline]
-        if notice.kind == "reminder":
-            left = _minutes(plan.planned_for - now)
-            spans = [
-                bold("Reminder: "),
-                text(f"{what} starts in {left}, {moment(plan.planned_for, tz)}"),
-            ]
-        elif notice.kind == "moved":
-            was = f" (was {moment(plan.moved_from, tz)})" if plan.moved_from else ""
-            spans = [bold("Moved: "), text(f"{what} now on {moment(plan.planned_for, tz)}{was}")]
-        elif notice.kind == "cancelled":
-            spans = [
-                bold("Cancelled: "),
-                text(f"{what}, planned for {moment(plan.planned_for, tz)}, is off"),
-            ]
-            return Reply.of(spans)
-        else:
-            left = duration(plan.planned_for - now)
-            spans = [
-                bold("Planned: "),
-                text(f"{what} on {moment(plan.planned_for, tz)}, in {left}"),
-            ]
-        if plan.api_break:
-            spans += [text(" — "), bold("API BREAK")]
-        if plan.description:
-            spans.append(text(f" — {plan.description}"))
-        lines: list[list[Inline] | str] = [spans]
-        if plan.api_break:
+        """The announcement of `notice` for chat; an API break lists the known consumers."""
+        plan = notice.plan
+        info = None
+        if plan.api_break and notice.kind != "cancelled":
             info = await CatalogService.of(self.api).entry(plan.service)
-            lines.append(_consumers_line(plan.service, info))
-        if notice.kind == "planned":
-            lines.append(
-                f"planned by {plan.planned_by}; {self.api.config.prefix}deploy plans lists "
-                "what is planned"
-            )
-        return Reply.of(*lines)
+        return announcement(notice, info, now, self.api.config.tz, self.api.config.prefix)
 
     async def mail(self, notice: Notice, now: datetime) -> str | None:
         """Mail the announcement to the configured lists: a line saying where, or why
@@ -315,8 +266,8 @@ class PlansPlugin(Plugin):
         if self._quiet_until is not None and now < self._quiet_until:
             return
         cfg: PlanSettings = self.settings
-        due = await PlanService.of(self.api).due(
-            now, cfg.reminders, timedelta(minutes=cfg.responders_remind_after)
+        due = await claim_due(
+            self.api.store, now, cfg.reminders, timedelta(minutes=cfg.responders_remind_after)
         )
         self._quiet_until = min(due.next_check or now + RESCAN, now + RESCAN)
         for notice in due.notices:
@@ -383,7 +334,9 @@ class PlansPlugin(Plugin):
         plans = PlanService.of(self.api)
         try:
             if args.action == "list":
-                for line in self.listing(await plans.upcoming(), now):
+                for line in listing(
+                    await plans.upcoming(), now, self.api.config.tz, self.api.config.prefix
+                ):
                     print(line)
                 return 0
             if args.action == "add":
@@ -418,85 +371,3 @@ class PlansPlugin(Plugin):
             print(f"deployday plan: {exc}", file=sys.stderr)
             return 1
         return 0
-
-
-def checked_in(responders: list[Responder], shifts: list[Shift]) -> tuple[list[str], list[str]]:
-    """Who of `responders` is on duty (people with their team, teams with who) and who not."""
-    on: list[str] = []
-    off: list[str] = []
-    for r in responders:
-        if r.person is not None:
-            team = next((s.team for s in shifts if s.person.id == r.person.id), None)
-            (on if team else off).append(f"{r.person.name} ({team})" if team else r.person.name)
-        else:
-            names = [s.person.name for s in shifts if s.team == r.team]
-            (on if names else off).append(f"{r.team} ({', '.join(names)})" if names else r.label)
-    return on, off
-
-
-def _what(plan: PlanView) -> str:
-    of = f" of {plan.service}" if plan.service != plan.name else ""
-    return f"deploy {plan.name}{of} ({plan.environment})"
-
-
-def _minutes(delta: timedelta) -> str:
-    """A countdown to the minute: the check runs on the minute, not on the second."""
-    return duration(timedelta(minutes=round(delta.total_seconds() / 60)))
-
-
-def _consumers_line(service: str, info: ServiceInfo | None) -> str:
-    known = ", ".join(f"{c.name} ({c.team})" for c in info.consumers) if info else ""
-    if known:
-        return (
-            f"the {service} API breaks; known consumers: {known}; anyone else using it: say so now"
-        )
-    return f"the {service} API breaks and no consumers of it are known; anyone using it: say so now"
-
-
-def mail_text(
-    notice: Notice, info: ServiceInfo | None, tz: tzinfo, now: datetime
-) -> tuple[str, str]:
-    """Subject and plain-text body of a mailed announcement. An API break says so first in
-    the subject and in capitals in the body, apart from routine deploy notices."""
-    plan = notice.plan
-    when = moment(plan.planned_for, tz)
-    utc = f"{plan.planned_for.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-    of = plan.name + (f" of {plan.service}" if plan.service != plan.name else "")
-    what, it = f"deploy {of}", f"Deploy {of} ({plan.environment})"
-    tag = "[API BREAK]" if plan.api_break else "[deploy]"  # short: long subjects get folded
-    left = _minutes(plan.planned_for - now)
-    if notice.kind == "reminder":
-        subject = f"{tag} in {left}: {of}, {when}"
-        opening = f"Reminder: {what} ({plan.environment}) starts in {left}, on {when} ({utc})."
-    elif notice.kind == "moved":
-        was = f"; it was planned for {moment(plan.moved_from, tz)}" if plan.moved_from else ""
-        subject = f"{tag} moved: {of}, now {when}"
-        opening = f"{it} has moved to {when} ({utc}){was}."
-    elif notice.kind == "cancelled":
-        subject = f"{tag} cancelled: {of}, was {when}"
-        opening = f"{it}, planned for {when}, is cancelled; nothing changes then."
-    else:
-        subject = f"{tag} {of}: {when}"
-        opening = f"{it} is planned for {when} ({utc})."
-    body = [opening, ""]
-    if plan.api_break and notice.kind != "cancelled":
-        owner = info.team if info and info.team else "infrastructure"
-        consumers = ", ".join(f"{c.name} ({c.team})" for c in info.consumers) if info else ""
-        body += [
-            f"THE {plan.service.upper()} API BREAKS. Anything written against the current "
-            f"{plan.service} API may stop working when this deploy goes out; update it "
-            "before then.",
-            "",
-            f"Known consumers: {consumers}."
-            if consumers
-            else f"No consumers of {plan.service} are known.",
-            f"If you use {plan.service} and are not listed, tell the {owner} team before the "
-            "deploy, so that you are paged on the day.",
-            "",
-        ]
-    elif notice.kind != "cancelled":
-        body += [f"The {plan.service} API does not change.", ""]
-    if plan.description:
-        body += [f"What changes: {plan.description}", ""]
-    body.append(f"Planned by {plan.planned_by}.")
-    return subject, "\n".join(body) + "\n"

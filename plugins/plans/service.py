@@ -1,12 +1,11 @@
-"""Planned deploys: plan, move, cancel, list; who is expected to be reachable; and which
-announcements are due. Whatever goes out is claimed and recorded in the same transaction
-that decides it, so a restart or a second instance never repeats an announcement."""
+"""Planned deploys: plan, move, cancel, list, and who is expected to be reachable (what
+falls due on a schedule is claimed in `due`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -17,8 +16,8 @@ from bot.commands import UserError
 from bot.people import PersonRef
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
-from plugins.common.when import moment, span_label
-from plugins.models import Deploy, DeployPlan, DutyShift, ExpectedResponder, PlanNotice
+from plugins.common.when import moment
+from plugins.models import Deploy, DeployPlan, ExpectedResponder
 
 PLANNED, STARTED, CANCELLED = "planned", "started", "cancelled"
 
@@ -58,21 +57,6 @@ class Notice:
 
     kind: str
     plan: PlanView
-
-
-@dataclass(frozen=True, slots=True)
-class Missing:
-    """Expected responders of a running deploy still not on duty: reminded now, once."""
-
-    deploy: str
-    responders: list[Responder]
-
-
-@dataclass(frozen=True, slots=True)
-class Due:
-    notices: list[Notice]
-    missing: Missing | None
-    next_check: datetime | None  # nothing can fall due before this, as the database stands
 
 
 class PlanService:
@@ -193,13 +177,13 @@ class PlanService:
                     .order_by(DeployPlan.planned_for, DeployPlan.id)
                 )
             ).all()
-            return [await _view(s, i) for i in ids]
+            return [await plan_view(s, i) for i in ids]
 
     async def of_deploy(self, deploy_id: int) -> PlanView | None:
         """The plan a deploy was started from, if it was planned."""
         async with self._store.read() as s:
             plan_id = await s.scalar(select(DeployPlan.id).where(DeployPlan.deploy_id == deploy_id))
-            return None if plan_id is None else await _view(s, plan_id)
+            return None if plan_id is None else await plan_view(s, plan_id)
 
     async def expect(
         self,
@@ -232,7 +216,7 @@ class PlanService:
                 raise UserError(
                     f"no deploy named {name[:64]} is planned; {self._p}deploy plans lists them"
                 )
-            have = {r.person.id if r.person else r.team for r in await _responders(s, plan.id)}
+            have = {r.person.id if r.person else r.team for r in await responders_of(s, plan.id)}
             for who in wanted:
                 key = who if isinstance(who, str) else who.id
                 if key in have:
@@ -248,34 +232,15 @@ class PlanService:
                     )
                 )
                 await s.flush()
-            return await _view(s, plan.id), await _responders(s, plan.id)
+            return await plan_view(s, plan.id), await responders_of(s, plan.id)
 
     async def responders(self, plan_id: int) -> list[Responder]:
         async with self._store.read() as s:
-            return await _responders(s, plan_id)
-
-    async def due(
-        self, now: datetime, reminders: Sequence[timedelta], remind_after: timedelta
-    ) -> Due:
-        """Claim what is due now: changes made offline, T-minus reminders (when several
-        fell due while the bot was away, only the latest is posted; all are recorded) and
-        the one reminder to expected responders of the running deploy who are not on
-        duty `remind_after` into it. Returns them and when to look again."""
-        try:
-            async with self._store.write() as s:
-                notices = await _offline_changes(s)
-                reminded, next_reminder = await _reminders(
-                    s, now, reminders, {n.plan.id for n in notices}
-                )
-                missing, next_missing = await _missing(s, now, remind_after)
-        except IntegrityError:  # another instance claimed the same reminders first
-            return Due([], None, None)
-        times = [t for t in (next_reminder, next_missing) if t is not None]
-        return Due(notices + reminded, missing, min(times, default=None))
+            return await responders_of(s, plan_id)
 
     async def _view(self, plan_id: int) -> PlanView:
         async with self._store.read() as s:
-            return await _view(s, plan_id)
+            return await plan_view(s, plan_id)
 
 
 def _plan_service(api: PluginAPI) -> PlanService:
@@ -289,7 +254,8 @@ async def _planned(s: AsyncSession, name: str, lock: bool = False) -> DeployPlan
     return (await s.execute(stmt)).scalar_one_or_none()
 
 
-async def _view(s: AsyncSession, plan_id: int) -> PlanView:
+async def plan_view(s: AsyncSession, plan_id: int) -> PlanView:
+    """The plan as commands show it, read in the caller's transaction."""
     p, by = (
         await s.execute(
             select(DeployPlan, Person.name)
@@ -315,7 +281,8 @@ async def _view(s: AsyncSession, plan_id: int) -> PlanView:
     )
 
 
-async def _responders(s: AsyncSession, plan_id: int) -> list[Responder]:
+async def responders_of(s: AsyncSession, plan_id: int) -> list[Responder]:
+    """Who the plan expects, in the order they were named, in the caller's transaction."""
     person = aliased(Person)
     rows = (
         await s.execute(
@@ -333,101 +300,3 @@ async def _responders(s: AsyncSession, plan_id: int) -> list[Responder]:
         )
         for r, name in rows
     ]
-
-
-async def _offline_changes(s: AsyncSession) -> list[Notice]:
-    plans = (
-        await s.scalars(
-            select(DeployPlan)
-            .where(DeployPlan.pending_notice.is_not(None))
-            .order_by(DeployPlan.id)
-            .with_for_update()
-        )
-    ).all()
-    notices = []
-    for plan in plans:
-        kind, plan.pending_notice = plan.pending_notice, None
-        await s.flush()
-        notices.append(Notice(kind or PLANNED, await _view(s, plan.id)))
-    return notices
-
-
-async def _reminders(
-    s: AsyncSession, now: datetime, befores: Sequence[timedelta], skip: set[int]
-) -> tuple[list[Notice], datetime | None]:
-    """T-minus reminders due now (recorded as sent) and the time of the next one. A
-    reminder whose moment passed before the plan's time was announced is not sent."""
-    plans = (
-        await s.scalars(
-            select(DeployPlan)
-            .where(DeployPlan.status == PLANNED, DeployPlan.planned_for > now)
-            .order_by(DeployPlan.planned_for, DeployPlan.id)
-            .with_for_update()
-        )
-    ).all()
-    notices: list[Notice] = []
-    upcoming: list[datetime] = []
-    for plan in plans:
-        sent = set(
-            (
-                await s.scalars(
-                    select(PlanNotice.kind).where(
-                        PlanNotice.plan_id == plan.id, PlanNotice.planned_for == plan.planned_for
-                    )
-                )
-            ).all()
-        )
-        armed = [b for b in befores if plan.armed_at < plan.planned_for - b]
-        unsent = [b for b in armed if span_label(b) not in sent]
-        due = [b for b in unsent if plan.planned_for - b <= now]
-        upcoming += [plan.planned_for - b for b in unsent if plan.planned_for - b > now]
-        if not due:
-            continue
-        s.add_all(
-            PlanNotice(plan_id=plan.id, kind=span_label(b), planned_for=plan.planned_for, at=now)
-            for b in due
-        )
-        if plan.id not in skip:
-            notices.append(Notice("reminder", await _view(s, plan.id)))
-    await s.flush()
-    return notices, min(upcoming, default=None)
-
-
-async def _missing(
-    s: AsyncSession, now: datetime, remind_after: timedelta
-) -> tuple[Missing | None, datetime | None]:
-    row = (
-        await s.execute(
-            select(DeployPlan, Deploy.name, Deploy.started_at)
-            .join(Deploy, Deploy.id == DeployPlan.deploy_id)
-            .where(Deploy.status == "active", DeployPlan.responders_reminded_at.is_(None))
-            .with_for_update(of=DeployPlan)
-        )
-    ).first()
-    if row is None:
-        return None, None
-    plan, deploy, started_at = row
-    if now < started_at + remind_after:
-        return None, started_at + remind_after
-    plan.responders_reminded_at = now
-    on_duty = (
-        await s.execute(
-            select(DutyShift.person_id, DutyShift.team).where(DutyShift.off_at.is_(None))
-        )
-    ).all()
-    people = {r.person_id for r in on_duty}
-    teams = {r.team for r in on_duty}
-    missing = [
-        r
-        for r in await _responders(s, plan.id)
-        if r.reminded_at is None and not (r.person.id in people if r.person else r.team in teams)
-    ]
-    if not missing:
-        return None, None
-    keys = {(m.person.id if m.person else None, m.team) for m in missing}
-    for r in (
-        await s.scalars(select(ExpectedResponder).where(ExpectedResponder.plan_id == plan.id))
-    ).all():
-        if (r.person_id, r.team) in keys:
-            r.reminded_at = now
-    return Missing(deploy, missing), None

@@ -22,8 +22,9 @@ from plugins.digest.figures import build
 from plugins.digest.policy import Reach
 from plugins.incidents.lifecycle import Action, Status
 from plugins.incidents.service import EventView
-from plugins.plans.commands import checked_in, mail_text
+from plugins.plans.mail import mail_text
 from plugins.plans.service import Notice, PlanView, Responder
+from plugins.plans.views import checked_in
 from plugins.roster.service import Shift
 
 PRAGUE = ZoneInfo("Europe/Prague")
