@@ -261,15 +261,15 @@ class IncidentsPlugin(Plugin):
         examples=[Example("!incidents", r"1 open incident.*#1", setup=OPENED)],
     )
     async def incidents(self, ctx: Context, which: str = "open") -> Reply:
-        svc = IncidentService.of(self.api)
+        listing = IncidentService.of(self.api).listing
         limit = self.settings.list_limit
         which = which.lower()
         if which in ("open", "all", "mine"):
-            page = await svc.listing(which, person=ctx.person, limit=limit)  # type: ignore[arg-type]
+            page = await listing(which, person=ctx.person, limit=limit)  # type: ignore[arg-type]
             kind = {"open": "open incident", "all": "incident", "mine": "incident"}[which]
             owned = " you own" if which == "mine" else ""
         else:
-            page = await svc.listing("service", service=which, limit=limit)
+            page = await listing("service", service=which, limit=limit)
             kind, owned = f"{which} incident", ""
         if not page.incidents:
             return Reply.of(f"no {kind}s{owned}")
