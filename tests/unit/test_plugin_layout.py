@@ -1,15 +1,12 @@
-"""The features depend on each other in one direction (README, "Development"): a feature
-imports only features of lower layers, and of them only what is not chat commands;
-plugins/common imports no feature."""
+"""The order of the feature packages that README "Development" draws, on the import graph
+bot.devtools.layout measures (test_layout checks that it has no cycle): a feature imports
+only features of lower layers, and of them never what registers the feature (its package,
+whose `plugin` is its commands, or its commands or jobs); plugins/common imports none."""
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
+from bot.devtools.layout import feature_of, scan
 
-import plugins
-
-ROOT = Path(plugins.__file__).parent
 LAYERS = (
     ("incidents", "roster"),
     ("metrics",),
@@ -18,48 +15,40 @@ LAYERS = (
     ("plans", "reminders", "digest", "export"),
 )
 LAYER = {feature: n for n, features in enumerate(LAYERS) for feature in features}
-ENTRY_POINTS = ("commands", "jobs")  # what a feature's __init__ exposes as `plugin`
 
 
-def imports() -> list[tuple[str, str, list[str]]]:
-    """(file, importing package, imported module path) for every plugins.* import."""
-    found = []
-    for path in sorted(ROOT.rglob("*.py")):
-        package = path.relative_to(ROOT).parts[0]
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = []
-            if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            elif isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            for name in names:
-                parts = name.split(".")
-                if parts[0] == "plugins" and len(parts) > 1:
-                    found.append((str(path.relative_to(ROOT)), package, parts[1:]))
-    return found
+def arrows() -> list[tuple[str, str]]:
+    """(importing module, imported module) for every import between plugins modules."""
+    return [
+        (name, imported)
+        for name, module in scan().items()
+        if name.startswith("plugins.")
+        for imported in module.imports
+        if imported.startswith("plugins.")
+    ]
 
 
 def test_every_feature_package_has_its_layer() -> None:
-    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"common"}
-    assert packages == set(LAYER)
+    features = {feature_of(name) for name, _ in arrows()} - {None}
+    assert features == set(LAYER)
 
 
-def test_features_import_only_lower_features_and_never_their_commands() -> None:
-    wrong = [
-        (where, ".".join(target))
-        for where, package, target in imports()
-        if package in LAYER
-        and target[0] in LAYER
-        and target[0] != package
-        and (LAYER[target[0]] >= LAYER[package] or len(target) == 1 or target[1] in ENTRY_POINTS)
-    ]
+def test_features_import_only_lower_features_and_never_their_entry_points() -> None:
+    wrong = []
+    for name, imported in arrows():
+        mine, theirs = feature_of(name), feature_of(imported)
+        if mine is None or theirs is None or mine == theirs:
+            continue
+        parts = imported.split(".")
+        if LAYER[theirs] >= LAYER[mine] or len(parts) == 2 or parts[2] in ("commands", "jobs"):
+            wrong.append((name, imported))
     assert wrong == []
 
 
 def test_common_imports_no_feature() -> None:
     wrong = [
-        (where, ".".join(target))
-        for where, package, target in imports()
-        if package == "common" and target[0] in LAYER
+        (name, imported)
+        for name, imported in arrows()
+        if name.startswith("plugins.common") and feature_of(imported) is not None
     ]
     assert wrong == []
