@@ -1,4 +1,5 @@
-"""deployday's features: deploys, roster, incidents and metrics, built on the core's API."""
+"""deployday's features, one package each (see README, "Development"), on the shared
+tables of `models` and the one migration branch in `migrations`."""
 
 from pathlib import Path
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from plugins.services.export import CSV_COLUMNS
+from plugins.export.writers import CSV_COLUMNS
 from tests.inprocess.day_after import NETWORK, ROOM, play, start, t
 
 INCIDENT_1 = {

@@ -12,8 +12,7 @@ from bot.config import StrictModel
 from bot.devtools.harness import Harness
 from bot.messages import Reply
 from bot.plugin import Plugin
-from plugins.deploys import DEPLOY_ENDED, DEPLOY_STARTED
-from plugins.services.deploys import DeployView
+from plugins.deploys.service import DEPLOY_ENDED, DEPLOY_STARTED, DeployView
 
 
 class WatchSettings(StrictModel):

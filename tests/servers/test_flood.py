@@ -17,7 +17,7 @@ from bot.loading import build_config
 from bot.people import PersonRef
 from bot.text import clean
 from bot.transports.irc import IrcTransport
-from plugins.services import services
+from plugins.incidents.service import IncidentService
 from tests.servers.ircd import IrcServer
 
 pytestmark = pytest.mark.servers
@@ -69,7 +69,7 @@ async def long_answer(server: IrcServer, database: Path) -> None:
             await s.flush()
             reporter = PersonRef(person.id, "seed")
         for i in range(LINES):
-            await services(app).incidents.report(
+            await IncidentService.of(app).report(
                 f"svc{i}",
                 f"broken thing number {i} " + "x" * 60,
                 None,

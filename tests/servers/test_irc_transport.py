@@ -19,7 +19,7 @@ from bot.config.networks import IrcNetworkConfig
 from bot.devtools.ircuser import IrcUser, Received
 from bot.messages import Line, Message, Reply, Room, Sender, Span, bold
 from bot.transports.irc import IrcTransport
-from bot.transports.irc_text import LINE_LIMIT, render_lines
+from bot.transports.irc.text import LINE_LIMIT, render_lines
 from tests.servers.ircd import IrcServer
 
 pytestmark = pytest.mark.servers

@@ -17,7 +17,7 @@ from bot.commands import (
     command,
     tokenize,
 )
-from plugins.args import IncidentNumber, Severity
+from plugins.incidents.args import IncidentNumber, Severity
 
 OPENING_QUOTES = tuple(QUOTES)
 

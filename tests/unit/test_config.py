@@ -230,7 +230,8 @@ def test_plugin_sections_are_validated_with_the_config(tmp_path: Path) -> None:
     ]
     path = tmp_path / "ok.yaml"
     path.write_text("roster: {self_checkin: true}\n")
-    from plugins.settings import IncidentSettings, RosterSettings
+    from plugins.incidents.settings import IncidentSettings
+    from plugins.roster.settings import RosterSettings
 
     config = load_config(path)
     assert config.section("roster", RosterSettings).self_checkin is True

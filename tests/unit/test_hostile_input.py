@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.messages import Line, Mention, Reply, Span, Table
-from bot.transports.irc_text import LINE_LIMIT, privmsg_budget, wire_lines
-from bot.transports.matrix_text import render
-from plugins.output import csv_cell, md_cell
+from bot.transports.irc.text import LINE_LIMIT, privmsg_budget, wire_lines
+from bot.transports.matrix.render import render
+from plugins.common.files import csv_cell, md_cell
 
 NASTY = st.text(
     alphabet=st.one_of(

@@ -19,23 +19,21 @@ from bot.clock import FakeClock
 from bot.config.networks import IrcNetworkConfig
 from bot.messages import Line, Mention, Message, Reply, Room, Sender, Span, Table, bold, code, text
 from bot.ratelimit import TokenBucket
-from bot.transports.irc import (
-    CapNegotiator,
-    IrcTransport,
-    _Session,
-    nick_candidates,
-    parse_server_time,
-)
-from bot.transports.irc_text import (
+from bot.transports.irc.caps import CapNegotiator
+from bot.transports.irc.connection import parse_server_time
+from bot.transports.irc.members import fold
+from bot.transports.irc.session import Session as _Session
+from bot.transports.irc.session import nick_candidates
+from bot.transports.irc.text import (
     BOLD,
     LINE_LIMIT,
     cap_lines,
-    fold,
     privmsg_budget,
     render_lines,
     split_line,
     wire_lines,
 )
+from bot.transports.irc.transport import IrcTransport
 
 NICK, USERHOST = "deployday", "~deployday@very.long.cloak.example.org"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.lifecycle import Action, Refused, State, Status, apply
+from plugins.incidents.lifecycle import Action, Refused, State, Status, apply
 
 ME, YOU = 1, 2
 OPEN = State(Status.OPEN, None)

@@ -4,7 +4,7 @@ people known on the network, tables, the size cap, and reply fallbacks."""
 from __future__ import annotations
 
 from bot.messages import Line, Mention, Reply, Span, Table, bold, code, text
-from bot.transports.matrix_text import pill, render, strip_reply_fallback
+from bot.transports.matrix.render import pill, render, strip_reply_fallback
 
 BOB = Mention("bob", (("mx", "@bob:example.org", "Bob <B>"), ("irc", "bob", "bob")))
 

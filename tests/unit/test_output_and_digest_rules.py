@@ -10,13 +10,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.commands import UserError
-from plugins.digest import end_of_day_pick
-from plugins.lifecycle import Action, Status
-from plugins.output import atomic_text, csv_cell, file_stem, md_cell
-from plugins.services.deploys import DeployView
-from plugins.services.digest import EventFacts, IncidentFacts, ShiftFacts, build
-from plugins.services.export import parse_moment
-from plugins.services.incidents import EventView
+from plugins.common.files import atomic_text, csv_cell, file_stem, md_cell
+from plugins.common.when import parse_moment
+from plugins.deploys.service import DeployView
+from plugins.digest.facts import EventFacts, IncidentFacts, ShiftFacts
+from plugins.digest.figures import build
+from plugins.digest.service import end_of_day_pick
+from plugins.incidents.lifecycle import Action, Status
+from plugins.incidents.service import EventView
 
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 PRAGUE = ZoneInfo("Europe/Prague")

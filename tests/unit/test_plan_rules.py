@@ -13,24 +13,19 @@ from bot.commands import UserError
 from bot.config import ConfigError
 from bot.loading import build_config
 from bot.people import PersonRef
-from plugins.lifecycle import Action, Status
-from plugins.plans import checked_in, mail_text
-from plugins.services.catalog import Consumer, ServiceInfo, staging_mixup
-from plugins.services.deploys import DeployView
-from plugins.services.digest import (
-    EventFacts,
-    IncidentFacts,
-    PolicyFacts,
-    Reach,
-    ResponderFacts,
-    ShiftFacts,
-    build,
-)
-from plugins.services.incidents import EventView
-from plugins.services.plans import Notice, PlanView, Responder
-from plugins.services.roster import Shift
-from plugins.settings import CatalogSettings
-from plugins.when import moment, parse_when, span, span_label
+from plugins.catalog.service import Consumer, ServiceInfo, staging_mixup
+from plugins.catalog.settings import CatalogSettings
+from plugins.common.when import moment, parse_when, span, span_label
+from plugins.deploys.service import DeployView
+from plugins.digest.facts import EventFacts, IncidentFacts, PolicyFacts, ResponderFacts, ShiftFacts
+from plugins.digest.figures import build
+from plugins.digest.policy import Reach
+from plugins.incidents.lifecycle import Action, Status
+from plugins.incidents.service import EventView
+from plugins.plans.mail import mail_text
+from plugins.plans.service import Notice, PlanView, Responder
+from plugins.plans.views import checked_in
+from plugins.roster.service import Shift
 
 PRAGUE = ZoneInfo("Europe/Prague")
 NOW = datetime(2026, 11, 20, 14, 30, tzinfo=UTC)  # 15:30 in Prague, a Friday

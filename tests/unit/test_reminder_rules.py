@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from plugins.lifecycle import Status
-from plugins.reminder_rules import (
+from plugins.incidents.lifecycle import Status
+from plugins.reminders.rules import (
     Intervals,
     Kind,
     OpenIncident,

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from plugins.lifecycle import Status
-from plugins.stats import Timeline, quantile, stats, summarize
+from plugins.incidents.lifecycle import Status
+from plugins.metrics.stats import Timeline, quantile, stats, summarize
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bot.messages import Mention, Reply, Table, bold, render_plain_lines, text
 from bot.text import clean
-from plugins.render import clock_time, duration
+from plugins.common.chat import clock_time, duration
 
 
 def test_clean_removes_formatting_controls_and_line_breaks() -> None:

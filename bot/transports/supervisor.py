@@ -1,0 +1,235 @@
+"""What every network transport needs around its protocol, written once: the start/stop
+life cycle, the reconnect loop with jittered exponential backoff, the outbox of replies
+waiting while the network is down (bounded, and marked "[queued HH:MM]" when they leave
+late), handing messages to the sink, and the change notifications `wait_ready` and
+`flushed` wait on.
+
+A network subclass supplies what differs: the tasks it runs beside the reconnect loop
+(`_begin`), one connection attempt (`_attempt`), how it hangs up (`_hang_up`) and what it
+releases afterwards (`_release`).
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import logging
+import random
+from collections import deque
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, ClassVar, Generic, TypeVar
+
+from bot.clock import Clock
+from bot.config.networks import ReconnectConfig
+from bot.messages import Message
+from bot.transports.base import Sink
+
+log = logging.getLogger(__name__)
+
+DRAIN_TIMEOUT = 2.0  # how long stop() lets queued replies leave, and a clean hang-up take
+OUTBOX_LIMIT = 200
+QUEUED_AFTER = timedelta(seconds=60)  # replies that waited longer say when they were queued
+
+
+class Backoff:
+    """Jittered exponential backoff over a network's `reconnect` settings: each pause is
+    drawn from the upper half of the current delay (never under `min_delay`), so bots cut
+    off together do not all come back in the same second."""
+
+    def __init__(self, policy: ReconnectConfig) -> None:
+        self._policy = policy
+        self._delay = policy.min_delay
+
+    def reset(self) -> None:
+        """After a success: the next pause is the shortest."""
+        self._delay = self._policy.min_delay
+
+    def longest(self) -> None:
+        """After a failure that trying again soon cannot fix (a refused login)."""
+        self._delay = self._policy.max_delay
+
+    def next(self, *, grow: bool = True) -> float:
+        """The pause before the next attempt; unless `grow` is False, the one after that
+        is up to twice as long."""
+        pause = random.uniform(max(self._policy.min_delay, self._delay / 2), self._delay)
+        if grow:
+            self._delay = min(self._delay * 2, self._policy.max_delay)
+        return pause
+
+
+@dataclass(eq=False, slots=True, kw_only=True)
+class Queued:
+    """Something in the outbox for `target` (a channel, a nick, a room)."""
+
+    target: str
+    queued_at: datetime
+
+
+Q = TypeVar("Q", bound=Queued)
+
+
+class SupervisedTransport(abc.ABC, Generic[Q]):
+    """The common half of a network transport (see the module docstring)."""
+
+    kind: ClassVar[str]
+    trusted = False
+    unit: ClassVar[str]  # what the outbox holds, for the logs: "lines", "messages"
+    retrying: ClassVar[str] = "reconnecting"  # what the log says the pause is before
+
+    def __init__(self, name: str, reconnect: ReconnectConfig, *, clock: Clock, tz: tzinfo) -> None:
+        self.name = name
+        self._reconnect = reconnect
+        self._clock = clock
+        self._tz = tz
+        self._outbox: deque[Q] = deque()
+        self._outbox_limit = OUTBOX_LIMIT
+        self._sink: Sink | None = None
+        self._tasks: list[asyncio.Task[None]] = []  # the reconnect loop first
+        self._side_tasks: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+        self._stopped = False
+        self._changed = asyncio.Event()
+
+    # --- what a network supplies ---
+
+    @property
+    @abc.abstractmethod
+    def ready(self) -> bool:
+        """Connected and in every configured room, so a reply would go out now."""
+
+    @abc.abstractmethod
+    def _begin(self) -> Mapping[str, Coroutine[Any, Any, None]]:
+        """Prepare to connect; the tasks to run beside the reconnect loop, by role."""
+
+    @abc.abstractmethod
+    async def _attempt(self, backoff: Backoff) -> float | None:
+        """One connection attempt: the pause before the next one (from `backoff` or the
+        server), or None to go on at once. Raising counts as a failed attempt."""
+
+    @abc.abstractmethod
+    async def _hang_up(self) -> None:
+        """Leave the network on stop(), giving queued replies a moment first."""
+
+    async def _release(self) -> None:
+        """Free what outlives the tasks, after they are gone."""
+
+    # --- the life cycle ---
+
+    async def start(self, sink: Sink) -> None:
+        if self._tasks or self._stopped:
+            return
+        self._sink = sink
+        jobs = {"supervisor": self._supervise(), **self._begin()}
+        self._tasks = [
+            asyncio.create_task(job, name=f"{self.kind}-{role}:{self.name}")
+            for role, job in jobs.items()
+        ]
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stopping.set()
+        await self._hang_up()
+        tasks = [*self._tasks, *self._side_tasks]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._outbox:
+            log.warning("%s: stopped with %d unsent %s", self.name, len(self._outbox), self.unit)
+        await self._release()
+
+    async def _supervise(self) -> None:
+        """Connect and stay connected until stop(): one attempt after another, with the
+        pause each one asks for between them."""
+        backoff = Backoff(self._reconnect)
+        while not self._stopping.is_set():
+            try:
+                pause = await self._attempt(backoff)
+            except Exception:
+                log.exception("%s: connection failed", self.name)
+                pause = backoff.next()
+            if self._stopping.is_set():
+                break
+            if pause is not None:
+                log.info("%s: %s in %.1fs", self.name, self.retrying, pause)
+                await self._pause(pause)
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait `seconds`, or less when stop() is called meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _drain_briefly(self, done: Callable[[], bool]) -> None:
+        """Until `done`, but at most DRAIN_TIMEOUT: queued replies get a moment to leave
+        before the transport hangs up."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(DRAIN_TIMEOUT):
+                await self._until(done)
+
+    def _spawn(self, job: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """Run `job` beside the transport; stop() cancels it if it is still running."""
+        task = asyncio.create_task(job, name=f"{self.kind}-{name}:{self.name}")
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+        return task
+
+    async def _hand_over(self, message: Message) -> None:
+        """Give one message to the sink (which queues it and returns); a failing sink is
+        logged, never allowed to stop the network side."""
+        if self._sink is None:
+            return
+        try:
+            await self._sink(message)
+        except Exception:
+            log.exception("%s: the message sink failed", self.name)
+
+    # --- the outbox ---
+
+    def _enqueue(self, items: Iterable[Q]) -> None:
+        """Queue replies in order; when the outbox is full the oldest give way (they are
+        the least useful by the time they could leave), and the log says so."""
+        dropped: list[Q] = []
+        for item in items:
+            if len(self._outbox) >= self._outbox_limit:
+                dropped.append(self._outbox.popleft())
+            self._outbox.append(item)
+        if dropped:
+            log.warning(
+                "%s: outbox full (%d %s); dropped the %d oldest, for %s",
+                self.name,
+                self._outbox_limit,
+                self.unit,
+                len(dropped),
+                ", ".join(dict.fromkeys(d.target for d in dropped)),
+            )
+
+    def _late_note(self, item: Queued) -> str | None:
+        """ "[queued HH:MM] " for a reply that waited longer than QUEUED_AFTER, so readers
+        know it answers something said a while ago."""
+        if self._clock.now() - item.queued_at <= QUEUED_AFTER:
+            return None
+        return f"[queued {item.queued_at.astimezone(self._tz):%H:%M}] "
+
+    # --- waiting for changes (tests, the demo, stop) ---
+
+    def _notify(self) -> None:
+        """Wake everyone waiting in `_until` to look again."""
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def _until(self, condition: Callable[[], bool]) -> None:
+        while not condition():
+            await self._changed.wait()
+
+    async def wait_ready(self) -> None:
+        """Until `ready` (wrap in asyncio.timeout)."""
+        await self._until(lambda: self.ready)
+
+    async def flushed(self) -> None:
+        """Until every reply queued so far was delivered or given up on (wrap in
+        asyncio.timeout)."""
+        await self._until(lambda: not self._outbox)

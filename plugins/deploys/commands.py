@@ -1,0 +1,154 @@
+"""!deploy start/end/status and !lead: the deploy day itself, announced everywhere."""
+
+from __future__ import annotations
+
+from bot.commands import Example, Level, Text, UserError, command
+from bot.messages import Reply, bold, text
+from bot.plugin import Context, Plugin
+from plugins import MIGRATIONS
+from plugins.common.chat import clock_time, duration, plural
+from plugins.common.checks import check_deploy_name, check_environment
+from plugins.deploys.service import DEPLOY_ENDED, DEPLOY_STARTED, DeployService, DeployView
+from plugins.metrics.service import MetricsService, Scope
+from plugins.roster.service import RosterService
+
+
+class DeploysPlugin(Plugin):
+    name = "deploys"
+    migrations = MIGRATIONS / "versions"
+
+    @command(
+        "deploy start",
+        level=Level.ADMIN,
+        help="start a deploy day and announce it on every network",
+        examples=[
+            Example(
+                "!deploy start pkgdb2 --api-break new packages API",
+                r"deploy pkgdb2 started.*API BREAK",
+            )
+        ],
+    )
+    async def deploy_start(
+        self,
+        ctx: Context,
+        name: str,
+        description: Text | None = None,
+        *,
+        api_break: bool = False,
+        env: str | None = None,
+    ) -> None:
+        name = check_deploy_name(name)
+        environment = check_environment(env) if env is not None else None
+        deploy = await DeployService.of(self.api).start(
+            name, api_break, description, ctx.person, ctx.now, environment
+        )
+        p = ctx.prefix
+        announcement = Reply.of(
+            [
+                bold("Deploy day: "),
+                text(f"deploy {deploy.name} started by {ctx.person.name}"),
+                *([text(" — "), bold("API BREAK")] if deploy.api_break else []),
+                *([text(f" — {deploy.description}")] if deploy.description else []),
+            ],
+            f"Firefighters: {p}checkin <team> to go on duty; report breakage with "
+            f"{p}break <service> <what broke>",
+        )
+        await ctx.respond(announcement)
+        await self.api.announce(announcement, origin=ctx.message)
+        await self.api.publish(DEPLOY_STARTED, deploy)
+        return None
+
+    @command(
+        "deploy end",
+        level=Level.ADMIN,
+        help="end the deploy day (checks everyone out)",
+        examples=[
+            Example("!deploy end", r"deploy pkgdb2 ended after", setup=("!deploy start pkgdb2",))
+        ],
+    )
+    async def deploy_end(self, ctx: Context) -> None:
+        ended = await DeployService.of(self.api).end(ctx.now)
+        d = ended.deploy
+        summary = await MetricsService.of(self.api).summary(Scope(d.name, deploy_id=d.id))
+        reply = Reply.of(
+            [
+                bold("Deploy day over: "),
+                text(
+                    f"deploy {d.name} ended after {duration(ctx.now - d.started_at)}; "
+                    f"{plural(summary.total, 'incident')}, {summary.open} still open; "
+                    f"MTTA {duration(summary.tta.mean)}, MTTR {duration(summary.ttr.mean)}"
+                ),
+            ],
+            f"{plural(ended.checked_out, 'person', 'people')} checked out. "
+            "Thank you, firefighters.",
+        )
+        await ctx.respond(reply)
+        await self.api.announce(reply, origin=ctx.message)
+        await self.api.publish(DEPLOY_ENDED, d)
+        return None
+
+    @command(
+        "deploy",
+        help="what deploy is under way, since when, who leads",
+        examples=[Example("!deploy", r"no deploy is under way")],
+    )
+    async def deploy_status(self, ctx: Context) -> Reply:
+        deploy = await DeployService.of(self.api).active()
+        if deploy is None:
+            return Reply.of(
+                f"no deploy is under way; an admin starts one with "
+                f"{ctx.prefix}deploy start <name> [--api-break] [description]"
+            )
+        summary = await MetricsService.of(self.api).summary(Scope(deploy.name, deploy_id=deploy.id))
+        on_duty = len(await RosterService.of(self.api).on_duty())
+        return Reply.of(
+            [
+                *describe(deploy, ctx),
+                text(f"; {plural(summary.total, 'incident')} ({summary.open} open), "),
+                text(f"{on_duty} on duty"),
+            ]
+        )
+
+    @command(
+        "lead",
+        help="show the deploy lead, or (admins) set it",
+        examples=[
+            Example(
+                "!lead alice", r"alice now leads deploy pkgdb2", setup=("!deploy start pkgdb2",)
+            )
+        ],
+    )
+    async def lead(self, ctx: Context, who: str | None = None) -> Reply:
+        deploys = DeployService.of(self.api)
+        if who is None:
+            deploy = await deploys.active()
+            if deploy is None:
+                return Reply.of("no deploy is under way, so nobody leads")
+            if deploy.lead is None:
+                return Reply.of(
+                    f"deploy {deploy.name} has no lead yet; an admin sets one with "
+                    f"{ctx.prefix}lead <who>"
+                )
+            mention = (await self.api.people.mentions([deploy.lead.id]))[deploy.lead.id]
+            return Reply.of([mention, text(f" leads deploy {deploy.name}")])
+        if ctx.level < Level.ADMIN:
+            raise UserError(f"setting the lead is for admins; {ctx.prefix}lead shows who leads")
+        person = await self.api.people.ensure(ctx.network, who)
+        deploy = await deploys.set_lead(person)
+        mention = (await self.api.people.mentions([person.id]))[person.id]
+        return Reply.of([mention, text(f" now leads deploy {deploy.name}")])
+
+
+def describe(deploy: DeployView, ctx: Context) -> list:
+    tz = ctx.api.config.tz
+    parts = [text("deploy "), bold(deploy.name)]
+    if deploy.api_break:
+        parts.append(text(" (API break)"))
+    parts.append(
+        text(
+            f" under way since {clock_time(deploy.started_at, tz, ctx.now)} "
+            f"({duration(ctx.now - deploy.started_at)})"
+        )
+    )
+    parts.append(text(f", lead {deploy.lead.name}" if deploy.lead else ", no lead yet"))
+    return parts

@@ -1,0 +1,163 @@
+"""The postmortem digest: on `!deploy end`, on `!digest`, at the end of the day and from
+`deployday digest`. The chat gets two lines and where the full Markdown file is; the file
+goes to the digest directory; the list gets it by mail when one is configured."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from bot.commands import Example, Level, UserError, command
+from bot.mail import Mailer, MailError
+from bot.messages import Reply
+from bot.plugin import Context, Plugin, cli_command
+from plugins import MIGRATIONS
+from plugins.common.chat import post
+from plugins.common.files import atomic_text, data_directory, ensure_directory, file_stem, stamp
+from plugins.deploys.service import DEPLOY_ENDED, DeployService, DeployView
+from plugins.digest.figures import Digest
+from plugins.digest.formats import as_json, markdown
+from plugins.digest.service import DigestService, end_of_day_pick, pick_deploy
+from plugins.digest.settings import DigestSettings
+from plugins.digest.views import chat_summary
+
+log = logging.getLogger(__name__)
+
+
+def _configure_cli(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--deploy", metavar="NAME", help="default: the active deploy, else the latest")
+    p.add_argument("--format", choices=["md", "json"], default="md")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="where to write (- for stdout; default: the digest directory)",
+    )
+    p.add_argument("--mail", action="store_true", help="also mail it to digest.mail_to")
+
+
+class DigestPlugin(Plugin):
+    name = "digest"
+    settings_key = "digest"
+    Settings = DigestSettings
+    migrations = MIGRATIONS / "versions"
+
+    @property
+    def directory(self) -> Path:
+        return data_directory(self.api.config, self.settings.directory, "digests")
+
+    async def start(self) -> None:
+        cfg: DigestSettings = self.settings
+        if cfg.mail_to and self.api.config.mail is None:
+            log.warning("digest.mail_to is set but there is no mail: section; nothing is mailed")
+        self.api.subscribe(DEPLOY_ENDED, self.on_deploy_ended)
+        at = cfg.end_of_day_time
+        if at is not None:
+            self.api.scheduler.daily("end-of-day-digest", at, self.api.config.tz, self.end_of_day)
+
+    async def on_deploy_ended(self, deploy: object) -> None:
+        if not isinstance(deploy, DeployView) or not self.settings.on_deploy_end:
+            return
+        reply = await self.produce(deploy, mail=True)
+        await post(self.api, reply, self.settings.rooms)
+
+    async def end_of_day(self) -> None:
+        deploys = DeployService.of(self.api)
+        now = self.api.clock.now()
+        active = await deploys.active()
+        latest = None if active else await deploys.latest()
+        deploy = end_of_day_pick(active, latest, now, self.api.config.tz)
+        if deploy is not None:
+            await post(self.api, await self.produce(deploy, mail=True), self.settings.rooms)
+
+    async def produce(self, deploy: DeployView, *, mail: bool) -> Reply:
+        """Write the digest (and mail it when asked and configured); the chat lines."""
+        now = self.api.clock.now()
+        digest = await DigestService.of(self.api).collect(deploy, now)
+        lines = chat_summary(digest)
+        text = markdown(digest, self.api.config.tz)
+        try:
+            path = await asyncio.to_thread(self._write_default, digest, text, "md")
+            lines.append(f"full digest: {path}")
+        except UserError as exc:
+            log.error("digest of deploy %s not written: %s", deploy.name, exc)
+            lines.append(f"the full digest was not written: {exc}")
+        if mail and self.settings.mail_to:
+            lines.append(await self.mail(digest, text, now))
+        return Reply.of(*lines)
+
+    def _write_default(self, digest: Digest, text: str, ext: str) -> Path:
+        directory = ensure_directory(self.directory)
+        name = f"digest-{file_stem(digest.deploy.name)}-{stamp(digest.as_of)}.{ext}"
+        path = directory / name
+        with atomic_text(path) as f:
+            f.write(text)
+        return path
+
+    async def mail(self, digest: Digest, text: str, now: datetime) -> str:
+        to = self.settings.mail_to
+        subject = f"deployday digest: deploy {digest.deploy.name}"
+        try:
+            await Mailer(self.api.config.mail).send(to, subject, text, now)
+        except MailError as exc:
+            log.warning("digest of deploy %s: %s", digest.deploy.name, exc)
+            return str(exc)
+        return f"mailed to {', '.join(to)}"
+
+    @command(
+        "digest",
+        level=Level.MEMBER,
+        help="post the digest summary and write the full digest (default: the active or "
+        "latest deploy)",
+        examples=[
+            Example(
+                "!digest",
+                r"Digest for deploy pkgdb2: 1 incident, 1 still open.*\n.*\nfull digest: .*\.md",
+                setup=("!deploy start pkgdb2", "!break koji builds stuck"),
+            )
+        ],
+    )
+    async def digest(self, ctx: Context, deploy: str | None = None) -> Reply:
+        chosen = await pick_deploy(DeployService.of(self.api), deploy)
+        return await self.produce(chosen, mail=False)
+
+    @cli_command("digest", help="write a deploy's digest", configure=_configure_cli)
+    async def digest_cli(self, args: argparse.Namespace) -> int:
+        try:
+            deploy = await pick_deploy(DeployService.of(self.api), args.deploy)
+            now = self.api.clock.now()
+            digest = await DigestService.of(self.api).collect(deploy, now)
+            text = markdown(digest, self.api.config.tz)
+            document = text if args.format == "md" else json.dumps(as_json(digest), indent=2)
+            if args.output == "-":
+                sys.stdout.write(document if document.endswith("\n") else document + "\n")
+                return 0
+            if args.output:
+                path = Path(args.output)
+                await asyncio.to_thread(_write, path, document)
+            else:
+                path = await asyncio.to_thread(self._write_default, digest, document, args.format)
+            for line in chat_summary(digest):
+                print(line)
+            print(f"full digest: {path}")
+            if args.mail:
+                if not self.settings.mail_to:
+                    raise UserError("--mail needs digest.mail_to in the config")
+                line = await self.mail(digest, text, now)
+                if not line.startswith("mailed"):
+                    raise UserError(line)
+                print(line)
+        except UserError as exc:
+            print(f"deployday digest: {exc}", file=sys.stderr)
+            return 1
+        return 0
+
+
+def _write(path: Path, text: str) -> None:
+    with atomic_text(path) as f:
+        f.write(text if text.endswith("\n") else text + "\n")

@@ -1,0 +1,197 @@
+"""What a digest is about and what it is made of: which deploy (the one named, under way,
+or the latest), and every row of it read in one transaction for `figures.build`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, tzinfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.commands import UserError
+from bot.plugin import PluginAPI
+from bot.store import Person, Store
+from plugins.deploys.service import DeployService, DeployView
+from plugins.digest.facts import (
+    EventFacts,
+    IncidentFacts,
+    PolicyFacts,
+    ResponderFacts,
+    ShiftFacts,
+)
+from plugins.digest.figures import Digest, build
+from plugins.incidents.lifecycle import Action, Status
+from plugins.incidents.service import EventView
+from plugins.models import (
+    CatalogConsumer,
+    DeployPlan,
+    DutyShift,
+    ExpectedResponder,
+    Incident,
+    IncidentEvent,
+    RosterEntry,
+)
+
+
+class DigestService:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @staticmethod
+    def of(api: PluginAPI) -> DigestService:
+        """The app's one DigestService."""
+        return api.shared(_digest_service)
+
+    async def collect(self, deploy: DeployView, now: datetime) -> Digest:
+        """The digest of `deploy` as it stands at `now`."""
+        async with self._store.read() as s:
+            incidents = await _incidents(s, deploy.id)
+            events = await _events(s, deploy.id)
+            shifts = await _shifts(s, deploy.started_at, deploy.ended_at or now)
+            owners = {i.owner_id for i in incidents if i.owner_id is not None}
+            roster = await _first_teams(s, owners)
+            policy = await _policy(s, deploy.id, incidents)
+        return build(deploy, now, incidents, events, shifts, roster, policy)
+
+
+async def pick_deploy(deploys: DeployService, name: str | None) -> DeployView:
+    """Which deploy a digest is about: the named one (most recent of that name), else the
+    active one, else the most recent one."""
+    if name:
+        found = await deploys.by_name(name.lower())
+        if found is None:
+            raise UserError(f"no deploy named {name[:40]!r}")
+        return found
+    found = await deploys.active() or await deploys.latest()
+    if found is None:
+        raise UserError("no deploy yet, so nothing to digest")
+    return found
+
+
+def end_of_day_pick(
+    active: DeployView | None, latest: DeployView | None, now: datetime, tz: tzinfo
+) -> DeployView | None:
+    """At the end of the day: the deploy under way, else one that ended today, else none."""
+    if active is not None:
+        return active
+    ended = latest.ended_at if latest is not None else None
+    if ended is not None and ended.astimezone(tz).date() == now.astimezone(tz).date():
+        return latest
+    return None
+
+
+def _digest_service(api: PluginAPI) -> DigestService:
+    return DigestService(api.store)
+
+
+async def _incidents(s: AsyncSession, deploy_id: int) -> list[IncidentFacts]:
+    owner = aliased(Person)
+    rows = await s.execute(
+        select(Incident, owner.name)
+        .outerjoin(owner, owner.id == Incident.owner_id)
+        .where(Incident.deploy_id == deploy_id)
+        .order_by(Incident.number)
+    )
+    return [
+        IncidentFacts(
+            i.id,
+            i.number,
+            i.service,
+            i.summary,
+            i.severity,
+            i.environment,
+            Status(i.status),
+            i.owner_id,
+            owner_name,
+            i.created_at,
+            i.consumer,
+            i.consumer_known,
+            i.staging_mixup,
+        )
+        for i, owner_name in rows.all()
+    ]
+
+
+async def _events(s: AsyncSession, deploy_id: int) -> list[EventFacts]:
+    """The events of the deploy's incidents, in time order."""
+    actor, target = aliased(Person), aliased(Person)
+    rows = await s.execute(
+        select(IncidentEvent, actor.name, target.name)
+        .join(Incident, Incident.id == IncidentEvent.incident_id)
+        .outerjoin(actor, actor.id == IncidentEvent.actor_id)
+        .outerjoin(target, target.id == IncidentEvent.target_id)
+        .where(Incident.deploy_id == deploy_id)
+        .order_by(IncidentEvent.at, IncidentEvent.id)
+    )
+    return [
+        EventFacts(
+            e.incident_id,
+            e.actor_id,
+            e.target_id,
+            EventView(e.at, a, Action(e.kind), e.detail, e.severity, t, e.other_number, e.network),
+        )
+        for e, a, t in rows.all()
+    ]
+
+
+async def _shifts(s: AsyncSession, start: datetime, end: datetime) -> list[ShiftFacts]:
+    """Duty shifts that overlap [start, end), in the order people went on duty."""
+    rows = await s.execute(
+        select(DutyShift.person_id, Person.name, DutyShift.team, DutyShift.on_at, DutyShift.off_at)
+        .join(Person, Person.id == DutyShift.person_id)
+        .where(DutyShift.on_at < end, or_(DutyShift.off_at.is_(None), DutyShift.off_at > start))
+        .order_by(DutyShift.on_at, DutyShift.id)
+    )
+    return [ShiftFacts(r.person_id, r.name, r.team, r.on_at, r.off_at) for r in rows.all()]
+
+
+async def _first_teams(s: AsyncSession, people: Iterable[int]) -> dict[int, str]:
+    """Each person's first roster team."""
+    ids = set(people)
+    if not ids:
+        return {}
+    rows = await s.execute(
+        select(RosterEntry.person_id, RosterEntry.team)
+        .where(RosterEntry.person_id.in_(ids))
+        .order_by(RosterEntry.id.desc())
+    )
+    return dict(rows.all())  # descending: the first entry wins
+
+
+async def _policy(
+    s: AsyncSession, deploy_id: int, incidents: Sequence[IncidentFacts]
+) -> PolicyFacts:
+    plan = (
+        await s.execute(
+            select(DeployPlan.id, DeployPlan.planned_for).where(DeployPlan.deploy_id == deploy_id)
+        )
+    ).first()
+    responders: list[ResponderFacts] = []
+    if plan is not None:
+        person = aliased(Person)
+        responders = [
+            ResponderFacts(name or r.team or "?", r.person_id, r.team, r.reminded_at)
+            for r, name in (
+                await s.execute(
+                    select(ExpectedResponder, person.name)
+                    .outerjoin(person, person.id == ExpectedResponder.person_id)
+                    .where(ExpectedResponder.plan_id == plan.id)
+                    .order_by(ExpectedResponder.id)
+                )
+            ).all()
+        ]
+    unknown = {(i.service, i.consumer) for i in incidents if i.consumer_known is False}
+    added: dict[tuple[str, str], str] = {}
+    if unknown:
+        for service, consumer, by in (
+            await s.execute(
+                select(CatalogConsumer.service, CatalogConsumer.consumer, Person.name)
+                .join(Person, Person.id == CatalogConsumer.added_by)
+                .where(CatalogConsumer.service.in_({service for service, _ in unknown}))
+            )
+        ).all():
+            if (service, consumer) in unknown:
+                added[service, consumer] = by
+    return PolicyFacts(plan.planned_for if plan else None, responders, added)

@@ -1,0 +1,34 @@
+"""The `digest:` config section: where the digest goes, when, and to whom by mail."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from pydantic import Field, field_validator
+
+from bot.config import StrictModel
+from plugins.common.chat import Rooms
+from plugins.common.checks import config_addresses, config_clock
+from plugins.common.when import clock
+
+
+class DigestSettings(StrictModel):
+    directory: str | None = None
+    on_deploy_end: bool = True
+    end_of_day: str | None = None
+    rooms: Rooms = Field(default_factory=dict)
+    mail_to: tuple[str, ...] = ()
+
+    @field_validator("end_of_day", mode="before")
+    @classmethod
+    def _hhmm(cls, v: object) -> object:
+        return config_clock(v)
+
+    @field_validator("mail_to")
+    @classmethod
+    def _addresses(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return config_addresses(v)
+
+    @property
+    def end_of_day_time(self) -> time | None:
+        return None if self.end_of_day is None else clock(self.end_of_day)

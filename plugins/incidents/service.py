@@ -1,0 +1,373 @@
+"""Incidents: report, act on (through the state machine), show and list. Every change
+appends an event in the same transaction as the state it changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any, Literal
+
+from sqlalchemy import Row, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot.commands import UserError
+from bot.people import PersonRef
+from bot.plugin import PluginAPI
+from bot.store import Person, Store
+from bot.store.db import next_counter
+from plugins.common.checks import check_consumer, check_environment, check_service
+from plugins.incidents.judges import NOTHING, Flags, Judge
+from plugins.incidents.lifecycle import RESPONSES, Action, Refused, State, Status, apply
+from plugins.incidents.queries import (
+    ACTIVE_DEPLOY,
+    INCIDENTS,
+    LOCKED,
+    VIEW,
+    changed_columns,
+    save_change,
+)
+from plugins.incidents.settings import IncidentSettings
+from plugins.models import Incident, IncidentEvent
+
+Listing = Literal["open", "all", "mine", "service"]
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentView:
+    number: int
+    service: str
+    summary: str
+    severity: int
+    status: Status
+    reporter: PersonRef
+    owner: PersonRef | None
+    created_at: datetime
+    updated_at: datetime
+    deploy: str | None
+    duplicate_of: int | None
+    environment: str | None = None
+    consumer: str | None = None
+    consumer_known: bool | None = None  # None: no consumer was named
+    staging_mixup: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    at: datetime
+    actor: str | None
+    kind: Action
+    detail: str | None
+    severity: int | None
+    target: str | None
+    other_number: int | None
+    network: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    incident: IncidentView
+    first_response: bool  # this action ended the time-to-acknowledge clock
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    incidents: list[IncidentView]
+    total: int
+
+
+class IncidentService:
+    def __init__(self, store: Store, limits: IncidentSettings, prefix: str) -> None:
+        self._store = store
+        self._limits = limits
+        self._p = prefix
+        self._judges: list[Judge] = []
+
+    @staticmethod
+    def of(api: PluginAPI) -> IncidentService:
+        """The app's one IncidentService, shared by every feature that reports or reads
+        incidents, so the judges added to it judge every report."""
+        return api.shared(_incident_service)
+
+    def add_judge(self, judge: Judge) -> None:
+        """Have `judge` flag each new report. It runs inside the reporting transaction,
+        so the flags are stored with the report; incidents work without any."""
+        self._judges.append(judge)
+
+    def _text(self, value: str, what: str, limit: int, hint: str = "") -> str:
+        value = value.strip()
+        if not value:
+            raise UserError(f"the {what} is empty")
+        if len(value) > limit:
+            raise UserError(f"the {what} is {len(value)} characters; keep it under {limit}{hint}")
+        return value
+
+    async def report(
+        self,
+        service: str,
+        summary: str,
+        severity: int | None,
+        reporter: PersonRef,
+        network: str,
+        room: str,
+        now: datetime,
+        environment: str | None = None,
+        consumer: str | None = None,
+    ) -> IncidentView:
+        service = check_service(service)
+        environment = check_environment(environment) if environment is not None else None
+        consumer = check_consumer(consumer) if consumer is not None else None
+        summary = self._text(
+            summary,
+            "summary",
+            self._limits.max_summary_chars,
+            f" and add details with {self._p}note",
+        )
+        severity = severity or self._limits.default_severity
+        async with self._store.write() as s:
+            number = await next_counter(s, "incident")
+            deploy = (await s.execute(ACTIVE_DEPLOY)).first()
+            deploy_id, deploy_environment, deploy_name = deploy or (None, None, None)
+            flags = await self._judged(s, service, consumer, environment, deploy_environment)
+            incident = Incident(
+                number=number,
+                deploy_id=deploy_id,
+                service=service,
+                environment=environment,
+                consumer=consumer,
+                consumer_known=flags.consumer_known,
+                staging_mixup=flags.staging_mixup,
+                summary=summary,
+                severity=severity,
+                status=Status.OPEN.value,
+                reporter_id=reporter.id,
+                created_at=now,
+                updated_at=now,
+                source_network=network,
+                source_room=room,
+            )
+            s.add(incident)
+            await s.flush()
+            s.add(
+                IncidentEvent(
+                    incident_id=incident.id,
+                    at=now,
+                    actor_id=reporter.id,
+                    kind=Action.REPORT.value,
+                    detail=summary,
+                    severity=severity,
+                    network=network,
+                    room=room,
+                )
+            )
+            await s.flush()
+            return _as_view(incident, reporter.name, None, deploy_name)
+
+    async def _judged(
+        self,
+        s: AsyncSession,
+        service: str,
+        consumer: str | None,
+        environment: str | None,
+        deploy_environment: str | None,
+    ) -> Flags:
+        flags = NOTHING
+        for judge in self._judges:
+            flags = flags.merged(await judge(s, service, consumer, environment, deploy_environment))
+        return flags
+
+    async def act(
+        self,
+        number: int,
+        action: Action,
+        actor: PersonRef,
+        now: datetime,
+        *,
+        network: str,
+        room: str,
+        target: PersonRef | None = None,
+        detail: str | None = None,
+        severity: int | None = None,
+        other: int | None = None,
+    ) -> Change:
+        detail = self._detail(number, action, detail)
+        event = {
+            "at": now,
+            "actor_id": actor.id,
+            "kind": action.value,
+            "detail": detail,
+            "severity": severity,
+            "target_id": target.id if target else None,
+            "other_number": other,
+            "network": network,
+            "room": room,
+        }
+        try:
+            async with self._store.write() as s:
+                row = await _locked(s, number, self._p)
+                before = State(Status(row.status), row.owner_id)
+                if action is Action.DUPLICATE:
+                    await self._check_duplicate(s, number, other)
+                after = self._next(number, row, before, action, actor, target)
+                changes = changed_columns(row, after, action, now, severity, other)
+                await save_change(s, number, row, changes, event)
+                names = {before.owner_id: row.owner_name, actor.id: actor.name}
+                if target is not None:
+                    names[target.id] = target.name
+                view = _as_view(
+                    SimpleNamespace(**{**row._mapping, **changes}),
+                    row.reporter_name,
+                    names.get(after.owner_id),
+                    row.deploy_name,
+                )
+                return Change(view, action in RESPONSES and not row.responded)
+        except StaleDataError:
+            raise UserError(
+                f"#{number} was changed by someone else at the same moment; "
+                f"{self._p}show {number} and try again"
+            ) from None
+
+    def _detail(self, number: int, action: Action, detail: str | None) -> str | None:
+        """The note, resolution or reason, checked; the actions that need one get it."""
+        if detail is not None:
+            detail = self._text(detail, "text", self._limits.max_note_chars) if detail else None
+        if action is Action.NOTE and detail is None:
+            raise UserError(f"say what to note: {self._p}note {number} <text>")
+        if action is Action.FOLLOWUP and detail is None:
+            raise UserError(f"say what should follow: {self._p}followup {number} <text>")
+        return detail
+
+    def _next(
+        self,
+        number: int,
+        row: Row[Any],
+        before: State,
+        action: Action,
+        actor: PersonRef,
+        target: PersonRef | None,
+    ) -> State:
+        """The state after `action`, or a UserError saying why not and what would work."""
+        try:
+            return apply(before, action, actor.id, target.id if target else None)
+        except Refused as refused:
+            if action is Action.TAKE and before.owner_id not in (None, actor.id):
+                raise UserError(
+                    f"#{number} is owned by {row.owner_name}; {self._p}assign "
+                    f"{number} {actor.name} to take it over"
+                ) from None
+            hint = (
+                f"; {self._p}reopen {number} [why] if it is broken again"
+                if not before.status.is_open
+                else ""
+            )
+            raise UserError(f"#{number} {refused}{hint}") from None
+
+    async def _check_duplicate(self, s: AsyncSession, number: int, other: int | None) -> None:
+        if other is None or other == number:
+            raise UserError(f"#{number} cannot be a duplicate of itself")
+        row = (
+            await s.execute(select(Incident.duplicate_of).where(Incident.number == other))
+        ).first()
+        if row is None:
+            raise UserError(f"there is no incident #{other}")
+        if row.duplicate_of == number:
+            raise UserError(f"#{other} is already a duplicate of #{number}")
+
+    async def show(self, number: int) -> tuple[IncidentView, list[EventView]]:
+        actor, target = aliased(Person), aliased(Person)
+        async with self._store.read() as s:
+            incident_id = await s.scalar(select(Incident.id).where(Incident.number == number))
+            if incident_id is None:
+                raise UserError(_missing(number, self._p))
+            view = await _view(s, incident_id)
+            rows = (
+                await s.execute(
+                    select(IncidentEvent, actor.name, target.name)
+                    .outerjoin(actor, actor.id == IncidentEvent.actor_id)
+                    .outerjoin(target, target.id == IncidentEvent.target_id)
+                    .where(IncidentEvent.incident_id == incident_id)
+                    .order_by(IncidentEvent.at, IncidentEvent.id)
+                )
+            ).all()
+        events = [
+            EventView(e.at, a, Action(e.kind), e.detail, e.severity, t, e.other_number, e.network)
+            for e, a, t in rows
+        ]
+        return view, events
+
+    async def listing(
+        self,
+        which: Listing,
+        *,
+        person: PersonRef | None = None,
+        service: str | None = None,
+        limit: int = 15,
+    ) -> Page:
+        """Open ones oldest first; otherwise the most recent `limit`, in number order."""
+        cond = []
+        if which == "open":
+            cond.append(Incident.status.in_([Status.OPEN.value, Status.ACKNOWLEDGED.value]))
+        elif which == "mine":
+            assert person is not None
+            cond.append(Incident.owner_id == person.id)
+        elif which == "service":
+            cond.append(Incident.service == check_service(service or ""))
+        order = Incident.number.asc() if which == "open" else Incident.number.desc()
+        # two statements, not a window count: the count is an index scan, while a window
+        # would make the database build every matching row before the LIMIT
+        async with self._store.read() as s:
+            total = await s.scalar(select(func.count()).select_from(INCIDENTS).where(*cond))
+            rows = (await s.execute(VIEW.where(*cond).order_by(order).limit(limit))).all()
+        return Page(sorted((_row_view(r) for r in rows), key=lambda v: v.number), total or 0)
+
+
+def _incident_service(api: PluginAPI) -> IncidentService:
+    return IncidentService(
+        api.store, api.config.section("incidents", IncidentSettings), api.config.prefix
+    )
+
+
+def _missing(number: int, prefix: str) -> str:
+    return f"there is no incident #{number}; {prefix}incidents all lists them"
+
+
+async def _locked(s: AsyncSession, number: int, prefix: str) -> Row[Any]:
+    """The incident to change, locked (PostgreSQL; SQLite's write lock is already held),
+    with what the reply needs: names, and whether anyone responded yet. One statement."""
+    row = (await s.execute(LOCKED, {"number": number})).first()
+    if row is None:
+        raise UserError(_missing(number, prefix))
+    return row
+
+
+def _as_view(
+    i: Any, reporter_name: str, owner_name: str | None, deploy_name: str | None
+) -> IncidentView:
+    """From anything with the incident's columns as attributes (a row, a model)."""
+    return IncidentView(
+        i.number,
+        i.service,
+        i.summary,
+        i.severity,
+        Status(i.status),
+        PersonRef(i.reporter_id, reporter_name),
+        PersonRef(i.owner_id, owner_name) if i.owner_id is not None else None,
+        i.created_at,
+        i.updated_at,
+        deploy_name,
+        i.duplicate_of,
+        i.environment,
+        i.consumer,
+        i.consumer_known,
+        i.staging_mixup,
+    )
+
+
+def _row_view(row: Row[Any]) -> IncidentView:
+    return _as_view(row, row.reporter_name, row.owner_name, row.deploy_name)
+
+
+async def _view(s: AsyncSession, incident_id: int) -> IncidentView:
+    return _row_view((await s.execute(VIEW.where(INCIDENTS.c.id == incident_id))).one())

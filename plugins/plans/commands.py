@@ -1,0 +1,373 @@
+"""Planned deploys: `!deploy plan/plans/move/cancel/expect` and `deployday plan`. A plan
+is announced in every room and mailed to the lists, repeated T-minus on a schedule, and
+picked up by `!deploy start <name>`; at the start the bot shows which expected responders
+are on duty and later reminds the missing ones, once. Nobody is surprised by an API break."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bot.commands import Example, Level, Text, UserError, command
+from bot.mail import Mailer, MailError
+from bot.messages import Inline, Reply, bold, text
+from bot.people import PersonRef
+from bot.plugin import Context, Plugin, PluginAPI, cli_command
+from plugins import MIGRATIONS
+from plugins.catalog.service import CatalogService
+from plugins.common.chat import clock_time
+from plugins.common.checks import check_deploy_name, check_environment
+from plugins.common.when import parse_when
+from plugins.deploys.service import DEPLOY_STARTED, DeployView
+from plugins.plans.due import Missing, claim_due
+from plugins.plans.mail import mail_text
+from plugins.plans.service import STARTED, Notice, PlanService, PlanView
+from plugins.plans.settings import PlanSettings
+from plugins.plans.views import announcement, checked_in, listing
+from plugins.roster.service import RosterService
+
+log = logging.getLogger(__name__)
+MAX_DESCRIPTION = 500
+# How stale the job's idea of "nothing is due before T" may get: plans made by another
+# instance or from the command line are seen within this.
+RESCAN = timedelta(minutes=10)
+PLANNED = ("!deploy plan pkgdb2 2026-11-25 09:00 --api-break packages API v2",)
+
+
+def _configure_cli(p: argparse.ArgumentParser) -> None:
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    zone = "in the configured time zone unless it names one"
+    add = actions.add_parser("add", help="plan a deploy, mail the announcement")
+    add.add_argument("name", help="the deploy's name; `!deploy start NAME` picks the plan up")
+    add.add_argument("when", help=f"'2026-11-25 09:00', 2026-11-25T09:00, +2h ({zone})")
+    add.add_argument("--service", help="the catalogue service it changes (default: NAME)")
+    add.add_argument("--env", help="the environment it deploys to (default: plans.environment)")
+    add.add_argument("--api-break", action="store_true", help="it breaks the service's API")
+    add.add_argument("-d", "--description", help="what changes")
+    actions.add_parser("list", help="what is planned")
+    move = actions.add_parser("move", help="move a plan, mail the change")
+    move.add_argument("name")
+    move.add_argument("when", help=f"the new time ({zone})")
+    cancel = actions.add_parser("cancel", help="cancel a plan, mail the change")
+    cancel.add_argument("name")
+    for sub in (add, move, cancel):
+        sub.add_argument("-c", "--config", type=Path, default=argparse.SUPPRESS)
+
+
+class PlansPlugin(Plugin):
+    name = "plans"
+    settings_key = "plans"
+    Settings = PlanSettings
+    migrations = MIGRATIONS / "versions"
+
+    def __init__(self, api: PluginAPI) -> None:
+        super().__init__(api)
+        self._quiet_until: datetime | None = None
+
+    async def start(self) -> None:
+        cfg: PlanSettings = self.settings
+        if (cfg.mail_to or cfg.api_break_mail_to) and self.api.config.mail is None:
+            log.warning("plans.mail_to is set but there is no mail: section; nothing is mailed")
+        self.api.subscribe(DEPLOY_STARTED, self.on_deploy_started)
+        self.api.scheduler.every("plans", timedelta(minutes=cfg.check_every), self.tick)
+
+    # --- chat commands ------------------------------------------------------------------
+
+    @command(
+        "deploy plan",
+        level=Level.ADMIN,
+        usage="<name> <date/time> [--api-break] [--env NAME] [--service NAME] [description…]",
+        help="plan a deploy: announced everywhere, mailed, and repeated before it starts",
+        examples=[
+            Example(
+                PLANNED[0],
+                r"Planned: deploy pkgdb2 \(production\) on Wed 2026-11-25 09:00 UTC, in \d+d "
+                r"— API BREAK — packages API v2",
+            )
+        ],
+    )
+    async def deploy_plan(
+        self,
+        ctx: Context,
+        name: str,
+        when: Text,
+        *,
+        api_break: bool = False,
+        env: str | None = None,
+        service: str | None = None,
+    ) -> Reply:
+        words = when.split()
+        planned_for, used = parse_when(words, ctx.now, self.api.config.tz)
+        description = " ".join(words[used:]) or None
+        plan = await self.plan(
+            ctx.person, name, planned_for, service, env, api_break, description, ctx.now
+        )
+        return await self._publish(ctx, Notice("planned", plan))
+
+    @command(
+        "deploy plans",
+        help="the deploys planned, soonest first",
+        examples=[Example("!deploy plans", r"1 planned deploy\n.*pkgdb2", setup=PLANNED)],
+    )
+    async def deploy_plans(self, ctx: Context) -> Reply:
+        upcoming = await PlanService.of(self.api).upcoming()
+        return Reply.of(*listing(upcoming, ctx.now, self.api.config.tz, ctx.prefix))
+
+    @command(
+        "deploy move",
+        level=Level.ADMIN,
+        usage="<name> <date/time>",
+        help="move a planned deploy to another time (announced)",
+        examples=[
+            Example(
+                "!deploy move pkgdb2 2026-11-26 14:00",
+                r"Moved: deploy pkgdb2 \(production\) now on Thu 2026-11-26 14:00 UTC "
+                r"\(was Wed 2026-11-25 09:00 UTC\)",
+                setup=PLANNED,
+            )
+        ],
+    )
+    async def deploy_move(self, ctx: Context, name: str, when: Text) -> Reply:
+        planned_for = self._when_all(when, ctx.now)
+        plan = await PlanService.of(self.api).move(name.lower(), planned_for, ctx.now)
+        self._quiet_until = None
+        return await self._publish(ctx, Notice("moved", plan))
+
+    @command(
+        "deploy cancel",
+        level=Level.ADMIN,
+        help="cancel a planned deploy (announced)",
+        examples=[
+            Example(
+                "!deploy cancel pkgdb2",
+                r"Cancelled: deploy pkgdb2 \(production\), planned for Wed 2026-11-25 09:00 "
+                r"UTC, is off",
+                setup=PLANNED,
+            )
+        ],
+    )
+    async def deploy_cancel(self, ctx: Context, name: str) -> Reply:
+        plan = await PlanService.of(self.api).cancel(name.lower())
+        self._quiet_until = None
+        return await self._publish(ctx, Notice("cancelled", plan))
+
+    @command(
+        "deploy expect",
+        level=Level.ADMIN,
+        usage="<name> <team|who> [more…]",
+        help="name the teams and people who should be reachable during a planned deploy",
+        examples=[
+            Example(
+                "!deploy expect pkgdb2 releng bob",
+                r"deploy pkgdb2 expects releng, bob",
+                setup=PLANNED,
+            )
+        ],
+    )
+    async def deploy_expect(self, ctx: Context, name: str, who: Text) -> Reply:
+        wanted: list[PersonRef | str] = []
+        for word in re.split(r"[\s,]+", who.strip()):
+            if word.lower() in self.api.config.teams:
+                wanted.append(word.lower())
+            elif word:
+                wanted.append(await self.api.people.ensure(ctx.network, word))
+        plan, responders = await PlanService.of(self.api).expect(
+            name.lower(), wanted, ctx.person, ctx.now
+        )
+        expected = f"deploy {plan.name} expects {', '.join(r.label for r in responders)}"
+        if plan.status == STARTED:
+            return Reply.of(f"{expected}; it is under way: {ctx.prefix}oncall shows who is on duty")
+        return Reply.of(
+            f"{expected}; at its start I show who is on duty and remind the others "
+            f"{self.settings.responders_remind_after} minutes in"
+        )
+
+    def _when_all(self, when: str, now: datetime) -> datetime:
+        words = when.split()
+        planned_for, used = parse_when(words, now, self.api.config.tz)
+        if used < len(words):
+            raise UserError(f"unexpected {' '.join(words[used:])[:40]!r} after the time")
+        return planned_for
+
+    async def _publish(self, ctx: Context, notice: Notice) -> Reply:
+        """Announce a change made in chat everywhere, mail it, and answer with both."""
+        reply = await self.render(notice, ctx.now)
+        await self.api.announce(reply, origin=ctx.message)
+        mailed = await self.mail(notice, ctx.now)
+        return reply + Reply.of(mailed) if mailed else reply
+
+    # --- the work shared by chat and the command line -------------------------------------
+
+    async def plan(
+        self,
+        by: PersonRef,
+        name: str,
+        when: datetime,
+        service: str | None,
+        env: str | None,
+        api_break: bool,
+        description: str | None,
+        now: datetime,
+        *,
+        offline: bool = False,
+    ) -> PlanView:
+        name = check_deploy_name(name)
+        if description and len(description) > MAX_DESCRIPTION:
+            raise UserError(
+                f"the description is {len(description)} characters; keep it under {MAX_DESCRIPTION}"
+            )
+        try:
+            checked = await CatalogService.of(self.api).check_planned(service or name)
+        except UserError as exc:
+            if service is not None:
+                raise
+            raise UserError(f"{exc}; say which it changes with --service <name>") from None
+        environment = check_environment(env) if env is not None else self.settings.environment
+        plan = await PlanService.of(self.api).create(
+            name, checked, environment, api_break, description, when, by, now, offline=offline
+        )
+        self._quiet_until = None
+        return plan
+
+    async def render(self, notice: Notice, now: datetime) -> Reply:
+        """The announcement of `notice` for chat; an API break lists the known consumers."""
+        plan = notice.plan
+        info = None
+        if plan.api_break and notice.kind != "cancelled":
+            info = await CatalogService.of(self.api).entry(plan.service)
+        return announcement(notice, info, now, self.api.config.tz, self.api.config.prefix)
+
+    async def mail(self, notice: Notice, now: datetime) -> str | None:
+        """Mail the announcement to the configured lists: a line saying where, or why
+        not; None when no list wants it."""
+        cfg: PlanSettings = self.settings
+        to = cfg.recipients(notice.plan)
+        if not to or (notice.kind == "reminder" and not cfg.mail_reminders):
+            return None
+        info = await CatalogService.of(self.api).entry(notice.plan.service)
+        subject, body = mail_text(notice, info, self.api.config.tz, now)
+        try:
+            await Mailer(self.api.config.mail).send(to, subject, body, now)
+        except MailError as exc:
+            log.warning("announcement of deploy %s: %s", notice.plan.name, exc)
+            return str(exc)
+        return f"mailed to {', '.join(to)}"
+
+    # --- scheduled work -----------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Post what fell due; between checks of the database, sleep until the next thing
+        can fall due (at most RESCAN), so an idle bot does not query every minute."""
+        now = self.api.clock.now()
+        if self._quiet_until is not None and now < self._quiet_until:
+            return
+        cfg: PlanSettings = self.settings
+        due = await claim_due(
+            self.api.store, now, cfg.reminders, timedelta(minutes=cfg.responders_remind_after)
+        )
+        self._quiet_until = min(due.next_check or now + RESCAN, now + RESCAN)
+        for notice in due.notices:
+            await self.api.announce(await self.render(notice, now))
+            await self.mail(notice, now)
+        if due.missing is not None:
+            await self.api.announce(await self.remind(due.missing))
+
+    async def remind(self, missing: Missing) -> Reply:
+        """Ping the expected responders not on duty: people by name, teams by their roster."""
+        roster = RosterService.of(self.api)
+        spans: list[Inline] = [
+            bold("Reminder: "),
+            text(f"deploy {missing.deploy} expects you on duty: "),
+        ]
+        for n, responder in enumerate(missing.responders):
+            if n:
+                spans.append(text("; "))
+            if responder.person is not None:
+                spans.append(
+                    (await self.api.people.mentions([responder.person.id]))[responder.person.id]
+                )
+                continue
+            members = await roster.team(responder.team or "")
+            if not members:
+                spans.append(text(f"{responder.team} (nobody on its roster)"))
+                continue
+            mentions = await self.api.people.mentions(m.person.id for m in members)
+            spans.append(text(f"{responder.team}: "))
+            for i, member in enumerate(members):
+                spans += [*([text(", ")] if i else []), mentions[member.person.id]]
+        spans.append(text(f" — {self.api.config.prefix}checkin <team> when you are reachable"))
+        return Reply.of(spans)
+
+    async def on_deploy_started(self, deploy: object) -> None:
+        """Show which expected responders of a planned deploy are on duty, which not yet."""
+        if not isinstance(deploy, DeployView):
+            return
+        self._quiet_until = None
+        plans = PlanService.of(self.api)
+        plan = await plans.of_deploy(deploy.id)
+        if plan is None or not plan.responders:
+            return
+        responders = await plans.responders(plan.id)
+        on, off = checked_in(responders, await RosterService.of(self.api).on_duty())
+        tz = self.api.config.tz
+        later = deploy.started_at + timedelta(minutes=self.settings.responders_remind_after)
+        lines = [
+            f"Expected on duty for deploy {deploy.name} — checked in: "
+            f"{', '.join(on) or 'nobody yet'}; not yet: {', '.join(off) or 'nobody'}"
+        ]
+        if off:
+            lines.append(
+                f"I remind those not on duty at {clock_time(later, tz, deploy.started_at)}; "
+                f"{self.api.config.prefix}checkin <team> to go on duty"
+            )
+        await self.api.announce(Reply.of(*lines))
+
+    # --- the command line -----------------------------------------------------------------
+
+    @cli_command("plan", help="plan, list, move or cancel deploys", configure=_configure_cli)
+    async def plan_cli(self, args: argparse.Namespace) -> int:
+        now = self.api.clock.now()
+        plans = PlanService.of(self.api)
+        try:
+            if args.action == "list":
+                for line in listing(
+                    await plans.upcoming(), now, self.api.config.tz, self.api.config.prefix
+                ):
+                    print(line)
+                return 0
+            if args.action == "add":
+                by = await self.api.people.ensure("console", self.api.config.console.user)
+                when = self._when_all(args.when, now)
+                plan = await self.plan(
+                    by,
+                    args.name,
+                    when,
+                    args.service,
+                    args.env,
+                    args.api_break,
+                    args.description,
+                    now,
+                    offline=True,
+                )
+                notice = Notice("planned", plan)
+            elif args.action == "move":
+                when = self._when_all(args.when, now)
+                notice = Notice(
+                    "moved", await plans.move(args.name.lower(), when, now, offline=True)
+                )
+            else:
+                notice = Notice("cancelled", await plans.cancel(args.name.lower(), offline=True))
+            for line in (await self.render(notice, now)).plain.splitlines():
+                print(line)
+            mailed = await self.mail(notice, now)
+            if mailed:
+                print(mailed)
+            print("the running bot announces it in chat at its next check")
+        except UserError as exc:
+            print(f"deployday plan: {exc}", file=sys.stderr)
+            return 1
+        return 0

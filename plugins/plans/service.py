@@ -1,0 +1,302 @@
+"""Planned deploys: plan, move, cancel, list, and who is expected to be reachable (what
+falls due on a schedule is claimed in `due`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.commands import UserError
+from bot.people import PersonRef
+from bot.plugin import PluginAPI
+from bot.store import Person, Store
+from plugins.common.when import moment
+from plugins.models import Deploy, DeployPlan, ExpectedResponder
+
+PLANNED, STARTED, CANCELLED = "planned", "started", "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanView:
+    id: int
+    name: str
+    service: str
+    environment: str
+    api_break: bool
+    description: str | None
+    planned_for: datetime
+    moved_from: datetime | None
+    status: str  # planned | started | cancelled
+    planned_by: str
+    responders: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Responder:
+    """A person or a whole team expected to be reachable."""
+
+    person: PersonRef | None
+    team: str | None
+    reminded_at: datetime | None = None
+
+    @property
+    def label(self) -> str:
+        return self.person.name if self.person else self.team or "?"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """An announcement to post: `kind` is planned, moved or cancelled (a change made from
+    the command line, not yet announced in chat) or reminder (T-minus)."""
+
+    kind: str
+    plan: PlanView
+
+
+class PlanService:
+    def __init__(self, store: Store, prefix: str, tz: tzinfo) -> None:
+        self._store = store
+        self._p = prefix
+        self._tz = tz
+
+    @staticmethod
+    def of(api: PluginAPI) -> PlanService:
+        """The app's one PlanService."""
+        return api.shared(_plan_service)
+
+    async def create(
+        self,
+        name: str,
+        service: str,
+        environment: str,
+        api_break: bool,
+        description: str | None,
+        planned_for: datetime,
+        by: PersonRef,
+        now: datetime,
+        *,
+        offline: bool = False,
+    ) -> PlanView:
+        """`offline`: made where no chat is (the CLI); the bot announces it at its next check."""
+        try:
+            async with self._store.write() as s:
+                taken = await _planned(s, name)
+                if taken is not None:
+                    raise UserError(
+                        f"deploy {name} is already planned for "
+                        f"{moment(taken.planned_for, self._tz)}; {self._p}deploy move {name} "
+                        "<when> changes it"
+                    )
+                await self._not_mid_deploy(s, service)
+                plan = DeployPlan(
+                    name=name,
+                    service=service,
+                    environment=environment,
+                    api_break=api_break,
+                    description=description,
+                    planned_for=planned_for,
+                    status=PLANNED,
+                    armed_at=now,
+                    pending_notice=PLANNED if offline else None,
+                    created_by=by.id,
+                    created_at=now,
+                )
+                s.add(plan)
+                await s.flush()
+                plan_id = plan.id
+        except IntegrityError:
+            raise UserError(
+                f"deploy {name} was planned by someone else at the same moment; "
+                f"{self._p}deploy plans lists what is planned"
+            ) from None
+        return await self._view(plan_id)
+
+    async def _not_mid_deploy(self, s: AsyncSession, service: str) -> None:
+        row = (
+            await s.execute(
+                select(Deploy.name, Deploy.started_at, DeployPlan.service)
+                .outerjoin(DeployPlan, DeployPlan.deploy_id == Deploy.id)
+                .where(Deploy.status == "active")
+            )
+        ).first()
+        if row is not None and (row.service or row.name) == service:
+            raise UserError(
+                f"{service} is mid-deploy (deploy {row.name}, under way since "
+                f"{moment(row.started_at, self._tz)}); plan the next one after "
+                f"{self._p}deploy end"
+            )
+
+    async def move(
+        self, name: str, planned_for: datetime, now: datetime, *, offline: bool = False
+    ) -> PlanView:
+        async with self._store.write() as s:
+            plan = await self._planned_or_refuse(s, name)
+            if plan.planned_for == planned_for:
+                raise UserError(
+                    f"deploy {name} is already planned for {moment(planned_for, self._tz)}"
+                )
+            plan.moved_from, plan.planned_for, plan.armed_at = plan.planned_for, planned_for, now
+            if not offline:
+                plan.pending_notice = None
+            elif plan.pending_notice != PLANNED:  # never announced in chat: still "planned"
+                plan.pending_notice = "moved"
+            plan_id = plan.id
+        return await self._view(plan_id)
+
+    async def cancel(self, name: str, *, offline: bool = False) -> PlanView:
+        async with self._store.write() as s:
+            plan = await self._planned_or_refuse(s, name)
+            plan.status = CANCELLED
+            # a plan chat never heard of is cancelled quietly there
+            unheard = plan.pending_notice == PLANNED
+            plan.pending_notice = CANCELLED if offline and not unheard else None
+            plan_id = plan.id
+        return await self._view(plan_id)
+
+    async def _planned_or_refuse(self, s: AsyncSession, name: str) -> DeployPlan:
+        plan = await _planned(s, name, lock=True)
+        if plan is None:
+            raise UserError(
+                f"no deploy named {name[:64]} is planned; {self._p}deploy plans lists them"
+            )
+        return plan
+
+    async def upcoming(self) -> list[PlanView]:
+        """Plans not started or cancelled yet, soonest first."""
+        async with self._store.read() as s:
+            ids = (
+                await s.scalars(
+                    select(DeployPlan.id)
+                    .where(DeployPlan.status == PLANNED)
+                    .order_by(DeployPlan.planned_for, DeployPlan.id)
+                )
+            ).all()
+            return [await plan_view(s, i) for i in ids]
+
+    async def of_deploy(self, deploy_id: int) -> PlanView | None:
+        """The plan a deploy was started from, if it was planned."""
+        async with self._store.read() as s:
+            plan_id = await s.scalar(select(DeployPlan.id).where(DeployPlan.deploy_id == deploy_id))
+            return None if plan_id is None else await plan_view(s, plan_id)
+
+    async def expect(
+        self,
+        name: str,
+        wanted: Sequence[PersonRef | str],
+        by: PersonRef,
+        now: datetime,
+    ) -> tuple[PlanView, list[Responder]]:
+        """Add expected responders (people, or teams by name) to a planned (or running,
+        planned) deploy, in order; returns all of them. Nobody is added twice."""
+        async with self._store.write() as s:
+            plan = await _planned(s, name)
+            if plan is None:
+                plan = (
+                    await s.execute(
+                        select(DeployPlan)
+                        .join(Deploy, Deploy.id == DeployPlan.deploy_id)
+                        .where(Deploy.name == name, Deploy.status == "active")
+                    )
+                ).scalar_one_or_none()
+            if plan is None:
+                active = await s.scalar(
+                    select(Deploy.id).where(Deploy.name == name, Deploy.status == "active")
+                )
+                if active is not None:
+                    raise UserError(
+                        f"deploy {name} was not planned, so it has no expected responders; "
+                        f"plan the next one with {self._p}deploy plan"
+                    )
+                raise UserError(
+                    f"no deploy named {name[:64]} is planned; {self._p}deploy plans lists them"
+                )
+            have = {r.person.id if r.person else r.team for r in await responders_of(s, plan.id)}
+            for who in wanted:
+                key = who if isinstance(who, str) else who.id
+                if key in have:
+                    continue
+                have.add(key)
+                s.add(
+                    ExpectedResponder(
+                        plan_id=plan.id,
+                        person_id=None if isinstance(who, str) else who.id,
+                        team=who if isinstance(who, str) else None,
+                        added_by=by.id,
+                        added_at=now,
+                    )
+                )
+                await s.flush()
+            return await plan_view(s, plan.id), await responders_of(s, plan.id)
+
+    async def responders(self, plan_id: int) -> list[Responder]:
+        async with self._store.read() as s:
+            return await responders_of(s, plan_id)
+
+    async def _view(self, plan_id: int) -> PlanView:
+        async with self._store.read() as s:
+            return await plan_view(s, plan_id)
+
+
+def _plan_service(api: PluginAPI) -> PlanService:
+    return PlanService(api.store, api.config.prefix, api.config.tz)
+
+
+async def _planned(s: AsyncSession, name: str, lock: bool = False) -> DeployPlan | None:
+    stmt = select(DeployPlan).where(DeployPlan.name == name, DeployPlan.status == PLANNED)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await s.execute(stmt)).scalar_one_or_none()
+
+
+async def plan_view(s: AsyncSession, plan_id: int) -> PlanView:
+    """The plan as commands show it, read in the caller's transaction."""
+    p, by = (
+        await s.execute(
+            select(DeployPlan, Person.name)
+            .join(Person, Person.id == DeployPlan.created_by)
+            .where(DeployPlan.id == plan_id)
+        )
+    ).one()
+    count = await s.scalar(
+        select(func.count(ExpectedResponder.id)).where(ExpectedResponder.plan_id == plan_id)
+    )
+    return PlanView(
+        p.id,
+        p.name,
+        p.service,
+        p.environment,
+        p.api_break,
+        p.description,
+        p.planned_for,
+        p.moved_from,
+        p.status,
+        by,
+        count or 0,
+    )
+
+
+async def responders_of(s: AsyncSession, plan_id: int) -> list[Responder]:
+    """Who the plan expects, in the order they were named, in the caller's transaction."""
+    person = aliased(Person)
+    rows = (
+        await s.execute(
+            select(ExpectedResponder, person.name)
+            .outerjoin(person, person.id == ExpectedResponder.person_id)
+            .where(ExpectedResponder.plan_id == plan_id)
+            .order_by(ExpectedResponder.id)
+        )
+    ).all()
+    return [
+        Responder(
+            PersonRef(r.person_id, name) if r.person_id is not None else None,
+            r.team,
+            r.reminded_at,
+        )
+        for r, name in rows
+    ]
