@@ -217,7 +217,8 @@ def _unique_sets(table: Table) -> list[tuple[list[str], ColumnElement[bool] | No
 
 
 def _merge(conn: Connection, keep: int, gone: int) -> PersonRef:
-    names = dict(conn.execute(select(Person.id, Person.name).where(Person.id.in_([keep, gone]))))
+    rows = conn.execute(select(Person.id, Person.name).where(Person.id.in_([keep, gone])))
+    names = {r.id: r.name for r in rows}
     if keep not in names or gone not in names:
         raise LookupError(f"no person {keep if keep not in names else gone}")
     _repoint_people(conn, keep, gone)

@@ -117,11 +117,13 @@ class Store:
 @contextlib.contextmanager
 def orm(conn: Connection) -> Iterator[Session]:
     """An ORM session inside a unit, for work that reads better with mapped objects than
-    in Core. It works in a savepoint of its own and is flushed when the block ends;
-    what leaves the unit must be plain values, never the objects."""
-    with Session(bind=conn, join_transaction_mode="create_savepoint") as session:
+    in Core. It works in a savepoint of its own, released when the block ends (the unit's
+    transaction still decides); what leaves the unit must be plain values, never objects."""
+    with Session(
+        bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+    ) as session:
         yield session
-        session.flush()
+        session.commit()
 
 
 def next_counter(conn: Connection, name: str) -> int:
