@@ -31,8 +31,10 @@ def write_config(
     database: str,
     channels: Sequence[str],
 ) -> Path:
-    """A config on `ircd`, with the per-person rate limit and the outgoing flood bucket at
-    the highest values the config accepts: the figures are the bot's, not its brakes'."""
+    """A config on `ircd` with both brakes at the highest values the config accepts: the
+    per-person rate limit (1,000 commands at once, 6,000 a minute) and the outgoing IRC
+    send bucket (100,000 lines at once, 1,000,000 a second). The figures are the bot's,
+    not its brakes'."""
     config = {
         "database": database,
         "rate_limit": {"burst": 1000, "per_minute": 6000},
@@ -44,7 +46,7 @@ def write_config(
                 "tls": False,
                 "nick": BOT_NICK,
                 "channels": list(channels),
-                "flood": {"burst": 100, "per_second": 1000},
+                "flood": {"burst": 100_000, "per_second": 1_000_000},
             }
         },
     }
