@@ -13,18 +13,32 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 from pydantic import BaseModel
 
 from bot.clock import Clock
+from bot.command_stats import CommandStats
 from bot.commands import Command, Level, build_command
 from bot.config import Config
 from bot.messages import Message, Reply
 from bot.people import People, PersonRef
 from bot.scheduler import Scheduler
 from bot.store import Store
+from bot.web import Routes
 
 if TYPE_CHECKING:
     from bot.commands import Registry
 
 T = TypeVar("T")
 Handler = Callable[[object], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkStatus:
+    """One configured network as this instance sees it now (health checks, metrics)."""
+
+    name: str
+    kind: str
+    serving: bool  # this instance answers there (a standby replica does not)
+    connected: bool  # connected and in every configured room
+    reconnects: int  # connections made after the first
+    queued: int  # outgoing lines or messages waiting
 
 
 class PluginAPI(Protocol):
@@ -34,6 +48,11 @@ class PluginAPI(Protocol):
     people: People
     scheduler: Scheduler
     registry: Registry
+    routes: Routes  # HTTP routes features offer; served when the intake is enabled
+    command_stats: CommandStats  # what the dispatcher did with each command
+
+    def networks(self) -> list[NetworkStatus]:
+        """Every configured network's state now."""
 
     async def announce(
         self, reply: Reply, *, origin: Message | None = None, networks: set[str] | None = None

@@ -13,7 +13,7 @@ from bot.clock import FakeClock
 from bot.loading import build_config
 from bot.messages import Message, Reply, Room, Sender
 from bot.store import Store
-from bot.transports.base import Sink
+from bot.transports.base import Sink, TransportStats
 
 
 @dataclass(slots=True)
@@ -39,6 +39,8 @@ class MemoryTransport:
         self.nick = nick
         self.sent: list[Sent] = []
         self._sink: Sink | None = None
+        self.connected = True  # what stats() reports; tests of health checks change them
+        self.reconnects = 0
 
     @property
     def own_names(self) -> tuple[str, ...]:
@@ -50,6 +52,9 @@ class MemoryTransport:
 
     def fold(self, name: str) -> str:
         return name.casefold()
+
+    def stats(self) -> TransportStats:
+        return TransportStats(self.connected, self.reconnects, queued=0)
 
     async def start(self, sink: Sink) -> None:
         self._sink = sink

@@ -13,7 +13,7 @@ from typing import TextIO
 from bot.clock import Clock
 from bot.messages import Message, Reply, Room, Sender, Span, Table, table_as_lines
 from bot.text import clean
-from bot.transports.base import Sink
+from bot.transports.base import Sink, TransportStats
 
 ROOM = "console"
 
@@ -50,6 +50,9 @@ class ConsoleTransport:
 
     def fold(self, name: str) -> str:
         return name.casefold()
+
+    def stats(self) -> TransportStats:
+        return TransportStats(connected=True, reconnects=0, queued=0)
 
     async def start(self, sink: Sink) -> None:
         self._reader = asyncio.create_task(self._read(sink), name="console-reader")

@@ -116,6 +116,10 @@ class IrcTransport(SupervisedTransport[QueuedLine]):
         return bool(self._session and self._session.registered)
 
     @property
+    def connections(self) -> int:
+        return self.registrations
+
+    @property
     def account(self) -> str | None:
         """The services account the bot is logged in to on this connection, if any."""
         return self._session.caps.account if self._session else None
