@@ -36,6 +36,7 @@ class Action(StrEnum):
     WONTFIX = "wontfix"
     DUPLICATE = "duplicate"
     FOLLOWUP = "followup"  # something to do after the day; listed in the digest
+    ALERT = "alert"  # what the alert that opened it says since: firing again, resolved
 
 
 # Actions that show a responder has looked at the incident: the first one ends the
@@ -55,7 +56,7 @@ class State:
 
 def apply(state: State, action: Action, actor_id: int, target_id: int | None = None) -> State:
     """The state after `action`, or `Refused` with a reason fit to show the person."""
-    if action in (Action.NOTE, Action.SEVERITY, Action.FOLLOWUP):
+    if action in (Action.NOTE, Action.SEVERITY, Action.FOLLOWUP, Action.ALERT):
         return state
     if action is Action.REOPEN:
         if state.status.is_open:

@@ -3,7 +3,6 @@ appends an event in the same transaction as the state it changes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, Literal
@@ -16,6 +15,7 @@ from bot.people import PersonRef
 from bot.plugin import PluginAPI
 from bot.store import Store
 from bot.store.db import next_counter
+from bot.store.workers import Unit
 from plugins.common.checks import check_consumer, check_environment, check_service
 from plugins.incidents.judges import NOTHING, Flags, Judge
 from plugins.incidents.lifecycle import RESPONSES, Action, Refused, State, Status, apply
@@ -30,53 +30,11 @@ from plugins.incidents.queries import (
     report_rows,
     save_change,
 )
+from plugins.incidents.records import Change, EventView, IncidentView, Page, as_view
 from plugins.incidents.settings import IncidentSettings
 from plugins.models import Incident
 
 Listing = Literal["open", "all", "mine", "service"]
-
-
-@dataclass(frozen=True, slots=True)
-class IncidentView:
-    number: int
-    service: str
-    summary: str
-    severity: int
-    status: Status
-    reporter: PersonRef
-    owner: PersonRef | None
-    created_at: datetime
-    updated_at: datetime
-    deploy: str | None
-    duplicate_of: int | None
-    environment: str | None = None
-    consumer: str | None = None
-    consumer_known: bool | None = None  # None: no consumer was named
-    staging_mixup: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class EventView:
-    at: datetime
-    actor: str | None
-    kind: Action
-    detail: str | None
-    severity: int | None
-    target: str | None
-    other_number: int | None
-    network: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    incident: IncidentView
-    first_response: bool  # this action ended the time-to-acknowledge clock
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    incidents: list[IncidentView]
-    total: int
 
 
 class IncidentService:
@@ -117,6 +75,26 @@ class IncidentService:
         environment: str | None = None,
         consumer: str | None = None,
     ) -> IncidentView:
+        return await self._store.write(
+            self.reporting(
+                service, summary, severity, reporter, network, room, now, environment, consumer
+            )
+        )
+
+    def reporting(
+        self,
+        service: str,
+        summary: str,
+        severity: int | None,
+        reporter: PersonRef,
+        network: str,
+        room: str,
+        now: datetime,
+        environment: str | None = None,
+        consumer: str | None = None,
+    ) -> Unit[IncidentView]:
+        """The unit of work of a report, its input checked (a UserError if not): run by
+        `report`, or by a feature inside a larger unit (a webhook of many alerts)."""
         service = check_service(service)
         environment = check_environment(environment) if environment is not None else None
         consumer = check_consumer(consumer) if consumer is not None else None
@@ -143,9 +121,9 @@ class IncidentService:
             )
             incident_id = conn.execute(insert(INCIDENTS).returning(INCIDENTS.c.id), row).scalar()
             conn.execute(insert(EVENTS), {**event, "incident_id": incident_id})
-            return _as_view(SimpleNamespace(**row), reporter.name, None, deploy_name)
+            return as_view(SimpleNamespace(**row), reporter.name, None, deploy_name)
 
-        return await self._store.write(unit)
+        return unit
 
     def _judged(
         self,
@@ -174,6 +152,42 @@ class IncidentService:
         severity: int | None = None,
         other: int | None = None,
     ) -> Change:
+        unit = self.acting(
+            number,
+            action,
+            actor,
+            now,
+            network=network,
+            room=room,
+            target=target,
+            detail=detail,
+            severity=severity,
+            other=other,
+        )
+        try:
+            return await self._store.write(unit)
+        except StaleDataError:
+            raise UserError(
+                f"#{number} was changed by someone else at the same moment; "
+                f"{self._p}show {number} and try again"
+            ) from None
+
+    def acting(
+        self,
+        number: int,
+        action: Action,
+        actor: PersonRef,
+        now: datetime,
+        *,
+        network: str,
+        room: str,
+        target: PersonRef | None = None,
+        detail: str | None = None,
+        severity: int | None = None,
+        other: int | None = None,
+    ) -> Unit[Change]:
+        """The unit of work of `action` on incident `number` (see `reporting`); inside,
+        a UserError says why the action makes no sense now."""
         detail = self._detail(number, action, detail)
         event = {
             "at": now,
@@ -198,7 +212,7 @@ class IncidentService:
             names = {before.owner_id: row.owner_name, actor.id: actor.name}
             if target is not None:
                 names[target.id] = target.name
-            view = _as_view(
+            view = as_view(
                 SimpleNamespace(**{**row._mapping, **changes}),
                 row.reporter_name,
                 names.get(after.owner_id),
@@ -206,13 +220,7 @@ class IncidentService:
             )
             return Change(view, action in RESPONSES and not row.responded)
 
-        try:
-            return await self._store.write(unit)
-        except StaleDataError:
-            raise UserError(
-                f"#{number} was changed by someone else at the same moment; "
-                f"{self._p}show {number} and try again"
-            ) from None
+        return unit
 
     def _detail(self, number: int, action: Action, detail: str | None) -> str | None:
         """The note, resolution or reason, checked; the actions that need one get it."""
@@ -330,28 +338,5 @@ def _locked(conn: Connection, number: int, prefix: str) -> Row[Any]:
     return row
 
 
-def _as_view(
-    i: Any, reporter_name: str, owner_name: str | None, deploy_name: str | None
-) -> IncidentView:
-    """From anything with the incident's columns as attributes (a row, a model)."""
-    return IncidentView(
-        i.number,
-        i.service,
-        i.summary,
-        i.severity,
-        Status(i.status),
-        PersonRef(i.reporter_id, reporter_name),
-        PersonRef(i.owner_id, owner_name) if i.owner_id is not None else None,
-        i.created_at,
-        i.updated_at,
-        deploy_name,
-        i.duplicate_of,
-        i.environment,
-        i.consumer,
-        i.consumer_known,
-        i.staging_mixup,
-    )
-
-
 def _row_view(row: Row[Any]) -> IncidentView:
-    return _as_view(row, row.reporter_name, row.owner_name, row.deploy_name)
+    return as_view(row, row.reporter_name, row.owner_name, row.deploy_name)
