@@ -56,6 +56,16 @@ class MetricsService:
         row = await self._store.read(lambda c: c.execute(stmt).first())
         return None if row is None else Scope(f"deploy {row.name}", deploy_id=row.id)
 
+    async def open_by_severity(self) -> dict[int, int]:
+        """Incidents open now, by severity (every severity, zero included)."""
+        stmt = (
+            select(Incident.severity, func.count())
+            .where(Incident.status.in_([Status.OPEN.value, Status.ACKNOWLEDGED.value]))
+            .group_by(Incident.severity)
+        )
+        rows = await self._store.read(lambda c: c.execute(stmt).all())
+        return {severity: 0 for severity in range(1, 5)} | {s: n for s, n in rows}
+
     async def timelines(self, scope: Scope) -> list[Timeline]:
         """Each incident's times, for reports that list them (the digest)."""
         stmt = (
