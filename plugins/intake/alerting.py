@@ -9,9 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from bot.people import PersonRef
 from bot.plugin import PluginAPI
@@ -50,135 +49,153 @@ class AlertService:
     def __init__(self, api: PluginAPI, settings: IntakeSettings) -> None:
         self._api = api
         self._settings = settings
-        self._incidents = IncidentService.of(api)
 
     async def apply(
         self, signals: Sequence[Signal], actor: PersonRef, receiver: str, now: datetime
     ) -> list[Outcome]:
         """Every alert's effect, committed together (or, on any error, none of them)."""
+        incidents = IncidentService.of(self._api)
         room = receiver[:255] or ACTOR
 
         def unit(conn: Connection) -> list[Outcome]:
-            active = conn.scalar(select(Deploy.id).where(Deploy.status == "active"))
-            return [self._one(conn, s, actor, room, now, active is not None) for s in signals]
+            batch = _Batch(conn, incidents, self._settings, actor, room, now)
+            batch.load({s.fingerprint for s in signals})
+            outcomes = [batch.one(s) for s in signals]
+            batch.save()
+            return outcomes
 
         return await self._api.store.write(unit)
 
-    def _one(
-        self,
-        conn: Connection,
-        s: Signal,
-        actor: PersonRef,
-        room: str,
-        now: datetime,
-        deploy_active: bool,
-    ) -> Outcome:
-        mapped = conn.execute(_MAPPED, {"fingerprint": s.fingerprint}).first()
-        same = mapped is not None and mapped.starts_at == s.episode
-        if mapped is not None and same and mapped.status == (FIRING if s.firing else RESOLVED):
-            return Outcome(Kind.REPEAT, s, mapped.number)
-        is_open = mapped is not None and Status(mapped.incident_status).is_open
-        if s.firing and mapped is not None and is_open:
-            return self._again(conn, s, mapped, actor, room, now)
-        if s.firing:
-            if not deploy_active and self._settings.outside_deploy != "open":
-                return Outcome(_outside(self._settings), s)
-            return self._open(conn, s, mapped, actor, room, now)
-        if mapped is None or not same:
-            outside = not deploy_active and self._settings.outside_deploy == "announce"
-            return Outcome(Kind.OUTSIDE if outside and mapped is None else Kind.IGNORED, s)
-        return self._resolve(conn, s, mapped, actor, room, now, is_open)
 
-    def _open(
+@dataclass(slots=True)
+class _Known:
+    """A fingerprint's incident, as read at the start of the webhook and as it changes."""
+
+    id: int | None  # its alert_incidents row; None until saved
+    number: int
+    incident_open: bool
+    starts_at: datetime
+    status: str
+    changed: bool = False
+
+
+class _Batch:
+    """One webhook's alerts inside its transaction: the fingerprints' incidents are read
+    in one statement up front and written back in two at the end, so a storm of alerts
+    costs the incident work and little more."""
+
+    def __init__(
         self,
         conn: Connection,
-        s: Signal,
-        mapped: Row[Any] | None,
+        incidents: IncidentService,
+        settings: IntakeSettings,
         actor: PersonRef,
         room: str,
         now: datetime,
-    ) -> Outcome:
+    ) -> None:
+        self._conn = conn
+        self._incidents = incidents
+        self._settings = settings
+        self._actor = actor
+        self._room = room
+        self._now = now
+        self._deploy = conn.scalar(select(Deploy.id).where(Deploy.status == "active"))
+        self._known: dict[str, _Known] = {}
+
+    def load(self, fingerprints: set[str]) -> None:
+        rows = self._conn.execute(_MAPPED.where(AlertIncident.fingerprint.in_(fingerprints)))
+        for r in rows:
+            is_open = Status(r.incident_status).is_open
+            self._known[r.fingerprint] = _Known(r.id, r.number, is_open, r.starts_at, r.status)
+
+    def one(self, s: Signal) -> Outcome:
+        known = self._known.get(s.fingerprint)
+        same = known is not None and known.starts_at == s.episode
+        if known is not None and same and known.status == (FIRING if s.firing else RESOLVED):
+            return Outcome(Kind.REPEAT, s, known.number)
+        if s.firing and known is not None and known.incident_open:
+            return self._again(s, known)
+        rule = self._settings.outside_deploy
+        if s.firing and self._deploy is None and rule != "open":
+            return Outcome(Kind.OUTSIDE if rule == "announce" else Kind.IGNORED, s)
+        if s.firing:
+            return self._open(s, known)
+        if known is None or not same:
+            outside = known is None and self._deploy is None and rule == "announce"
+            return Outcome(Kind.OUTSIDE if outside else Kind.IGNORED, s)
+        return self._resolve(s, known)
+
+    def _open(self, s: Signal, known: _Known | None) -> Outcome:
         view = self._incidents.reporting(
-            s.service, s.summary, s.severity, actor, NETWORK, room, s.starts_at
-        )(conn)
-        incident_id = conn.scalar(select(Incident.id).where(Incident.number == view.number))
-        row = {"incident_id": incident_id, "starts_at": s.episode, "status": FIRING}
-        if mapped is None:
-            conn.execute(
-                insert(AlertIncident), {**row, "fingerprint": s.fingerprint, "updated_at": now}
-            )
-        else:
-            _remap(conn, mapped.id, {**row, "updated_at": now})
+            s.service, s.summary, s.severity, self._actor, NETWORK, self._room, s.starts_at
+        )(self._conn)
+        self._known[s.fingerprint] = _Known(
+            known.id if known else None, view.number, True, s.episode, FIRING, changed=True
+        )
         return Outcome(Kind.OPENED, s, view.number, view)
 
-    def _again(
-        self,
-        conn: Connection,
-        s: Signal,
-        mapped: Row[Any],
-        actor: PersonRef,
-        room: str,
-        now: datetime,
-    ) -> Outcome:
-        detail = f"{s.name} firing again"
-        self._event(conn, mapped.number, Action.ALERT, actor, s.starts_at, room, detail)
-        _remap(conn, mapped.id, {"starts_at": s.episode, "status": FIRING, "updated_at": now})
-        return Outcome(Kind.AGAIN, s, mapped.number)
+    def _again(self, s: Signal, known: _Known) -> Outcome:
+        self._event(known.number, Action.ALERT, s.starts_at, f"{s.name} firing again")
+        known.starts_at, known.status, known.changed = s.episode, FIRING, True
+        return Outcome(Kind.AGAIN, s, known.number)
 
-    def _resolve(
-        self,
-        conn: Connection,
-        s: Signal,
-        mapped: Row[Any],
-        actor: PersonRef,
-        room: str,
-        now: datetime,
-        is_open: bool,
-    ) -> Outcome:
-        at = s.ends_at or now
-        _remap(conn, mapped.id, {"status": RESOLVED, "updated_at": now})
-        if is_open and self._settings.resolve == "fix":
-            change = self._event(
-                conn, mapped.number, Action.FIX, actor, at, room, f"resolved by {ACTOR}"
-            )
-            return Outcome(Kind.FIXED, s, mapped.number, change)
-        self._event(conn, mapped.number, Action.ALERT, actor, at, room, f"{s.name} resolved")
-        return Outcome(Kind.RESOLVED, s, mapped.number, still_open=is_open)
+    def _resolve(self, s: Signal, known: _Known) -> Outcome:
+        at = s.ends_at or self._now
+        known.status, known.changed = RESOLVED, True
+        if known.incident_open and self._settings.resolve == "fix":
+            fixed = self._event(known.number, Action.FIX, at, f"resolved by {ACTOR}")
+            known.incident_open = False
+            return Outcome(Kind.FIXED, s, known.number, fixed)
+        self._event(known.number, Action.ALERT, at, f"{s.name} resolved")
+        return Outcome(Kind.RESOLVED, s, known.number, still_open=known.incident_open)
 
-    def _event(
-        self,
-        conn: Connection,
-        number: int,
-        action: Action,
-        actor: PersonRef,
-        at: datetime,
-        room: str,
-        detail: str,
-    ) -> IncidentView:
+    def _event(self, number: int, action: Action, at: datetime, detail: str) -> IncidentView:
         unit = self._incidents.acting(
-            number, action, actor, at, network=NETWORK, room=room, detail=detail
+            number, action, self._actor, at, network=NETWORK, room=self._room, detail=detail
         )
-        return unit(conn).incident
+        return unit(self._conn).incident
+
+    def save(self) -> None:
+        """Write back what changed: new fingerprints in one statement, changed in another."""
+        changed = [(fp, k) for fp, k in self._known.items() if k.changed]
+        new = [
+            {"fp": fp, "number": k.number, "starts": k.starts_at, "status": k.status}
+            for fp, k in changed
+            if k.id is None
+        ]
+        old = [
+            {"row": k.id, "number": k.number, "starts": k.starts_at, "status": k.status}
+            for _, k in changed
+            if k.id is not None
+        ]
+        if new:
+            self._conn.execute(_INSERT.values(updated_at=self._now), new)
+        if old:
+            self._conn.execute(_UPDATE.values(updated_at=self._now), old)
 
 
-def _outside(settings: IntakeSettings) -> Kind:
-    return Kind.OUTSIDE if settings.outside_deploy == "announce" else Kind.IGNORED
-
-
-def _remap(conn: Connection, mapping_id: int, values: dict[str, Any]) -> None:
-    conn.execute(update(AlertIncident).where(AlertIncident.id == mapping_id).values(values))
-
-
-# the incident an alert's fingerprint opened, locked, with that incident's number and state
+_INCIDENT_ID = select(Incident.id).where(Incident.number == bindparam("number")).scalar_subquery()
+_INSERT = insert(AlertIncident).values(
+    fingerprint=bindparam("fp"),
+    incident_id=_INCIDENT_ID,
+    starts_at=bindparam("starts"),
+    status=bindparam("status"),
+)
+_UPDATE = (
+    update(AlertIncident)
+    .where(AlertIncident.id == bindparam("row"))
+    .values(incident_id=_INCIDENT_ID, starts_at=bindparam("starts"), status=bindparam("status"))
+)
+# the incidents fingerprints opened, locked, with their numbers and states
 _MAPPED = (
     select(
         AlertIncident.id,
+        AlertIncident.fingerprint,
         AlertIncident.starts_at,
         AlertIncident.status,
         Incident.number,
         Incident.status.label("incident_status"),
     )
     .join(Incident, Incident.id == AlertIncident.incident_id)
-    .where(AlertIncident.fingerprint == bindparam("fingerprint"))
     .with_for_update(of=AlertIncident)
 )
