@@ -4,23 +4,18 @@ hears of each."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Select, insert, select
 
-from bot.commands import UserError
 from bot.messages import Reply, bold, text
 from bot.plugin import PluginAPI
 from bot.store import Store
-from bot.store.workers import Unit
-from bot.text import clean
-from plugins.common.checks import check_environment, check_service
+from bot.store.workers import Unit, writing
+from plugins.common.checks import check_environment, check_service, check_version, check_who
 from plugins.models import Deploy, Deployment
 
-VERSION = re.compile(r"^[\w.+:~/@-]{1,128}$")
-WHO_CHARS = 64
 SOURCES = ("http", "cli")
 
 
@@ -54,8 +49,8 @@ class DeploymentService:
         at: datetime,
         source: str,
     ) -> Unit[DeploymentView]:
-        """The unit of work that records one, its input checked (a UserError if not); it
-        belongs to the deploy day under way, if any."""
+        """Record one (`record`), its input checked (a UserError if not); it belongs to
+        the deploy day under way, if any."""
         if source not in SOURCES:
             raise ValueError(f"unknown deployment source {source!r}")
         row = {
@@ -86,18 +81,7 @@ class DeploymentService:
 
         return unit
 
-    async def record(
-        self,
-        service: str,
-        version: str | None,
-        environment: str | None,
-        who: str | None,
-        at: datetime,
-        source: str,
-    ) -> DeploymentView:
-        return await self._store.write(
-            self.recording(service, version, environment, who, at, source)
-        )
+    record = writing(recording)
 
     async def get(self, deployment_id: int) -> DeploymentView | None:
         stmt = _VIEW.where(Deployment.id == deployment_id)
@@ -123,24 +107,6 @@ def deployed(d: DeploymentView) -> Reply:
     who = f" by {d.who}" if d.who else ""
     day = f" (deploy {d.deploy})" if d.deploy else ""
     return Reply.of([text("Deployed: "), bold(d.service), text(f"{what}{where}{who}{day}")])
-
-
-def check_version(value: str) -> str:
-    value = value.strip()
-    if not VERSION.match(value):
-        raise UserError(
-            "a version is up to 128 letters, digits or . + : ~ / @ - _ (like 2.3.1 or a "
-            f"commit hash); got {value[:40]!r}"
-        )
-    return value
-
-
-def check_who(value: str) -> str:
-    """Who deployed, as the pipeline names them: a person or a job, shown as given."""
-    value = " ".join(clean(value).split())
-    if not value or len(value) > WHO_CHARS:
-        raise UserError(f"say who deployed in 1 to {WHO_CHARS} characters")
-    return value
 
 
 def _deployment_service(api: PluginAPI) -> DeploymentService:

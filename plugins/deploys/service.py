@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
 
 from sqlalchemy import Connection, Select, select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,10 +15,9 @@ from bot.people import PersonRef
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from bot.store.db import orm
-from bot.store.workers import Unit
+from bot.store.workers import Unit, writing
 from plugins.models import Deploy, DeployPlan, DutyShift
 
-T = TypeVar("T")
 DEPLOY_STARTED = "deploy.started"  # payload: the DeployView
 DEPLOY_ENDED = "deploy.ended"  # payload: the DeployView, after the end was announced
 
@@ -54,29 +52,6 @@ class DeployService:
         """The app's one DeployService."""
         return api.shared(_deploy_service)
 
-    async def start(
-        self,
-        name: str,
-        api_break: bool,
-        description: str | None,
-        by: PersonRef,
-        now: datetime,
-        environment: str | None = None,
-    ) -> DeployView:
-        """Start a deploy; one planned under `name` is picked up: its API break,
-        description and environment count unless given here."""
-        return await self.write(self.starting(name, api_break, description, by, now, environment))
-
-    async def write(self, unit: Unit[T]) -> T:
-        """Run a unit that starts a deploy (`starting`, maybe inside a larger one): a race
-        with another start is told as one line."""
-        try:
-            return await self._store.write(unit)
-        except IntegrityError:
-            raise UserError(
-                f"another deploy was started at the same moment; see {self._p}deploy"
-            ) from None
-
     def starting(
         self,
         name: str,
@@ -86,9 +61,18 @@ class DeployService:
         now: datetime,
         environment: str | None = None,
     ) -> Unit[DeployView]:
-        """The unit of work of `start`."""
+        """Start a deploy (`start`); one planned under `name` is picked up: its API
+        break, description and environment count unless given here."""
 
         def unit(conn: Connection) -> DeployView:
+            try:
+                return started(conn)
+            except IntegrityError:
+                raise UserError(
+                    f"another deploy was started at the same moment; see {self._p}deploy"
+                ) from None
+
+        def started(conn: Connection) -> DeployView:
             with orm(conn) as s:
                 current = _active(s)
                 if current is not None:
@@ -119,12 +103,8 @@ class DeployService:
 
         return unit
 
-    async def end(self, now: datetime) -> Ended:
-        """End the active deploy; everyone still on duty is checked out with it."""
-        return await self._store.write(self.ending(now))
-
     def ending(self, now: datetime) -> Unit[Ended]:
-        """The unit of work of `end`."""
+        """End the active deploy (`end`); everyone still on duty is checked out with it."""
 
         def unit(conn: Connection) -> Ended:
             deploy_id = conn.scalar(_ACTIVE_ID.with_for_update())
@@ -139,6 +119,9 @@ class DeployService:
             return Ended(_view(conn, deploy_id), result.rowcount)
 
         return unit
+
+    start = writing(starting)
+    end = writing(ending)
 
     async def set_lead(self, lead: PersonRef) -> DeployView:
         def unit(conn: Connection) -> DeployView:

@@ -15,7 +15,7 @@ from bot.people import PersonRef
 from bot.plugin import PluginAPI
 from bot.store import Store
 from bot.store.db import next_counter
-from bot.store.workers import Unit
+from bot.store.workers import Unit, writing
 from plugins.common.checks import check_consumer, check_environment, check_service
 from plugins.incidents.judges import NOTHING, Flags, Judge
 from plugins.incidents.lifecycle import RESPONSES, Action, Refused, State, Status, apply
@@ -63,24 +63,6 @@ class IncidentService:
             raise UserError(f"the {what} is {len(value)} characters; keep it under {limit}{hint}")
         return value
 
-    async def report(
-        self,
-        service: str,
-        summary: str,
-        severity: int | None,
-        reporter: PersonRef,
-        network: str,
-        room: str,
-        now: datetime,
-        environment: str | None = None,
-        consumer: str | None = None,
-    ) -> IncidentView:
-        return await self._store.write(
-            self.reporting(
-                service, summary, severity, reporter, network, room, now, environment, consumer
-            )
-        )
-
     def reporting(
         self,
         service: str,
@@ -93,8 +75,9 @@ class IncidentService:
         environment: str | None = None,
         consumer: str | None = None,
     ) -> Unit[IncidentView]:
-        """The unit of work of a report, its input checked (a UserError if not): run by
-        `report`, or by a feature inside a larger unit (a webhook of many alerts)."""
+        """Report an incident: its input is checked (a UserError if not) before the unit
+        of work is made; `report` runs it, a feature may run it inside a larger unit (a
+        webhook of many alerts)."""
         service = check_service(service)
         environment = check_environment(environment) if environment is not None else None
         consumer = check_consumer(consumer) if consumer is not None else None
@@ -138,40 +121,6 @@ class IncidentService:
             flags = flags.merged(judge(conn, service, consumer, environment, deploy_environment))
         return flags
 
-    async def act(
-        self,
-        number: int,
-        action: Action,
-        actor: PersonRef,
-        now: datetime,
-        *,
-        network: str,
-        room: str,
-        target: PersonRef | None = None,
-        detail: str | None = None,
-        severity: int | None = None,
-        other: int | None = None,
-    ) -> Change:
-        unit = self.acting(
-            number,
-            action,
-            actor,
-            now,
-            network=network,
-            room=room,
-            target=target,
-            detail=detail,
-            severity=severity,
-            other=other,
-        )
-        try:
-            return await self._store.write(unit)
-        except StaleDataError:
-            raise UserError(
-                f"#{number} was changed by someone else at the same moment; "
-                f"{self._p}show {number} and try again"
-            ) from None
-
     def acting(
         self,
         number: int,
@@ -186,8 +135,8 @@ class IncidentService:
         severity: int | None = None,
         other: int | None = None,
     ) -> Unit[Change]:
-        """The unit of work of `action` on incident `number` (see `reporting`); inside,
-        a UserError says why the action makes no sense now."""
+        """Do `action` to incident `number` (`act`; see `reporting`); inside, a UserError
+        says why the action makes no sense now, or that someone changed it meanwhile."""
         detail = self._detail(number, action, detail)
         event = {
             "at": now,
@@ -202,6 +151,15 @@ class IncidentService:
         }
 
         def unit(conn: Connection) -> Change:
+            try:
+                return changed(conn)
+            except StaleDataError:
+                raise UserError(
+                    f"#{number} was changed by someone else at the same moment; "
+                    f"{self._p}show {number} and try again"
+                ) from None
+
+        def changed(conn: Connection) -> Change:
             row = _locked(conn, number, self._p)
             before = State(Status(row.status), row.owner_id)
             if action is Action.DUPLICATE:
@@ -221,6 +179,9 @@ class IncidentService:
             return Change(view, action in RESPONSES and not row.responded)
 
         return unit
+
+    report = writing(reporting)
+    act = writing(acting)
 
     def _detail(self, number: int, action: Action, detail: str | None) -> str | None:
         """The note, resolution or reason, checked; the actions that need one get it."""

@@ -101,7 +101,7 @@ class Offline:
             now,
             check_environment(args.env) if args.env else None,
         )
-        deploy = await deploys.write(_noted(unit, STARTED, lambda d: d.id, now))
+        deploy = await api.store.write(_noted(unit, STARTED, lambda d: d.id, now))
         return started(deploy, api.config.prefix).plain
 
     async def pick_up(self) -> None:

@@ -15,9 +15,9 @@ from bot.commands import UserError
 from bot.plugin import PluginAPI
 from bot.text import clean
 from bot.web import HttpError, Request, Response
-from plugins.common.checks import check_deploy_name, check_environment
+from plugins.common.checks import check_deploy_name, check_environment, check_who
 from plugins.deploys.day import announce_end, announce_start
-from plugins.deploys.deployments import DeploymentService, DeploymentView, check_who, deployed
+from plugins.deploys.deployments import DeploymentService, DeploymentView, deployed
 from plugins.deploys.service import DeployService, DeployView
 from plugins.intake.alerting import NETWORK
 from plugins.intake.settings import IntakeSettings

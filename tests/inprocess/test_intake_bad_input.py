@@ -7,15 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from plugins.incidents.judges import NOTHING, Flags
-from plugins.incidents.service import IncidentService
+from tests.gate import ReportGate
 from tests.inprocess.intake import Intake, alert, running, webhook
 
 NOTHING_WRITTEN = {"incidents": 0, "incident_events": 0, "alert_incidents": 0, "deployments": 0}
@@ -91,21 +89,13 @@ async def test_an_alert_storm_is_taken_whole_while_chat_is_answered(
     )
     async with running(tmp_path, monkeypatch) as intake:
         await intake.bot.say("bob", "!deploy", network="libera")  # bob is known from now on
-        inside, release = threading.Event(), threading.Event()
-
-        def hold(*_: object) -> Flags:
-            """Keep the storm's transaction open until bob has had his answer."""
-            inside.set()
-            release.wait(30)
-            return NOTHING
-
-        IncidentService.of(intake.bot.app).add_judge(hold)
+        gate = ReportGate(intake.bot.app)
         posting = asyncio.create_task(intake.post("/alerts", storm))
-        assert await asyncio.to_thread(inside.wait, 30)
+        assert await gate.entered()
         said = await intake.bot.say("bob", "!incidents", network="libera")
         assert said.text == "no open incidents"  # answered mid-storm, nothing half-visible
         before = intake.mark()
-        release.set()
+        gate.open()
         status, body = await posting
         assert (status, body["alerts"], body["opened"]) == (200, 1000, 1000)
         assert body["incidents"] == list(range(1, 1001))

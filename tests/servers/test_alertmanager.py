@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -26,9 +25,8 @@ from bot.devtools.ircuser import IrcUser
 from bot.loading import build_config
 from bot.text import clean
 from bot.transports.irc import IrcTransport
-from plugins.incidents.judges import NOTHING, Flags
-from plugins.incidents.service import IncidentService
 from plugins.models import AlertIncident, Incident
+from tests.gate import ReportGate
 from tests.servers.alertmanager import Alertmanager, am_alert
 from tests.servers.ircd import IrcServer
 
@@ -168,23 +166,15 @@ async def test_an_alert_storm_through_alertmanager_leaves_chat_answering(
     async with bot_on_irc(miniircd, alertmanager, tmp_path, monkeypatch) as (app, user, ch, bot):
         user.say(ch, "!deploy start koji9")
         await seen(user, bot, "Deploy day")  # the person is known: no write to answer them
-        inside, release = threading.Event(), threading.Event()
-
-        def hold(*_: object) -> Flags:
-            """Keep the storm's transaction open until the person has had an answer."""
-            inside.set()
-            release.wait(WAIT)
-            return NOTHING
-
-        IncidentService.of(app).add_judge(hold)
+        gate = ReportGate(app)
         name = f"InstanceDown{next(_ids)}"
         await alertmanager.post(
             *(am_alert(name, f"node{n}", service="koji", severity="warning") for n in range(1000))
         )
-        assert await asyncio.to_thread(inside.wait, WAIT)
+        assert await gate.entered()
         user.say(ch, "!incidents")
         assert await seen(user, bot, "incidents") == "no open incidents"
-        release.set()
+        gate.open()
         assert await seen(user, bot, "Alert storm") == (
             "Alert storm: 1000 alerts from alertmanager — 1000 incidents opened (#1-#1000); "
             "most hit: koji 1000; !incidents lists the open ones"
