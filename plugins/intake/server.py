@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from bot.text import clean
 from bot.web import HttpError, Request, Response, Routes
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ class IntakeServer:
 
     async def start(self, host: str, port: int) -> None:
         app = web.Application(client_max_size=self._max_body)
-        app.router.add_route("*", "/{path:.*}", self._serve)
+        app.router.add_route("*", r"/{path:[\s\S]*}", self._serve)  # line breaks too
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -53,16 +54,18 @@ class IntakeServer:
                 "intake: %d %s %s from %s: %s",
                 exc.status,
                 request.method,
-                request.path,
+                _loggable(request.path),
                 request.remote,
-                exc.message,
+                _loggable(exc.message),
             )
             response = Response.error(exc.status, exc.message)
             if exc.status == 401:
                 response = Response(401, response.body, headers={"WWW-Authenticate": "Bearer"})
         except Exception:
             ref = secrets.token_hex(3)
-            log.exception("intake: %s %s failed (ref %s)", request.method, request.path, ref)
+            log.exception(
+                "intake: %s %s failed (ref %s)", request.method, _loggable(request.path), ref
+            )
             response = Response.error(500, f"internal error (ref {ref}); it was logged")
         return web.Response(
             status=response.status,
@@ -109,3 +112,8 @@ class IntakeServer:
             return await request.read()
         except web.HTTPRequestEntityTooLarge:
             raise too_big from None
+
+
+def _loggable(text: str) -> str:
+    """What a caller sent, fit for one log line: no line breaks or control characters."""
+    return clean(text)[:300]

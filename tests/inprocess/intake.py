@@ -71,11 +71,15 @@ class Intake:
 
 @contextlib.asynccontextmanager
 async def running(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **intake: Any
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str | None = None,
+    **intake: Any,
 ) -> AsyncIterator[Intake]:
     monkeypatch.setenv("DEPLOYDAY_INTAKE_TOKEN", TOKEN)
     bot = await Harness.start(
         tmp_path / "bot.sqlite3",
+        database_url=database_url,
         networks=ROOMS,
         clock=FakeClock(T0),
         admins=["alice"],

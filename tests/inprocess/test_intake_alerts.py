@@ -15,9 +15,9 @@ EVERY_ROOM = [("libera", "#ops"), ("libera", "#noc"), ("fedora", "!room:example.
 
 
 async def test_an_alert_opens_one_incident_and_its_resolution_fixes_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str
 ) -> None:
-    async with running(tmp_path, monkeypatch) as intake:
+    async with running(tmp_path, monkeypatch, database_url) as intake:
         await intake.bot.say("alice", "!deploy start pkgdb2", network="libera")
         before = intake.mark()
         firing = alert("HighErrorRate")

@@ -72,8 +72,15 @@ async def test_each_bad_request_is_one_error_and_one_log_line(
                 405,
                 {"error": "GET is not served here; use POST"},
             )
-        async with intake.http.get(intake.url + "/nothing") as response:
-            assert response.status == 404
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="plugins.intake"):
+            async with intake.http.get(intake.url + "/nothing%0Aforged: line") as response:
+                assert response.status == 404
+        [line] = [r.getMessage() for r in caplog.records]
+        assert (
+            line == "intake: 404 GET /nothing forged: line from 127.0.0.1: nothing is "
+            "served at /nothing forged: line"
+        )
         assert await intake.counts() == NOTHING_WRITTEN
         assert intake.announced() == []
 

@@ -92,9 +92,9 @@ async def test_a_playbook_starts_and_ends_a_deploy_over_http(
 
 
 async def test_the_command_line_marks_deploys_and_the_running_bot_announces_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str
 ) -> None:
-    async with running(tmp_path, monkeypatch) as intake:
+    async with running(tmp_path, monkeypatch, database_url) as intake:
         offline = App(intake.bot.app.config, [], clock=intake.bot.clock)
         cli = next(p for p in offline.plugins if isinstance(p, IntakePlugin))
         try:
