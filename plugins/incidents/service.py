@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import Connection, Row, func, insert, select
 from sqlalchemy.orm.exc import StaleDataError
@@ -55,8 +55,10 @@ class IncidentView:
     staging_mixup: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class EventView:
+class EventView(NamedTuple):
+    """One event of an incident's timeline (a tuple: a busy deploy's digest makes tens of
+    thousands of them)."""
+
     at: datetime
     actor: str | None
     kind: Action
