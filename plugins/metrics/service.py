@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, select
 
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
@@ -86,11 +86,7 @@ class MetricsService:
         """MTTA/MTTR of a scope. The database works out each incident's TTA and TTR in
         seconds from the first-response and last-fix times kept with the incident, so a
         large deploy costs no datetime or object per incident in Python."""
-        per_incident = select(
-            Incident.status,
-            seconds_between(Incident.created_at, Incident.acknowledged_at),
-            seconds_between(Incident.created_at, Incident.fixed_at),
-        )
+        per_incident = select(Incident.status, TTA_SECONDS, TTR_SECONDS)
         oldest = (
             select(
                 Incident.number,
@@ -120,6 +116,13 @@ class MetricsService:
                 first_open.owner,
             )
         return summarize_seconds(((Status(st), tta, ttr) for st, tta, ttr in rows), oldest_open)
+
+
+# stats' TTA and TTR of each incident, as the database works them out from the first
+# response and last fix kept with the incident (NULL where there is none)
+TTA_SECONDS = seconds_between(Incident.created_at, Incident.acknowledged_at)
+REPAIRED_AT = case((Incident.status == Status.FIXED.value, Incident.fixed_at))
+TTR_SECONDS = seconds_between(Incident.created_at, REPAIRED_AT)
 
 
 def _metrics_service(api: PluginAPI) -> MetricsService:

@@ -19,7 +19,9 @@ from bot.config import engine_url
 from bot.store import Base, KeyValue, Store
 from bot.store.db import next_counter, orm
 from bot.store.migrate import alembic_config
+from bot.store.sql import iso_utc
 from plugins import MIGRATIONS
+from plugins.common.files import iso
 
 VERSIONS = [MIGRATIONS / "versions"]
 T = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -186,5 +188,31 @@ async def test_writes_that_arrive_together_share_a_commit_and_fail_alone(
         assert count == 49
         commits, units = store.grouping
         assert units >= 50 and commits - commits_before < 50  # some shared a commit
+    finally:
+        await store.dispose()
+
+
+async def test_times_as_iso_text_match_python_on_both_databases(database_url: str) -> None:
+    """Exports take their times as text from the database: the same text Python writes."""
+    store = await _store(database_url)
+    times = {
+        "whole": datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
+        "fraction": datetime(2026, 11, 25, 9, 0, 1, 250000, tzinfo=UTC),
+        "elsewhere": datetime(2026, 11, 25, 10, 30, 15, 7, tzinfo=timezone(timedelta(hours=1))),
+    }
+    rows = [{"key": k, "value": "", "updated_at": when} for k, when in times.items()]
+    try:
+        await store.write(lambda c: c.execute(insert(KeyValue), rows))
+        got = await store.read(
+            lambda c: dict(
+                c.execute(
+                    select(KeyValue.key, iso_utc(KeyValue.updated_at)).where(
+                        KeyValue.key.in_(times)
+                    )
+                ).all()
+            )
+        )
+        assert got == {k: iso(when) for k, when in times.items()}
+        assert got["fraction"] == "2026-11-25T09:00:01.250000Z"
     finally:
         await store.dispose()
