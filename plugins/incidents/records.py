@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.people import PersonRef
 from plugins.incidents.lifecycle import Action, Status
@@ -30,8 +30,10 @@ class IncidentView:
     staging_mixup: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class EventView:
+class EventView(NamedTuple):
+    """One event of an incident's timeline (a tuple: a busy deploy's digest makes tens of
+    thousands of them)."""
+
     at: datetime
     actor: str | None
     kind: Action

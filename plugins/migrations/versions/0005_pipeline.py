@@ -1,7 +1,7 @@
 """the deploy pipeline: deployments, alerts' incidents, changes the command line made
 
-Revision ID: dd_0004
-Revises: dd_0003
+Revision ID: dd_0005
+Revises: dd_0004
 Create Date: 2026-11-28
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 from bot.store.types import UTCDateTime
 
-revision = "dd_0004"
-down_revision = "dd_0003"
+revision = "dd_0005"
+down_revision = "dd_0004"
 branch_labels = None
 depends_on = None
 
