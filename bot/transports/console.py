@@ -114,7 +114,7 @@ def render(reply: Reply, bold: bool) -> list[str]:
                 )
             )
             continue
-        parts = []
+        parts = [", ".join(clean(m.text) for m in block.to) + ": "] if block.to else []
         for span in block.spans:
             piece = clean(span.text)
             if bold and isinstance(span, Span) and span.style == "bold":

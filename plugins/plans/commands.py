@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.commands import Example, Level, Text, UserError, command
 from bot.mail import Mailer, MailError
-from bot.messages import Inline, Reply, bold, text
+from bot.messages import Reply, addressed, bold, text
 from bot.people import PersonRef
 from bot.plugin import Context, Plugin, PluginAPI, cli_command
 from plugins import MIGRATIONS
@@ -277,30 +277,29 @@ class PlansPlugin(Plugin):
             await self.api.announce(await self.remind(due.missing))
 
     async def remind(self, missing: Missing) -> Reply:
-        """Ping the expected responders not on duty: people by name, teams by their roster."""
+        """Ping the expected responders not on duty: people by name, teams by their
+        roster; addressed to all of them, so each one's client highlights it."""
         roster = RosterService.of(self.api)
-        spans: list[Inline] = [
-            bold("Reminder: "),
-            text(f"deploy {missing.deploy} expects you on duty: "),
-        ]
-        for n, responder in enumerate(missing.responders):
-            if n:
-                spans.append(text("; "))
+        people: dict[int, None] = {}
+        named: list[str] = []
+        for responder in missing.responders:
             if responder.person is not None:
-                spans.append(
-                    (await self.api.people.mentions([responder.person.id]))[responder.person.id]
-                )
+                people[responder.person.id] = None
+                named.append(responder.person.name)
                 continue
             members = await roster.team(responder.team or "")
-            if not members:
-                spans.append(text(f"{responder.team} (nobody on its roster)"))
-                continue
-            mentions = await self.api.people.mentions(m.person.id for m in members)
-            spans.append(text(f"{responder.team}: "))
-            for i, member in enumerate(members):
-                spans += [*([text(", ")] if i else []), mentions[member.person.id]]
-        spans.append(text(f" — {self.api.config.prefix}checkin <team> when you are reachable"))
-        return Reply.of(spans)
+            people.update(dict.fromkeys(m.person.id for m in members))
+            who = ", ".join(m.person.name for m in members) or "nobody on its roster"
+            named.append(f"{responder.team} ({who})")
+        mentions = await self.api.people.mentions(people)
+        spans = [
+            bold("Reminder: "),
+            text(
+                f"deploy {missing.deploy} expects you on duty: {'; '.join(named)} — "
+                f"{self.api.config.prefix}checkin <team> when you are reachable"
+            ),
+        ]
+        return Reply.of(addressed((mentions[p] for p in people), spans))
 
     async def on_deploy_started(self, deploy: object) -> None:
         """Show which expected responders of a planned deploy are on duty, which not yet."""

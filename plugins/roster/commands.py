@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.commands import Example, Level, Text, command
-from bot.messages import Inline, Reply, bold, text
+from bot.messages import Reply, addressed, bold, text
 from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
 from plugins.common.chat import clock_time, duration
@@ -104,31 +104,25 @@ class RosterPlugin(Plugin):
         examples=[
             Example(
                 "!page infra pkgdb is down",
-                r"page for infra.*bob",
+                r"bob: page for infra from alice \(nobody on duty\) — pkgdb is down",
                 setup=("!roster add bob infra",),
             )
         ],
     )
     async def page(self, ctx: Context, target: str, message: Text | None = None) -> Reply:
         roster = RosterService.of(self.api)
-        if target.lower() in roster.teams:
-            members = await roster.team(target)
+        team = target.lower()
+        if team in roster.teams:
+            members = await roster.team(team)
             if not members:
                 return Reply.of(
-                    f"nobody is on the {target.lower()} roster; an admin adds people "
-                    f"with {ctx.prefix}roster add <who> {target.lower()}"
+                    f"nobody is on the {team} roster; an admin adds people "
+                    f"with {ctx.prefix}roster add <who> {team}"
                 )
-            mentions = await self.api.people.mentions(m.person.id for m in members)
-            spans: list[Inline] = [
-                bold(f"page for {target.lower()}"),
-                text(f" from {ctx.person.name}: "),
-            ]
-            for i, member in enumerate(members):
-                if i:
-                    spans.append(text(", "))
-                spans.append(mentions[member.person.id])
-                if member.on_duty:
-                    spans.append(text(" (on duty)"))
+            ids = [m.person.id for m in members]
+            duty = ", ".join(m.person.name for m in members if m.on_duty)
+            head = f"page for {team}"
+            by = f" from {ctx.person.name} ({f'on duty: {duty}' if duty else 'nobody on duty'})"
         else:
             person = await self.api.people.lookup(ctx.network, target)
             if person is None:
@@ -136,11 +130,11 @@ class RosterPlugin(Plugin):
                     f"{target[:40]} is neither a team ({', '.join(roster.teams)}) "
                     "nor someone I have seen here"
                 )
-            mention = (await self.api.people.mentions([person.id]))[person.id]
-            spans = [bold("page"), text(f" from {ctx.person.name}: "), mention]
-        if message:
-            spans.append(text(f" — {message}"))
-        reply = Reply.of(spans)
+            ids, head, by = [person.id], "page", f" from {ctx.person.name}"
+        mentions = await self.api.people.mentions(ids)
+        about = f" — {message}" if message else ""
+        line = addressed((mentions[i] for i in ids), [bold(head), text(by + about)])
+        reply = Reply.of(line)
         elsewhere = {net for m in reply.mentions for net, _, _ in m.ids} - {ctx.network}
         if elsewhere:
             await self.api.announce(reply, origin=ctx.message, networks=elsewhere)

@@ -282,7 +282,8 @@ async def test_deploy_start_picks_up_the_plan(tmp_path: Path) -> None:
             "Firefighters: !checkin <team> to go on duty; report breakage with !break <service> "
             "<what broke>",
             # pkgdb is essential: its consumers' teams are paged
-            "API break in pkgdb: paging the teams of its known consumers — infra (bodhi): bob "
+            "bob, carol: API break in pkgdb: paging the teams of its known consumers — infra "
+            "(bodhi): bob "
             "(on duty); releng (koji-scripts): carol",
         ]
         assert [s.text for s in said.elsewhere] == [s.text for s in said.here]
@@ -331,7 +332,8 @@ async def test_expected_responders_are_shown_at_the_start_and_reminded_once(
         noc = Noc(bot)
         assert await noc.at(T0 + timedelta(minutes=9)) == []
         assert await noc.at(T0 + timedelta(minutes=10)) == [
-            "Reminder: deploy pkgdb2 expects you on duty: docs: erin; qa (nobody on its roster); "
+            "erin, dave: Reminder: deploy pkgdb2 expects you on duty: docs (erin); qa (nobody on "
+            "its roster); "
             "dave — !checkin <team> when you are reachable"
         ]
         [sent] = [s for s in bot.transport(NET).sent if s.room == NOC][-1:]

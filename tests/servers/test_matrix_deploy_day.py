@@ -98,8 +98,9 @@ async def test_a_deploy_day_in_a_matrix_room(day: Day) -> None:
 
     await alice.say(room, "!page infra pkgdb is down")
     page = await answer(bob, day, "page for infra")
-    assert page.body == "page for infra from Alice: Bob (on duty) — pkgdb is down"
+    assert page.body == "Bob: page for infra from Alice (on duty: Bob) — pkgdb is down"
     assert page.mentioned == [bob.user_id]
+    assert page.html.startswith(f'<a href="https://matrix.to/#/{bob.user_id}">Bob</a>: ')
 
     note = await bob.say(room, "!note 1 rolling back")
     assert (await answer(bob, day, "noted")).body == "noted on #1"
