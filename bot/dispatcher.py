@@ -116,6 +116,8 @@ class Dispatcher:
         if cmd is None:
             if not _WORD.match(typed):
                 return None  # "!!" or "! hi": not a command attempt
+            if self._app.registry.subcommands(typed):
+                return _to(message, self._unknown_sub(typed, argtext))
             hint = self._app.registry.suggest(typed)
             did_you_mean = f"did you mean {cfg.prefix}{hint}? " if hint else ""
             return _to(
@@ -132,7 +134,7 @@ class Dispatcher:
             ctx = Context(message, person, level, self._app, cmd)
             result = await cmd.handler(ctx, **args)
         except UsageError as exc:
-            return _to(message, str(exc))
+            return _to(message, self._mistyped_sub(cmd, argtext) or str(exc))
         except UserError as exc:
             return _to(message, str(exc))
         except Exception:
@@ -153,6 +155,26 @@ class Dispatcher:
         if result is None:
             return None
         return Reply.of(result) if isinstance(result, str) else result
+
+    def _mistyped_sub(self, cmd: Command, argtext: str) -> str | None:
+        """`!deploy strat`: the arguments of a group's own command (`!deploy`) did not
+        parse and their first word is close to one of the group's commands, or that
+        command takes no arguments at all."""
+        registry = self._app.registry
+        word = argtext.split(None, 1)[0] if argtext.strip() else ""
+        if not word or not registry.subcommands(cmd.name):
+            return None
+        if cmd.params and registry.suggest_sub(cmd.name, word) is None:
+            return None
+        return self._unknown_sub(cmd.name, argtext)
+
+    def _unknown_sub(self, group: str, argtext: str) -> str:
+        p = self._app.config.prefix
+        word = argtext.split(None, 1)[0] if argtext.strip() else ""
+        close = self._app.registry.suggest_sub(group, word) if word else None
+        hint = f"did you mean {p}{close}? " if close else ""
+        typed = f"{group} {word[:30]}".rstrip()
+        return f"unknown command {p}{typed}; {hint}{p}help {group} lists them all"
 
     async def _level(self, message: Message, person_id: int, needed: Level) -> Level:
         """ADMIN or not, and MEMBER only when the command needs it: the roster lookup is a

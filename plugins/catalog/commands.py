@@ -12,7 +12,7 @@ from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
 from plugins.catalog.service import CatalogService, ServiceInfo
 from plugins.catalog.settings import CatalogSettings
-from plugins.common.chat import clock_time, plural
+from plugins.common.chat import ClockTimes, plural
 from plugins.common.when import start_of_day
 from plugins.deploys.service import DEPLOY_STARTED, DeployView
 from plugins.incidents.service import IncidentService
@@ -63,15 +63,11 @@ class CatalogPlugin(Plugin):
         info = await catalog.entry(service.lower())
         if info is None:
             return Reply.of(f"{service[:64]} is not in the catalogue; {ctx.prefix}catalog lists it")
-        tz = self.api.config.tz
+        at = ClockTimes(self.api.config.tz, ctx.now)
         owner = f", owned by {info.team}" if info.team else ""
         consumers = ", ".join(
             f"{c.name} ({c.team}"
-            + (
-                f"; added by {c.added_by} {clock_time(c.added_at, tz, ctx.now)})"
-                if c.added_by and c.added_at
-                else ")"
-            )
+            + (f"; added by {c.added_by} {at(c.added_at)})" if c.added_by and c.added_at else ")")
             for c in info.consumers
         )
         return Reply.of(

@@ -42,6 +42,26 @@ def clock_time(when: datetime, tz: tzinfo, now: datetime) -> str:
     return f"{local:%b} {local.day} {local:%H:%M}"
 
 
+class ClockTimes:
+    """The clock times of one reply: each as `clock_time`, the first one followed by the
+    zone's abbreviation (09:12 CET), and any later one whose abbreviation differs (a reply
+    that spans a change of the clocks). People on IRC in other zones read the bot's
+    times, not their client's, so each reply says its zone once."""
+
+    def __init__(self, tz: tzinfo, now: datetime) -> None:
+        self._tz = tz
+        self._now = now
+        self._zone: str | None = None
+
+    def __call__(self, when: datetime) -> str:
+        shown = clock_time(when, self._tz, self._now)
+        zone = when.astimezone(self._tz).tzname()
+        if zone == self._zone:
+            return shown
+        self._zone = zone
+        return f"{shown} {zone}"
+
+
 async def post(api: PluginAPI, reply: Reply, rooms: Rooms) -> None:
     """To the rooms configured for it, or to every announcement room."""
     if not rooms:

@@ -19,7 +19,7 @@ from bot.people import PersonRef
 from bot.plugin import Context, Plugin, PluginAPI, cli_command
 from plugins import MIGRATIONS
 from plugins.catalog.service import CatalogService
-from plugins.common.chat import clock_time
+from plugins.common.chat import ClockTimes
 from plugins.common.checks import check_deploy_name, check_environment
 from plugins.common.when import parse_when
 from plugins.deploys.service import DEPLOY_STARTED, DeployView
@@ -320,7 +320,7 @@ class PlansPlugin(Plugin):
         ]
         if off:
             lines.append(
-                f"I remind those not on duty at {clock_time(later, tz, deploy.started_at)}; "
+                f"I remind those not on duty at {ClockTimes(tz, deploy.started_at)(later)}; "
                 f"{self.api.config.prefix}checkin <team> to go on duty"
             )
         await self.api.announce(Reply.of(*lines))

@@ -6,8 +6,8 @@ from bot.commands import Example, Level, Text, command
 from bot.messages import Reply, addressed, bold, text
 from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
-from plugins.common.chat import clock_time, duration
-from plugins.roster.service import RosterService
+from plugins.common.chat import ClockTimes, duration
+from plugins.roster.service import Planned, RosterService
 from plugins.roster.settings import RosterSettings
 
 
@@ -54,15 +54,42 @@ class RosterPlugin(Plugin):
         shifts = await RosterService.of(self.api).on_duty()
         if not shifts:
             return Reply.of(f"nobody is on duty; {ctx.prefix}checkin <team> to go on duty")
-        tz = self.api.config.tz
+        at = ClockTimes(self.api.config.tz, ctx.now)
         by_team: dict[str, list[str]] = {}
         for shift in shifts:
             by_team.setdefault(shift.team, []).append(
-                f"{shift.person.name} (since {clock_time(shift.on_at, tz, ctx.now)})"
+                f"{shift.person.name} (since {at(shift.on_at)})"
             )
         return Reply.of(
             "on duty: "
             + "; ".join(f"{team}: {', '.join(names)}" for team, names in by_team.items())
+        )
+
+    @command(
+        "roster",
+        help="who is on each team's roster: on duty or not, since when",
+        examples=[
+            Example(
+                "!roster",
+                r"infra: alice \(on duty since \d\d:\d\d UTC\), bob \(not checked in yet\)",
+                setup=("!roster add bob infra", "!checkin infra"),
+            )
+        ],
+    )
+    async def roster(self, ctx: Context) -> Reply:
+        roster = RosterService.of(self.api)
+        planned = await roster.roster()
+        if not planned:
+            return Reply.of(
+                f"nobody is on the roster; an admin adds people with "
+                f"{ctx.prefix}roster add <who> <team>"
+            )
+        at = ClockTimes(self.api.config.tz, ctx.now)
+        by_team: dict[str, list[str]] = {team: [] for team in roster.teams}
+        for p in planned:
+            by_team.setdefault(p.team, []).append(f"{p.person.name} ({_duty(p, at)})")
+        return Reply.of(
+            *(f"{team}: {', '.join(names) or 'nobody'}" for team, names in by_team.items())
         )
 
     @command(
@@ -139,3 +166,15 @@ class RosterPlugin(Plugin):
         if elsewhere:
             await self.api.announce(reply, origin=ctx.message, networks=elsewhere)
         return reply
+
+
+def _duty(p: Planned, at: ClockTimes) -> str:
+    if p.on_at is not None and p.off_at is None:
+        return (
+            f"on duty since {at(p.on_at)}"
+            if p.shift_team == p.team
+            else f"on duty for {p.shift_team}"
+        )
+    if p.off_at is not None:
+        return f"off duty since {at(p.off_at)}"
+    return "not checked in yet"

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.commands import UserError
 from bot.people import PersonRef
@@ -35,6 +36,17 @@ class CheckIn:
 class CheckOut:
     team: str
     on_duty_for: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """Someone on a team's roster, and their latest duty shift (for any team), if any."""
+
+    team: str
+    person: PersonRef
+    shift_team: str | None
+    on_at: datetime | None
+    off_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +102,11 @@ class RosterService:
             if shift is not None:
                 shift.off_at = now
         return teams
+
+    async def roster(self) -> list[Planned]:
+        """Everyone on the roster, by team and name, with their latest shift."""
+        async with self._store.read() as s:
+            return await s.run_sync(_roster)
 
     async def is_member(self, person_id: int) -> bool:
         async with self._store.read() as s:
@@ -180,6 +197,29 @@ class RosterService:
         people = {r.id: r.name for r in [*duty, *planned]}
         members = [TeamMember(PersonRef(pid, name), pid in on) for pid, name in people.items()]
         return sorted(members, key=lambda m: (not m.on_duty, m.person.name.lower()))
+
+
+def _roster(s: Session) -> list[Planned]:
+    latest = (
+        select(DutyShift.person_id, func.max(DutyShift.id).label("id"))
+        .group_by(DutyShift.person_id)
+        .subquery()
+    )
+    rows = s.execute(
+        select(
+            RosterEntry.team,
+            Person.id,
+            Person.name,
+            DutyShift.team,
+            DutyShift.on_at,
+            DutyShift.off_at,
+        )
+        .join(Person, Person.id == RosterEntry.person_id)
+        .outerjoin(latest, latest.c.person_id == Person.id)
+        .outerjoin(DutyShift, DutyShift.id == latest.c.id)
+        .order_by(RosterEntry.team, Person.name)
+    ).all()
+    return [Planned(r[0], PersonRef(r[1], r[2]), r[3], r[4], r[5]) for r in rows]
 
 
 def _roster_service(api: PluginAPI) -> RosterService:

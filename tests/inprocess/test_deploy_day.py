@@ -59,7 +59,7 @@ async def test_a_deploy_day(day: Harness) -> None:
     assert await say("carol", "!checkin", 3) == "carol is on duty for releng"
     assert await say("alice", "!lead alice", 3) == "alice now leads deploy pkgdb2"
     assert await say("dave", "!oncall", 4) == (
-        "on duty: infra: bob (since 09:02); releng: carol (since 09:03)"
+        "on duty: infra: bob (since 09:02 CET); releng: carol (since 09:03)"
     )
 
     # five breakages on different services, reported by someone outside the roster,
@@ -118,7 +118,7 @@ async def test_a_deploy_day(day: Harness) -> None:
     show = await say("dave", "!show 2", 70)
     assert show.splitlines() == [
         "#2 [sev3] fas: login loops — fixed (deploy pkgdb2)",
-        "09:11 dave reported it (sev3) on libera",
+        "09:11 CET dave reported it (sev3) on libera",
         "09:15 carol assigned it to bob",
         "09:35 bob fixed it",
         "09:50 dave reopened it: still loops for some users",

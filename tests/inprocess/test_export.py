@@ -187,7 +187,7 @@ def test_ranges_and_the_default_directory(
     ("args", "problem"),
     [
         (["--deploy", "nosuch"], "no deploy named 'nosuch'"),
-        (["--since", "2026-12-01"], "nothing to export: no incidents since 2026-12-01 00:00"),
+        (["--since", "2026-12-01"], "nothing to export: no incidents since 2026-12-01 00:00 CET"),
         (
             ["--since", "2026-11-26", "--until", "2026-11-25"],
             "--since 2026-11-26 is not before --until 2026-11-25; nothing could match",
@@ -242,7 +242,7 @@ async def test_export_from_chat(tmp_path: Path) -> None:
             "!export <csv|json|jsonl|md> [--deploy DEPLOY] [--since SINCE] [--until UNTIL]"
         )
         assert await say("alice", "!export json --since 2027-01-01") == (
-            "alice: nothing to export: no incidents since 2027-01-01 00:00"
+            "alice: nothing to export: no incidents since 2027-01-01 00:00 CET"
         )
         assert await say("bob", "!export json") == (
             "bob: !export is for admins only (admins are listed in the bot's config)"

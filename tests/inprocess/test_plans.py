@@ -326,7 +326,7 @@ async def test_expected_responders_are_shown_at_the_start_and_reminded_once(
         assert said.splitlines()[-2:] == [
             "Expected on duty for deploy pkgdb2 — checked in: infra (bob); not yet: releng, "
             "docs, qa, dave",
-            "I remind those not on duty at 09:10; !checkin <team> to go on duty",
+            "I remind those not on duty at 09:10 CET; !checkin <team> to go on duty",
         ]
         await say(bot, "carol", "!checkin", at=T0 + timedelta(minutes=2))
         noc = Noc(bot)

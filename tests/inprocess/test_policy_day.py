@@ -133,7 +133,7 @@ async def test_a_planned_api_break_day_and_its_digest(tmp_path: Path) -> None:
             "docs (docs): erin; "
             "infra (bodhi): bob (on duty); releng (koji-scripts): carol",
             "Expected on duty for deploy pkgdb2 — checked in: infra (bob); not yet: releng, docs",
-            "I remind those not on duty at 09:10; !checkin <team> to go on duty",
+            "I remind those not on duty at 09:10 CET; !checkin <team> to go on duty",
         ]
         assert answers[SCRIPT[8][2]] == (
             "#1 opened: [sev3] pkgdb: review tool gets 410 Gone (consumer fedora-review) — "
@@ -281,7 +281,7 @@ async def test_the_catalogue_in_chat(tmp_path: Path) -> None:
             "pages infra"
         )
         assert await say("dave", "!catalog mirrors") == (
-            "mirrors: essential; consumers: mirrormanager (infra; added by alice 09:00)"
+            "mirrors: essential; consumers: mirrormanager (infra; added by alice 09:00 UTC)"
         )
         for line, answer in [
             (
