@@ -65,6 +65,10 @@ class ConsoleTransport:
         self._stdout.flush()
         self._prompt()
 
+    async def send_private(self, sender: Sender, reply: Reply) -> bool:
+        await self.send(ROOM, reply)
+        return True
+
     def _prompt(self) -> None:
         if self._interactive:
             self._stdout.write("deployday> ")

@@ -8,7 +8,13 @@ from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
 from plugins.common.chat import ClockTimes, duration, plural
 from plugins.common.checks import check_deploy_name, check_environment
-from plugins.deploys.service import DEPLOY_ENDED, DEPLOY_STARTED, DeployService, DeployView
+from plugins.deploys.service import (
+    DEPLOY_ENDED,
+    DEPLOY_STARTED,
+    DeployEnded,
+    DeployService,
+    DeployView,
+)
 from plugins.metrics.service import MetricsService, Scope
 from plugins.roster.service import RosterService
 
@@ -84,7 +90,7 @@ class DeploysPlugin(Plugin):
         )
         await ctx.respond(reply)
         await self.api.announce(reply, origin=ctx.message)
-        await self.api.publish(DEPLOY_ENDED, d)
+        await self.api.publish(DEPLOY_ENDED, DeployEnded(d, ctx.message))
         return None
 
     @command(

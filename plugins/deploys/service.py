@@ -12,13 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.commands import UserError
+from bot.messages import Message
 from bot.people import PersonRef
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from plugins.models import Deploy, DeployPlan, DutyShift
 
 DEPLOY_STARTED = "deploy.started"  # payload: the DeployView
-DEPLOY_ENDED = "deploy.ended"  # payload: the DeployView, after the end was announced
+DEPLOY_ENDED = "deploy.ended"  # payload: a DeployEnded, after the end was announced
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,15 @@ class DeployView:
     started_by: str
     lead: PersonRef | None
     environment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeployEnded:
+    """The deploy that ended, and the command that ended it: what is for that person
+    alone (where the digest file went) reaches them privately."""
+
+    deploy: DeployView
+    origin: Message | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,14 +13,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.commands import Example, Level, Text, UserError, command
-from bot.mail import Mailer, MailError
 from bot.messages import Reply, addressed, bold, text
 from bot.people import PersonRef
 from bot.plugin import Context, Plugin, PluginAPI, cli_command
 from plugins import MIGRATIONS
 from plugins.catalog.service import CatalogService
-from plugins.common.chat import ClockTimes
+from plugins.common.chat import ClockTimes, aside
 from plugins.common.checks import check_deploy_name, check_environment
+from plugins.common.mailing import Mailed, send_mail
 from plugins.common.when import parse_when
 from plugins.deploys.service import DEPLOY_STARTED, DeployView
 from plugins.plans.due import Missing, claim_due
@@ -198,7 +198,10 @@ class PlansPlugin(Plugin):
         reply = await self.render(notice, ctx.now)
         await self.api.announce(reply, origin=ctx.message)
         mailed = await self.mail(notice, ctx.now)
-        return reply + Reply.of(mailed) if mailed else reply
+        if mailed is None or self.api.config.mail is None:
+            return reply  # no list wants it, or no mail server (said once in the log)
+        line = mailed.line if mailed.ok else await aside(self.api, ctx.message, mailed.line)
+        return reply + Reply.of(line) if line else reply
 
     # --- the work shared by chat and the command line -------------------------------------
 
@@ -241,21 +244,16 @@ class PlansPlugin(Plugin):
             info = await CatalogService.of(self.api).entry(plan.service)
         return announcement(notice, info, now, self.api.config.tz, self.api.config.prefix)
 
-    async def mail(self, notice: Notice, now: datetime) -> str | None:
-        """Mail the announcement to the configured lists: a line saying where, or why
-        not; None when no list wants it."""
+    async def mail(self, notice: Notice, now: datetime) -> Mailed | None:
+        """Mail the announcement to the configured lists; None when no list wants it."""
         cfg: PlanSettings = self.settings
         to = cfg.recipients(notice.plan)
         if not to or (notice.kind == "reminder" and not cfg.mail_reminders):
             return None
         info = await CatalogService.of(self.api).entry(notice.plan.service)
         subject, body = mail_text(notice, info, self.api.config.tz, now)
-        try:
-            await Mailer(self.api.config.mail).send(to, subject, body, now)
-        except MailError as exc:
-            log.warning("announcement of deploy %s: %s", notice.plan.name, exc)
-            return str(exc)
-        return f"mailed to {', '.join(to)}"
+        what = f"announcement of deploy {notice.plan.name}"
+        return await send_mail(self.api.config, to, subject, body, now, what)
 
     # --- scheduled work -----------------------------------------------------------------
 
@@ -364,7 +362,7 @@ class PlansPlugin(Plugin):
                 print(line)
             mailed = await self.mail(notice, now)
             if mailed:
-                print(mailed)
+                print(mailed.line)
             print("the running bot announces it in chat at its next check")
         except UserError as exc:
             print(f"deployday plan: {exc}", file=sys.stderr)

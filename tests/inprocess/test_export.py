@@ -92,6 +92,19 @@ def export(config: Path, *args: str) -> int:
     return main(["export", "-c", str(config), *args])
 
 
+async def test_an_export_directory_on_the_web_is_linked_in_chat(tmp_path: Path) -> None:
+    bot = await start(tmp_path / "day.sqlite3", export={"url_base": "https://x.example.org/ex"})
+    try:
+        await play(bot)
+        said = await bot.say("alice", "!export jsonl", at=t(130), network=NETWORK, room=ROOM)
+    finally:
+        await bot.close()
+    assert said.text == (
+        "exported 4 incidents (14 events) to https://x.example.org/ex/export-20261125T101000Z.jsonl"
+    )
+    assert said.elsewhere == []
+
+
 def test_json_is_one_object_per_incident_with_its_events(config: Path, tmp_path: Path) -> None:
     out = tmp_path / "all.json"
     assert export(config, "--format", "json", "-o", str(out)) == 0
@@ -231,12 +244,19 @@ async def test_export_from_chat(tmp_path: Path) -> None:
             return (await bot.say(who, text, at=t(130), network=NETWORK, room=ROOM)).text
 
         path = tmp_path / "exports" / "export-20261125T101000Z.csv"
-        assert await say("alice", "!export CSV") == (f"exported 4 incidents (14 events) to {path}")
+        said = await bot.say("alice", "!export CSV", at=t(130), network=NETWORK, room=ROOM)
+        assert said.text == (
+            f"exported 4 incidents (14 events) to {path.name} (the path went to alice privately)"
+        )
+        assert [(s.room, s.text) for s in said.elsewhere] == [
+            ("alice", f"exported 4 incidents (14 events): {path}")
+        ]
         assert path.read_bytes().count(b"\r\n") == 15  # RFC 4180 line ends
         deploy_path = tmp_path / "exports" / "export-pkgdb2-20261125T101000Z.md"
-        assert await say("alice", "!export md --deploy pkgdb2") == (
-            f"exported 4 incidents (14 events) to {deploy_path}"
+        asked_privately = await bot.say(
+            "alice", "!export md --deploy pkgdb2", network=NETWORK, room="alice"
         )
+        assert asked_privately.text == f"exported 4 incidents (14 events) to {deploy_path}"
         assert await say("alice", "!export xml") == (
             "alice: export formats are csv, json, jsonl, md, not 'xml'; usage: "
             "!export <csv|json|jsonl|md> [--deploy DEPLOY] [--since SINCE] [--until UNTIL]"
