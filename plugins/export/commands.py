@@ -84,7 +84,7 @@ class ExportPlugin(Plugin):
         progress: Progress | None = bar if bar is not None and bar.wanted else None
         try:
             with atomic_text(path) as f:
-                done = await write_export(service, fmt, f, sel, progress)
+                done = await write_export(service, fmt, f, sel, self.api.config.tz, progress)
         finally:
             if bar is not None:
                 bar.close()
@@ -127,7 +127,9 @@ class ExportPlugin(Plugin):
                     raise UserError(
                         f"nothing to export: no incidents {sel.describe(self.api.config.tz)}"
                     )
-                await write_export(ExportService.of(self.api), args.format, sys.stdout, sel)
+                await write_export(
+                    ExportService.of(self.api), args.format, sys.stdout, sel, self.api.config.tz
+                )
                 return 0
             path, done = await self.to_file(
                 args.format, sel, Path(args.output) if args.output else None, terminal=True

@@ -7,11 +7,14 @@ import asyncio
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from bot.clock import FakeClock
+from bot.devtools.harness import Harness
 from plugins.export.writers import CSV_COLUMNS
 from tests.inprocess.day_after import NETWORK, ROOM, play, start, t
 
@@ -158,13 +161,32 @@ def test_markdown_escapes_what_would_break_a_table(config: Path, tmp_path: Path)
     out = tmp_path / "all.md"
     assert export(config, "--format", "md", "--deploy", "pkgdb2", "-o", str(out)) == 0
     text = out.read_text()
-    assert text.startswith("# deployday incident export\n\nTimes are UTC.\n\n")
+    assert text.startswith(
+        "# deployday incident export\n\nTimes are Europe/Prague time, to the second, each with "
+        "its zone's abbreviation.\n\n"
+    )
     assert "## #1 pkgdb: API returns 500 \\| on /packages\n" in text
     assert (
-        "| 2026-11-25T08:10:00Z | reported | dave | API returns 500 \\| on /packages | 3 |  |  "
+        "| 2026-11-25 09:10:00 CET | reported | dave | API returns 500 \\| on /packages | 3 |  |  "
         "| libera | #fedora-admin |\n"
     ) in text
     assert text.count("\n## #") == 4
+
+
+async def test_markdown_times_are_local_to_the_second(tmp_path: Path) -> None:
+    at = datetime(2026, 11, 25, 8, 10, 5, 123456, tzinfo=UTC)
+    bot = await Harness.start(
+        tmp_path / "t.sqlite3", admins=["alice"], clock=FakeClock(at), timezone="Europe/Prague"
+    )
+    try:
+        await bot.say("alice", "!break pkgdb API down")
+        said = await bot.say("alice", "!export md", room="alice")
+    finally:
+        await bot.close()
+    text = await asyncio.to_thread(Path(said.text.split(" to ", 1)[1]).read_text)
+    assert "- reported_at: 2026-11-25 09:10:05 CET\n" in text
+    assert "| 2026-11-25 09:10:05 CET | reported | alice | API down | 3 |" in text
+    assert "123456" not in text and "T08:10" not in text
 
 
 def test_ranges_and_the_default_directory(
