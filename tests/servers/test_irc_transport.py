@@ -378,7 +378,7 @@ async def test_reconnect_rejoins_and_delivers_what_was_queued(
                 (await alice.next_message(lambda m: m.target == channel, timeout=WAIT)).text
                 for _ in range(2)
             ]
-            assert in_channel == ["[queued 09:00] queued long ago", "queued just now"]
+            assert in_channel == ["[queued 09:00 CET] queued long ago", "queued just now"]
             assert (await alice.expect("^private", timeout=WAIT)).text == "private, queued just now"
             await alice.quit()
     finally:
