@@ -7,21 +7,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.app import App
 from bot.clock import FakeClock
 from bot.devtools.ircuser import IrcUser, Received
-from bot.loading import build_config
 from bot.text import clean
-from bot.transports.irc import IrcTransport
 from tests.highlight import highlighted
-from tests.servers.ircd import IrcServer
+from tests.servers.irc_bot import irc_bot
+from tests.servers.ircd import IrcServer, raw_privmsg
 
 pytestmark = pytest.mark.servers
 
@@ -32,40 +28,6 @@ _ids = itertools.count(1)
 
 def unique(prefix: str) -> str:
     return f"{prefix}{next(_ids)}"
-
-
-@asynccontextmanager
-async def bot_on(
-    server: IrcServer, tmp_path: Path, clock: FakeClock, channel: str, **config: object
-) -> AsyncIterator[tuple[App, IrcTransport, str]]:
-    nick = unique("dd")
-    cfg = build_config(
-        {
-            "database": f"sqlite:///{tmp_path / 'bot.sqlite3'}",
-            "networks": {
-                "net": {
-                    "kind": "irc",
-                    "host": server.host,
-                    "port": server.port,
-                    "tls": False,
-                    "nick": nick,
-                    "channels": [channel],
-                    "identify_by": "nick",
-                    "flood": {"burst": 50, "per_second": 50},
-                }
-            },
-            **config,
-        }
-    )
-    transport = IrcTransport("net", cfg.networks["net"], clock=clock, tz=cfg.tz)
-    app = App(cfg, [transport], clock=clock)
-    await app.start()
-    try:
-        async with asyncio.timeout(WAIT):
-            await transport.wait_ready()
-        yield app, transport, nick
-    finally:
-        await app.stop()
 
 
 async def from_bot(user: IrcUser, bot: str, word: str) -> Received:
@@ -84,9 +46,11 @@ async def test_pages_and_reminders_start_with_the_nicks_they_are_for(
         "check_every": 1,
         "unowned_after": {"sev1": 5, "sev2": 10, "sev3": 20, "sev4": 60},
     }
-    async with bot_on(
-        ngircd, tmp_path, clock, channel, admins=[alice_nick], reminders=reminders
-    ) as (app, _, bot):
+    bot = unique("dd")
+    db = tmp_path / "bot.sqlite3"
+    async with irc_bot(
+        ngircd, db, bot, channel, clock=clock, admins=[alice_nick], reminders=reminders
+    ) as (app, _):
         alice, bob, carol = await asyncio.gather(
             *(
                 IrcUser.connect(ngircd.host, ngircd.port, n)
@@ -126,34 +90,20 @@ async def test_pages_and_reminders_start_with_the_nicks_they_are_for(
             await asyncio.gather(*(u.quit() for u in (alice, bob, carol)), return_exceptions=True)
 
 
-async def _say_raw(server: IrcServer, nick: str, target: str, payload: bytes) -> None:
-    """A client that sends bytes as they are, like a server relaying a line it cut."""
-    reader, writer = await asyncio.open_connection(server.host, server.port)
-    try:
-        writer.write(f"NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n".encode())
-        async with asyncio.timeout(WAIT):
-            while b" 001 " not in (line := await reader.readline()):
-                assert line, "closed before registration"
-        line = b"JOIN " + target.encode() + b"\r\nPRIVMSG " + target.encode() + b" :" + payload
-        writer.write(line + b"\r\nQUIT\r\n")
-        await writer.drain()
-    finally:
-        writer.close()
-
-
 async def test_a_line_cut_inside_a_character_keeps_its_text_and_its_length(
     miniircd: IrcServer, tmp_path: Path
 ) -> None:
     """240 characters typed (the last one cut by a server) fit a 300-character limit:
     read as Latin-1 they were 479 and the report was refused."""
     channel, watcher_nick = unique("#ops"), unique("eve")
-    async with bot_on(miniircd, tmp_path, FakeClock(T0), channel) as (_, _, bot):
+    bot = unique("dd")
+    async with irc_bot(miniircd, tmp_path / "bot.sqlite3", bot, channel):
         watcher = await IrcUser.connect(miniircd.host, miniircd.port, watcher_nick)
         try:
             await watcher.join(channel)
             summary = "ü" * 240
             cut = f"!break pkgdb {summary}".encode()[:-1]
-            await _say_raw(miniircd, unique("dave"), channel, cut)
+            await raw_privmsg(miniircd, unique("dave"), channel, cut)
             opened = await from_bot(watcher, bot, "opened")
             assert clean(opened.text).startswith("#1 opened: [sev3] pkgdb: üüü")
             stored = "ü" * 239 + "\ufffd"
