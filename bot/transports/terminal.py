@@ -11,7 +11,6 @@ import enum
 import logging
 import os
 import sys
-import termios
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,9 +24,10 @@ CLEAR_LINE = "\r\x1b[K"
 
 
 def readline_module() -> ModuleType | None:
-    """The stdlib `readline`, where this Python has it."""
+    """The stdlib `readline`, where this Python has it (and terminal modes to restore)."""
     try:
         import readline
+        import termios  # noqa: F401 - LineEditor needs it too
     except ImportError:
         return None
     return readline
@@ -55,6 +55,9 @@ class LineEditor:
         self._out: TextIO = sys.stdout
         self._state = _State.IDLE
         self._changed = threading.Condition()
+        import termios
+
+        self._termios = termios
         self._saved_tty = termios.tcgetattr(sys.stdin.fileno())
         readline.set_startup_hook(lambda: self._set(_State.PROMPTING))
         readline.set_pre_input_hook(lambda: self._set(_State.EDITING))
@@ -115,5 +118,6 @@ class LineEditor:
             if self._state is not _State.IDLE:
                 self._out.write("\n")
                 self._out.flush()
+        termios = self._termios
         with contextlib.suppress(termios.error):
             termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, self._saved_tty)

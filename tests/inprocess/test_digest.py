@@ -158,13 +158,19 @@ def mail_config(port: int) -> dict[str, object]:
     }
 
 
-async def test_the_digest_of_a_scripted_day(tmp_path: Path) -> None:
-    bot = await start(tmp_path / "day.sqlite3")
+async def ended(db: Path, **config: Any) -> Said:
+    """What `!deploy end` of the scripted day caused, on a bot with `config`."""
+    bot = await start(db, **config)
     try:
         said = await play(bot)
     finally:
         await bot.close()
     assert said is not None
+    return said
+
+
+async def test_the_digest_of_a_scripted_day(tmp_path: Path) -> None:
+    said = await ended(tmp_path / "day.sqlite3")
     path = tmp_path / "digests" / FILE_NAME
     # no server path in the channel: alice, who ended the deploy, gets it privately
     assert said.text.splitlines() == [
@@ -260,12 +266,7 @@ async def test_digest_on_demand_while_the_deploy_is_under_way(tmp_path: Path) ->
 
 async def test_an_unwritable_digest_directory_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "taken").write_text("a file where the directory should be")
-    bot = await start(tmp_path / "day.sqlite3", digest={"directory": str(tmp_path / "taken")})
-    try:
-        said = await play(bot)
-    finally:
-        await bot.close()
-    assert said is not None
+    said = await ended(tmp_path / "day.sqlite3", digest={"directory": str(tmp_path / "taken")})
     assert said.text.splitlines()[-1] == (
         "the full digest could not be written; the bot's log says why"
     )
@@ -300,15 +301,8 @@ async def test_the_end_of_day_digest(tmp_path: Path) -> None:
 
 
 async def test_a_digest_directory_on_the_web_is_linked_in_chat(tmp_path: Path) -> None:
-    bot = await start(
-        tmp_path / "day.sqlite3",
-        digest={"url_base": "https://infra.example.org/deployday/digests/"},
-    )
-    try:
-        said = await play(bot)
-    finally:
-        await bot.close()
-    assert said is not None
+    web = "https://infra.example.org/deployday/digests/"
+    said = await ended(tmp_path / "day.sqlite3", digest={"url_base": web})
     assert said.text.splitlines()[-1] == (
         f"full digest: https://infra.example.org/deployday/digests/{FILE_NAME}"
     )
