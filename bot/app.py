@@ -127,6 +127,16 @@ class App(PluginAPI):
         except Exception:
             log.exception("sending to %s/%s failed", network, room_id)
 
+    async def send_private(self, to: Message, reply: Reply) -> bool:
+        transport = self.transports.get(to.network)
+        if transport is None or not self.serves(to.network):
+            return False
+        try:
+            return await transport.send_private(to.sender, reply)
+        except Exception:
+            log.exception("sending privately to %s on %s failed", to.sender.id, to.network)
+            return False
+
     async def announce(
         self, reply: Reply, *, origin: Message | None = None, networks: set[str] | None = None
     ) -> None:

@@ -63,6 +63,10 @@ class PluginAPI(Protocol):
 
     async def send(self, network: str, room_id: str, reply: Reply) -> None: ...
 
+    async def send_private(self, to: Message, reply: Reply) -> bool:
+        """Send `reply` to the sender of `to` alone, on their network; False when that
+        network offers no private way (the caller then keeps it out of public rooms)."""
+
     async def has_level(self, person_id: int, level: Level) -> bool:
         """Whether a plugin that grants `level` grants it to this person (Context.level
         says MEMBER only for commands that need it)."""

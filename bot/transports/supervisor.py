@@ -220,7 +220,7 @@ class SupervisedTransport(abc.ABC, Generic[Q]):
         know it answers something said a while ago."""
         if self._clock.now() - item.queued_at <= QUEUED_AFTER:
             return None
-        return f"[queued {item.queued_at.astimezone(self._tz):%H:%M}] "
+        return f"[queued {item.queued_at.astimezone(self._tz):%H:%M %Z}] "
 
     # --- waiting for changes (tests, the demo, stop) ---
 

@@ -18,6 +18,7 @@ class DigestSettings(StrictModel):
     end_of_day: str | None = None
     rooms: Rooms = Field(default_factory=dict)
     mail_to: tuple[str, ...] = ()
+    url_base: str | None = None  # where `directory` is served: chat gets links, not paths
 
     @field_validator("end_of_day", mode="before")
     @classmethod

@@ -82,7 +82,7 @@ def test_times_are_read_in_the_configured_zone_and_returned_in_utc() -> None:
             "Fri 2026-11-20 15:00 CET is in the past (it is Fri 2026-11-20 15:30 CET now); "
             "plan a later time",
         ),
-        ("09:00", "09:00 today has passed (it is 15:30 now); say tomorrow 09:00 or a date"),
+        ("09:00", "09:00 today has passed (it is 15:30 CET now); say tomorrow 09:00 or a date"),
         (
             "2027-03-28 02:30",
             "2027-03-28 02:30 does not exist in Europe/Prague (the clocks change); "

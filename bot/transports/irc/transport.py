@@ -6,8 +6,7 @@ IRCv3 capabilities and SASL (`caps`), who is who (`members`), flood-safe pacing
 (`sendqueue`) and lines that fit 512 bytes when relayed (`text`); reconnecting and the
 outbox are `SupervisedTransport`'s. Here they are wired together: one session per
 connection, registration, nick reclaiming, channels joined and rejoined, and PRIVMSGs
-turned into Messages.
-"""
+turned into Messages."""
 
 from __future__ import annotations
 
@@ -23,7 +22,7 @@ import irc.client
 
 from bot.clock import Clock
 from bot.config.networks import IrcNetworkConfig
-from bot.messages import Message, Reply, Room
+from bot.messages import Message, Reply, Room, Sender
 from bot.transports.irc.caps import ACCOUNT_CAPS
 from bot.transports.irc.connection import (
     IrcConnection,
@@ -102,6 +101,11 @@ class IrcTransport(SupervisedTransport[QueuedLine]):
         now = self._clock.now()
         self._enqueue(QueuedLine(target=room_id, text=line, queued_at=now) for line in lines)
         self._queue.wake.set()
+
+    async def send_private(self, sender: Sender, reply: Reply) -> bool:
+        """A private message to their current nick."""
+        await self.send(sender.nick, reply)
+        return True
 
     # --- state for callers that need to wait (tests, the demo) ---
 
