@@ -70,8 +70,6 @@ class PlansPlugin(Plugin):
 
     async def start(self) -> None:
         cfg: PlanSettings = self.settings
-        if (cfg.mail_to or cfg.api_break_mail_to) and self.api.config.mail is None:
-            log.warning("plans.mail_to is set but there is no mail: section; nothing is mailed")
         self.api.subscribe(DEPLOY_STARTED, self.on_deploy_started)
         self.api.scheduler.every("plans", timedelta(minutes=cfg.check_every), self.tick)
 
