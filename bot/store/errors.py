@@ -1,0 +1,44 @@
+"""A database that cannot be opened, said in one line that names the fix: the operator
+sees "is PostgreSQL running?" instead of a driver's traceback."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from bot.errors import Unavailable
+
+
+def database_unavailable(url: str, exc: BaseException) -> Unavailable:
+    parsed = make_url(url)
+    where = parsed.render_as_string(hide_password=True).replace("+aiosqlite", "")
+    where = where.replace("+asyncpg", "")
+    reason = _reason(exc)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "")
+        hint = (
+            f"directory {path.parent} does not exist; create it or point `database:` elsewhere"
+            if not path.parent.is_dir()
+            else f"check that this user may write to {path.parent} and {path.name}"
+        )
+    elif isinstance(exc, socket.gaierror):
+        hint = f"check the host name {parsed.host!r} in `database:`"
+    elif isinstance(exc, ConnectionError | TimeoutError):
+        hint = "is PostgreSQL running and listening there?"
+    else:
+        hint = "check `database:` and the server's access rules"
+    return Unavailable(f"cannot open the database {where}: {reason}; {hint}")
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
