@@ -347,11 +347,18 @@ class App(PluginAPI):
         if self._reload is None:
             log.warning("SIGHUP: this bot was started without a config file to reload")
             return False
+        self.notifier.send(reloading="1", monotonic_usec=str(time.monotonic_ns() // 1000))
         try:
             new = await asyncio.to_thread(self._reload)
         except ConfigError as exc:
             log.error("config not reloaded, the running one stays: %s", "; ".join(exc.problems))
+            self.notifier.send(ready="1", status="config not reloaded: it has problems")
             return False
+        await self._apply(new)
+        self.notifier.send(ready="1", status=f"serving {', '.join(self.transports)}")
+        return True
+
+    async def _apply(self, new: Config) -> None:
         held = [k for k in RESTART_KEYS if getattr(new, k) != getattr(self.config, k)]
         await self.scheduler.reset()
         for plugin in reversed(self.plugins):
@@ -370,4 +377,3 @@ class App(PluginAPI):
             )
         else:
             log.info("config reloaded")
-        return True

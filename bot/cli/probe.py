@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.app import App
 from bot.config import Config
 from bot.config.networks import IrcNetworkConfig, MatrixNetworkConfig
-from bot.errors import StartupError
+from bot.errors import StartupError, reason
 from bot.store.errors import database_unavailable
 from bot.transports.irc.caps import ACCOUNT_CAPS
 
@@ -39,7 +39,7 @@ async def probe_all(config: Config) -> list[tuple[bool, str]]:
         except TimeoutError:
             results.append((False, f"{label}: no answer within {TIMEOUT:.0f}s"))
         except (OSError, StartupError, ProbeFailed) as exc:
-            results.append((False, f"{label}: {_reason(exc)}"))
+            results.append((False, f"{label}: {_explain(exc)}"))
     return results
 
 
@@ -47,14 +47,12 @@ class ProbeFailed(Exception):
     """The server answered, but not as the bot needs (login refused, banned…)."""
 
 
-def _reason(exc: BaseException) -> str:
+def _explain(exc: BaseException) -> str:
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused; is the server running and the port right?"
     if isinstance(exc, ssl.SSLError):
         return f"TLS failed ({exc.reason or exc}); is the port a TLS port, is `tls` right?"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc)
+    return reason(exc)
 
 
 async def probe_database(config: Config) -> str:

@@ -9,14 +9,14 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from bot.errors import Unavailable
+from bot.errors import Unavailable, reason
 
 
 def database_unavailable(url: str, exc: BaseException) -> Unavailable:
     parsed = make_url(url)
     where = parsed.render_as_string(hide_password=True).replace("+aiosqlite", "")
     where = where.replace("+asyncpg", "")
-    reason = _reason(exc)
+    why = reason(exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc)
     if parsed.get_backend_name() == "sqlite":
         path = Path(parsed.database or "")
         hint = (
@@ -30,15 +30,4 @@ def database_unavailable(url: str, exc: BaseException) -> Unavailable:
         hint = "is PostgreSQL running and listening there?"
     else:
         hint = "check `database:` and the server's access rules"
-    return Unavailable(f"cannot open the database {where}: {reason}; {hint}")
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        exc = exc.orig
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return Unavailable(f"cannot open the database {where}: {why}; {hint}")

@@ -1,0 +1,212 @@
+"""A new team's first hour on the command line (issue 13, items 2, 7, 8 and 14): install
+checks, `init`, `check-config` as the whole truth, options anywhere, exit status 0/1/2,
+one line instead of a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLEAN_ENV = {"PATH": os.environ["PATH"], "LOGNAME": "alice"}
+
+
+def deployday(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**CLEAN_ENV, **(env or {})},
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def one_line(done: subprocess.CompletedProcess[str]) -> str:
+    """The whole of stderr, which must be exactly one line (never a traceback)."""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+def test_version() -> None:
+    done = deployday("--version")
+    assert done.returncode == 0
+    assert done.stdout.startswith("deployday ")
+
+
+def test_init_writes_a_starter_that_passes_check_config(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    done = deployday(
+        "init", "-o", str(config), "--server", "irc.libera.chat", "--channel", "#deploy",
+        "--admin", "alice",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == f"wrote {config}"
+    text = config.read_text()
+    assert "host: irc.libera.chat\n    port: 6697\n    tls: true" in text
+    assert 'channels: ["#deploy"]' in text and 'admins: ["alice"]' in text
+    assert "# sasl_username: deployday" in text  # a login is explained, not required
+    done = deployday("check-config", "-c", str(config))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (
+        f"{config}: OK — networks: libera (irc, 1 channels); database: "
+        "sqlite:///deployday.sqlite3; timezone: UTC; admins: 1\n"
+    )
+    assert not (tmp_path / "deployday.sqlite3").exists()  # checking creates nothing
+    # a second init does not overwrite; without a terminal, missing answers are named
+    assert deployday("init", "-o", str(config), "--server", "x").returncode == 2
+    done = deployday("init", "-o", str(tmp_path / "other.yaml"))
+    assert done.returncode == 2
+    assert one_line(done).startswith("deployday: init: --server, --channel, --admin needed")
+
+
+def test_init_with_a_login_and_a_local_server(tmp_path: Path) -> None:
+    config = tmp_path / "local.yaml"
+    done = deployday(
+        "init", "-o", str(config), "--server", "localhost:6667", "--channel", "#ops",
+        "--admin", "bob", "--nick", "opsbot", "--account", "opsbot",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = config.read_text()
+    assert "  localhost:" in text and "port: 6667\n    tls: false" in text
+    assert "password_env: DEPLOYDAY_LOCALHOST_PASSWORD" in text
+    done = deployday("check-config", "-c", str(config))
+    assert done.returncode == 2
+    assert "DEPLOYDAY_LOCALHOST_PASSWORD is not set" in done.stderr
+    done = deployday("check-config", "-c", str(config), env={"DEPLOYDAY_LOCALHOST_PASSWORD": "pw"})
+    assert done.returncode == 0, done.stderr
+    bad = deployday("init", "-o", str(tmp_path / "bad.yaml"), "--server", "h", "--channel",
+                    "deploy", "--admin", "bob")  # fmt: skip
+    assert bad.returncode == 2
+    assert "expected channel names starting with '#'" in one_line(bad)
+    assert not (tmp_path / "bad.yaml").exists()
+
+
+def test_init_example_writes_the_documented_reference(tmp_path: Path) -> None:
+    out = tmp_path / "example.yaml"
+    assert deployday("init", "--example", "-o", str(out)).returncode == 0
+    assert out.read_text() == (ROOT / "config.example.yaml").read_text()
+
+
+def test_check_config_finds_what_run_would_refuse(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "admins: [alice]\n"
+        "networks:\n  libera: {kind: irc, host: h, nick: bot, channels: ['#deploy'],"
+        " identify_by: account}\n"
+        "reminders: {enabled: true, rooms: {libera: ['#fedora-noc']}}\n"
+    )
+    done = deployday("check-config", "-c", str(config))
+    assert done.returncode == 2
+    assert one_line(done) == (
+        f"{config}: reminders.rooms.libera: #fedora-noc not in networks.libera.channels "
+        "(#deploy); the bot posts only where it joined, so add it there or name one of those"
+    )
+    done = deployday("run", "-c", str(config))
+    assert done.returncode == 2
+    assert one_line(done) == done.stderr.strip()
+
+
+def test_check_config_warns_about_what_run_would_warn_about(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "admins: []\n"
+        "networks:\n  libera: {kind: irc, host: h, nick: bot, channels: ['#deploy'],"
+        " identify_by: account}\n"
+        "digest: {mail_to: [infra@example.org]}\n"
+    )
+    done = deployday("check-config", "-c", str(config))
+    assert done.returncode == 0
+    warnings = done.stderr.splitlines()
+    assert [w.split(": ", 3)[2] for w in warnings] == [
+        "digest.mail_to is set but there is no `mail:` section",
+        "admins is empty",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("database", "status", "message"),
+    [
+        ("deployday.sqlite3", 2, "database: expected sqlite:///FILE"),
+        ("mysql://deployday@db/deployday", 2, "database: expected sqlite:///FILE"),
+        (
+            "sqlite:////nonexistent/dir/x.sqlite3",
+            1,
+            "deployday: cannot open the database sqlite:////nonexistent/dir/x.sqlite3: "
+            "unable to open database file; directory /nonexistent/dir does not exist",
+        ),
+        (
+            "postgresql://postgres@127.0.0.1:9/postgres",
+            1,
+            "deployday: cannot open the database postgresql://postgres@127.0.0.1:9/postgres: "
+            "connection refused; is PostgreSQL running and listening there?",
+        ),
+    ],
+)
+def test_a_database_that_cannot_be_opened_is_one_line(
+    tmp_path: Path, database: str, status: int, message: str
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"database: {database}\n")
+    done = deployday("db", "upgrade", "-c", str(config))
+    assert done.returncode == status
+    assert message in one_line(done)
+
+
+def test_demo_with_a_database_in_a_missing_directory(tmp_path: Path) -> None:
+    done = deployday("demo", "--db", "/nonexistent/dir/demo.sqlite3")
+    assert done.returncode == 1
+    assert one_line(done).startswith("deployday: cannot open the database sqlite:////nonexistent")
+
+
+def test_options_after_the_subcommand_and_no_silent_database(tmp_path: Path) -> None:
+    config = tmp_path / "team.yaml"
+    config.write_text("database: sqlite:///team.sqlite3\n")
+    done = deployday("plan", "list", "-c", str(config), "--log-level", "DEBUG", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (
+        "no deploy is planned; plan one with: deployday plan add NAME WHEN [--api-break]\n"
+    )
+    assert "DEBUG" in done.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = deployday("plan", "list", cwd=elsewhere)
+    assert done.returncode == 2
+    assert one_line(done) == (
+        "deployday: plan: which config? give -c FILE (or set DEPLOYDAY_CONFIG); "
+        "`deployday init` writes one"
+    )
+    assert list(elsewhere.iterdir()) == []
+    done = deployday("plan", "list", cwd=elsewhere, env={"DEPLOYDAY_CONFIG": str(config)})
+    assert done.returncode == 0
+    assert f"config {config} (from DEPLOYDAY_CONFIG)" in done.stderr
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_reader_that_goes_away_ends_the_export_quietly(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("database: sqlite:///x.sqlite3\n")
+    script = "".join(f"!break svc{i} broken number {i}\n" for i in range(3))
+    setup = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "console", "-c", str(config)],
+        input=script, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert "#3 opened" in setup.stdout
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "export", "--format", "jsonl", "-o", "-", "-c",
+         str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**CLEAN_ENV},
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # as `| head -0` would: every write finds the pipe closed
+    assert proc.wait(timeout=60) == 1
+    assert proc.stderr.read() == b""
