@@ -15,6 +15,10 @@ from bot.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from bot.loading import load_config
 
 
+def plural(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
+
+
 async def check_config(path: Path, connect: bool) -> int:
     config = load_config(path)
     found = review(config)
@@ -39,10 +43,11 @@ def summary(config: Config) -> str:
         ", ".join(
             f"{name} ({net.kind}, "
             + (
-                f"{len(net.channels)} channels)"
+                plural(len(net.channels), "channel")
                 if isinstance(net, IrcNetworkConfig)
-                else f"{len(net.rooms)} rooms)"
+                else plural(len(net.rooms), "room")
             )
+            + ")"
             for name, net in config.networks.items()
         )
         or "none"

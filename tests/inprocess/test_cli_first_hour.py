@@ -58,7 +58,7 @@ def test_init_writes_a_starter_that_passes_check_config(tmp_path: Path) -> None:
     done = deployday("check-config", "-c", str(config))
     assert done.returncode == 0, done.stderr
     assert done.stdout == (
-        f"{config}: OK — networks: libera (irc, 1 channels); database: "
+        f"{config}: OK — networks: libera (irc, 1 channel); database: "
         "sqlite:///deployday.sqlite3; timezone: UTC; admins: 1\n"
     )
     assert not (tmp_path / "deployday.sqlite3").exists()  # checking creates nothing
