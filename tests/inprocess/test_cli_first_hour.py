@@ -4,46 +4,94 @@ one line instead of a traceback."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from bot.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 CLEAN_ENV = {"PATH": os.environ["PATH"], "LOGNAME": "alice"}
 
 
+@dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
 def deployday(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., Done]:
+    """`deployday ARGS` in this process (`bot.cli.main`), in `cwd`, with `env` added to
+    an environment that has no config or secrets of its own."""
+    monkeypatch.delenv("DEPLOYDAY_CONFIG", raising=False)
+    monkeypatch.setenv("LOGNAME", "alice")
+
+    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Done:
+        with monkeypatch.context() as m:
+            if cwd is not None:
+                m.chdir(cwd)
+            for key, value in (env or {}).items():
+                m.setenv(key, value)
+            capsys.readouterr()
+            try:
+                status = main(list(args))
+            except SystemExit as exc:  # argparse's own exits: --version, usage errors
+                status = int(exc.code or 0)
+            finally:
+                _forget_log_handler()
+            out, err = capsys.readouterr()
+        return Done(status, out, err)
+
+    return run
+
+
+def _forget_log_handler() -> None:
+    """The handler main installed writes to this test's capture, which is closed next."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if h.get_name() == "deployday"]:
+        root.removeHandler(handler)
+    root.setLevel(logging.WARNING)
+
+
+def subprocess_deployday(*args: str) -> subprocess.CompletedProcess[str]:
+    """For what only a separate process shows: its own stdout pipe, its exit."""
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         capture_output=True,
         text=True,
-        cwd=cwd,
-        env={**CLEAN_ENV, **(env or {})},
+        env=CLEAN_ENV,
         timeout=60,
         stdin=subprocess.DEVNULL,
         check=False,
     )
 
 
-def one_line(done: subprocess.CompletedProcess[str]) -> str:
+def one_line(done: Done | subprocess.CompletedProcess[str]) -> str:
     """The whole of stderr, which must be exactly one line (never a traceback)."""
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
     return lines[0]
 
 
-def test_version() -> None:
+def test_version(deployday: Callable[..., Done]) -> None:
     done = deployday("--version")
     assert done.returncode == 0
     assert done.stdout.startswith("deployday ")
 
 
-def test_init_writes_a_starter_that_passes_check_config(tmp_path: Path) -> None:
+def test_init_writes_a_starter_that_passes_check_config(
+    tmp_path: Path, deployday: Callable[..., Done]
+) -> None:
     config = tmp_path / "config.yaml"
     done = deployday(
         "init", "-o", str(config), "--server", "irc.libera.chat", "--channel", "#deploy",
@@ -69,7 +117,9 @@ def test_init_writes_a_starter_that_passes_check_config(tmp_path: Path) -> None:
     assert one_line(done).startswith("deployday: init: --server, --channel, --admin needed")
 
 
-def test_init_with_a_login_and_a_local_server(tmp_path: Path) -> None:
+def test_init_with_a_login_and_a_local_server(
+    tmp_path: Path, deployday: Callable[..., Done]
+) -> None:
     config = tmp_path / "local.yaml"
     done = deployday(
         "init", "-o", str(config), "--server", "localhost:6667", "--channel", "#ops",
@@ -91,13 +141,17 @@ def test_init_with_a_login_and_a_local_server(tmp_path: Path) -> None:
     assert not (tmp_path / "bad.yaml").exists()
 
 
-def test_init_example_writes_the_documented_reference(tmp_path: Path) -> None:
+def test_init_example_writes_the_documented_reference(
+    tmp_path: Path, deployday: Callable[..., Done]
+) -> None:
     out = tmp_path / "example.yaml"
     assert deployday("init", "--example", "-o", str(out)).returncode == 0
     assert out.read_text() == (ROOT / "config.example.yaml").read_text()
 
 
-def test_check_config_finds_what_run_would_refuse(tmp_path: Path) -> None:
+def test_check_config_finds_what_run_would_refuse(
+    tmp_path: Path, deployday: Callable[..., Done]
+) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(
         "admins: [alice]\n"
@@ -116,7 +170,9 @@ def test_check_config_finds_what_run_would_refuse(tmp_path: Path) -> None:
     assert one_line(done) == done.stderr.strip()
 
 
-def test_check_config_warns_about_what_run_would_warn_about(tmp_path: Path) -> None:
+def test_check_config_warns_about_what_run_would_warn_about(
+    tmp_path: Path, deployday: Callable[..., Done]
+) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(
         "admins: []\n"
@@ -153,7 +209,7 @@ def test_check_config_warns_about_what_run_would_warn_about(tmp_path: Path) -> N
     ],
 )
 def test_a_database_that_cannot_be_opened_is_one_line(
-    tmp_path: Path, database: str, status: int, message: str
+    tmp_path: Path, database: str, status: int, message: str, deployday: Callable[..., Done]
 ) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(f"database: {database}\n")
@@ -162,13 +218,15 @@ def test_a_database_that_cannot_be_opened_is_one_line(
     assert message in one_line(done)
 
 
-def test_demo_with_a_database_in_a_missing_directory(tmp_path: Path) -> None:
-    done = deployday("demo", "--db", "/nonexistent/dir/demo.sqlite3")
+def test_demo_with_a_database_in_a_missing_directory() -> None:
+    done = subprocess_deployday("demo", "--db", "/nonexistent/dir/demo.sqlite3")
     assert done.returncode == 1
     assert one_line(done).startswith("deployday: cannot open the database sqlite:////nonexistent")
 
 
-def test_options_after_the_subcommand_and_no_silent_database(tmp_path: Path) -> None:
+def test_options_after_the_subcommand_and_no_silent_database(
+    tmp_path: Path, deployday: Callable[..., Done]
+) -> None:
     config = tmp_path / "team.yaml"
     config.write_text("database: sqlite:///team.sqlite3\n")
     done = deployday("plan", "list", "-c", str(config), "--log-level", "DEBUG", cwd=tmp_path)

@@ -43,7 +43,11 @@ def make_dir(tmp_path: Path) -> Path:
 
 def test_make_demo_installs_the_bot_without_the_test_extra(make_dir: Path) -> None:
     plan = subprocess.run(
-        ["make", "-n", "demo"], cwd=make_dir, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "-n", "demo"],
+        cwd=make_dir,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     installs = [line for line in plan.splitlines() if "pip install" in line]
     assert installs and all("[test]" not in line for line in installs)
@@ -65,7 +69,9 @@ def test_make_clean_removes_what_the_bot_and_the_build_leave(make_dir: Path) -> 
         (make_dir / name).parent.mkdir(parents=True, exist_ok=True)
         (make_dir / name).write_text("x")
     (make_dir / "config.yaml").write_text("kept: yes\n")
-    subprocess.run(["make", "clean"], cwd=make_dir, capture_output=True, check=True)
+    subprocess.run(
+        ["make", "--no-print-directory", "clean"], cwd=make_dir, capture_output=True, check=True
+    )
     assert sorted(p.name for p in make_dir.iterdir()) == [
         "Makefile",
         "config.yaml",
