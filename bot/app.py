@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from bot import __version__
@@ -333,8 +333,7 @@ class App(PluginAPI):
             await asyncio.sleep(interval)
 
     async def _database_answers(self) -> None:
-        async with self.store.read() as s:
-            await s.execute(text("SELECT 1"))
+        await self.store.read(_select_one)
 
     def _on_hangup(self) -> None:
         self._background.append(asyncio.create_task(self.reload(), name="reload"))
@@ -377,3 +376,7 @@ class App(PluginAPI):
             )
         else:
             log.info("config reloaded")
+
+
+def _select_one(conn: Connection) -> None:
+    conn.execute(text("SELECT 1"))
