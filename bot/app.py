@@ -285,7 +285,7 @@ class App(PluginAPI):
             self._background.append(asyncio.create_task(self._ready_when_joined()))
             if self.notifier.watchdog_interval:
                 self._background.append(
-                    asyncio.create_task(self._watchdog(self.notifier.watchdog_interval))
+                    asyncio.create_task(self.notifier.watchdog(self._database_answers))
                 )
             await self._stopping.wait()
         finally:
@@ -309,28 +309,6 @@ class App(PluginAPI):
         await asyncio.gather(*(t.wait_ready() for t in waiting))
         self.notifier.send(ready="1", status=f"serving {', '.join(self.transports)}")
         log.info("every network joined: %s", ", ".join(self.transports) or "none")
-
-    async def _watchdog(self, interval: float) -> None:
-        """WATCHDOG=1 every `interval` (wall time, as systemd counts), but only while the
-        database answers: a bot that cannot record anything should be restarted."""
-        failing = False
-        while True:
-            try:
-                async with asyncio.timeout(interval):
-                    await self._database_answers()
-            except Exception as exc:
-                if not failing:
-                    log.warning(
-                        "the database does not answer (%s); not telling systemd all is well",
-                        exc or type(exc).__name__,
-                    )
-                failing = True
-            else:
-                if failing:
-                    log.info("the database answers again")
-                failing = False
-                self.notifier.send(watchdog="1")
-            await asyncio.sleep(interval)
 
     async def _database_answers(self) -> None:
         await self.store.read(_select_one)

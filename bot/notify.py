@@ -4,10 +4,11 @@ the variable (not started by systemd with Type=notify) every call does nothing."
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -42,3 +43,28 @@ class Notifier:
                 sock.sendto(payload.encode(), self._address)
         except OSError as exc:
             log.warning("cannot notify systemd at %s: %s", self._address.lstrip("\0"), exc)
+
+    async def watchdog(self, database_answers: Callable[[], Awaitable[None]]) -> None:
+        """WATCHDOG=1 every `watchdog_interval` (wall time, as systemd counts), but only
+        while `database_answers()` returns in time: that this runs at all shows the event
+        loop turns, and a bot whose database does not answer cannot record anything, so
+        it should be restarted."""
+        interval = self.watchdog_interval or 0.0
+        failing = False
+        while interval:
+            try:
+                async with asyncio.timeout(interval):
+                    await database_answers()
+            except Exception as exc:
+                if not failing:
+                    log.warning(
+                        "the database does not answer (%s); not telling systemd all is well",
+                        exc or type(exc).__name__,
+                    )
+                failing = True
+            else:
+                if failing:
+                    log.info("the database answers again")
+                failing = False
+                self.send(watchdog="1")
+            await asyncio.sleep(interval)

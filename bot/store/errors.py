@@ -14,9 +14,7 @@ from bot.errors import Unavailable, reason
 
 def database_unavailable(url: str, exc: BaseException) -> Unavailable:
     parsed = make_url(url)
-    where = parsed.set(drivername=parsed.get_backend_name()).render_as_string(
-        hide_password=True
-    )
+    where = parsed.set(drivername=parsed.get_backend_name()).render_as_string(hide_password=True)
     why = reason(exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc)
     # psycopg: 'connection failed: connection to server at "h", port 5432 failed: FATAL:  …'
     why = why.rpartition(" failed: ")[2].removeprefix("FATAL:").strip() or why

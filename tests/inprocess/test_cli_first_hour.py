@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pty
 import subprocess
 import sys
 from collections.abc import Callable
@@ -268,3 +269,28 @@ def test_a_reader_that_goes_away_ends_the_export_quietly(tmp_path: Path) -> None
     proc.stdout.close()  # as `| head -0` would: every write finds the pipe closed
     assert proc.wait(timeout=60) == 1
     assert proc.stderr.read() == b""
+
+
+def test_init_asks_on_a_terminal(tmp_path: Path) -> None:
+    """The questions, answered on a real pseudo-terminal; Enter takes the default."""
+    leader, follower = pty.openpty()
+    config = tmp_path / "config.yaml"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "init", "-o", str(config)],
+        stdin=follower, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=CLEAN_ENV,
+    )  # fmt: skip
+    os.close(follower)
+    try:
+        os.write(leader, b"irc.example.org:6697\n#deploy\n\nalice\n")
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(leader)
+    assert proc.returncode == 0, err
+    asked = out.decode().splitlines()[-2]  # the prompts, then what it did
+    assert asked == (
+        "IRC server (host or host:port) [irc.libera.chat]: channel to join [#deploy]: "
+        f"the bot's nick [deployday]: your nick (you become an admin): wrote {config}"
+    )
+    text = config.read_text()
+    assert "host: irc.example.org\n    port: 6697\n    tls: true\n    nick: deployday" in text
+    assert 'admins: ["alice"]' in text and 'channels: ["#deploy"]' in text

@@ -3,6 +3,7 @@ datagram socket the test binds, a log file the test reads."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -68,3 +69,35 @@ def test_json_log_lines_to_a_file(tmp_path: Path) -> None:
     ]
     assert "ValueError: boom" in entries[1]["exc"]
     assert entries[0]["time"].endswith("+00:00")
+
+
+async def test_the_watchdog_is_fed_only_while_the_database_answers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.notify")
+    path = str(tmp_path / "notify")
+    calls = 0
+
+    async def database_answers() -> None:
+        nonlocal calls
+        calls += 1
+        if calls <= 3:
+            raise OSError("database is locked")
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(path)
+        listener.setblocking(False)
+        notifier = Notifier.from_environment({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "20000"})
+        feeding = asyncio.create_task(notifier.watchdog(database_answers))
+        try:
+            async with asyncio.timeout(10):
+                first = await asyncio.get_running_loop().sock_recv(listener, 4096)
+        finally:
+            feeding.cancel()
+    assert first == b"WATCHDOG=1"
+    assert calls == 4  # three failed checks, no ping; the fourth answered
+    complaints = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert complaints == [
+        "the database does not answer (database is locked); not telling systemd all is well"
+    ]
+    assert "the database answers again" in caplog.text
