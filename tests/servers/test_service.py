@@ -19,12 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.probe import ProbeFailed, probe_matrix
 from bot.clock import FakeClock
-from bot.config.networks import IrcNetworkConfig
+from bot.config.networks import IrcNetworkConfig, MatrixNetworkConfig
 from bot.devtools.ircuser import IrcUser
 from bot.transports.irc import IrcTransport
 from tests.servers.ircd import IrcServer
 from tests.servers.support import free_port, need, which
+from tests.servers.synapse import Homeserver
 
 pytestmark = pytest.mark.servers
 
@@ -240,3 +242,22 @@ def test_the_systemd_unit_verifies(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
+
+
+async def test_check_config_connect_logs_in_to_matrix_and_out_again(
+    synapse: Homeserver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    localpart = synapse.unique("probe")
+    user_id = await synapse.register(localpart, "right-password")
+    net = MatrixNetworkConfig(
+        kind="matrix",
+        homeserver=synapse.url,
+        user_id=user_id,
+        password_env="PROBE_PASSWORD",
+        rooms=("#nowhere:example.org",),
+    )
+    monkeypatch.setenv("PROBE_PASSWORD", "right-password")
+    assert await probe_matrix(net) == f"{synapse.url}: logged in as {user_id} (and out again)"
+    monkeypatch.setenv("PROBE_PASSWORD", "wrong")
+    with pytest.raises(ProbeFailed, match=f"refused the login as {user_id}"):
+        await probe_matrix(net)
