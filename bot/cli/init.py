@@ -82,7 +82,9 @@ NO_LOGIN = """\
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", type=Path, default=Path("config.yaml"), help="%(default)s")
-    p.add_argument("--server", help="IRC server, HOST or HOST:PORT (TLS unless port 6667)")
+    p.add_argument(
+        "--server", help="IRC server, HOST or HOST:PORT (TLS unless port 6667 or this machine)"
+    )
     p.add_argument("--channel", help="channel the bot joins and announces in, e.g. #deploy")
     p.add_argument("--nick", help=f"the bot's nick (default {DEFAULT_NICK})")
     p.add_argument("--admin", help="your IRC nick (or services account): you may start deploys")
@@ -108,6 +110,8 @@ def init(args: argparse.Namespace, stdin: TextIO = sys.stdin) -> int:
         out.unlink()
         raise StartupError("; ".join(exc.problems)) from None
     print(f"wrote {out}")
+    if not args.example:
+        print(f"TLS is {'on' if 'tls: true' in text else 'off'} (--tls / --no-tls to choose)")
     print(f"next: deployday check-config -c {out}   then: deployday run -c {out}")
     return EXIT_OK
 
@@ -130,7 +134,7 @@ def _answers(args: argparse.Namespace, stdin: TextIO) -> dict[str, str]:
         host, port_text = args.server, ""
     if port_text and not port_text.isdigit():
         raise StartupError(f"init: --server expects HOST or HOST:PORT, got {args.server!r}")
-    tls = args.tls if args.tls is not None else port_text != "6667"
+    tls = args.tls if args.tls is not None else not (port_text == "6667" or _loopback(host))
     port = int(port_text) if port_text else (6697 if tls else 6667)
     nick = args.nick or DEFAULT_NICK
     network = _network_name(host)
@@ -161,6 +165,11 @@ def _ask(question: str, default: str | None) -> str:
         answer = input(f"{question}{shown}: ").strip() or default
         if answer:
             return answer
+
+
+def _loopback(host: str) -> bool:
+    """A server on this machine: a test or a tunnel, plain text unless told otherwise."""
+    return host == "localhost" or host.startswith("127.") or host == "::1"
 
 
 def _network_name(host: str) -> str:

@@ -25,19 +25,20 @@ Probe = Callable[[], Awaitable[str]]
 
 async def probe_all(config: Config) -> list[tuple[bool, str]]:
     """(worked, line) for the database, then each network in config order."""
-    probes: list[tuple[str, Probe]] = [("database", lambda: probe_database(config))]
+    probes: list[tuple[str, Probe, str]] = [("database", lambda: probe_database(config), "")]
     for name, net in config.networks.items():
         if isinstance(net, IrcNetworkConfig):
-            probes.append((f"networks.{name}", lambda net=net: probe_irc(net)))
+            hint = "; with `tls: true`: is that port a TLS port?" if net.tls else ""
+            probes.append((f"networks.{name}", lambda net=net: probe_irc(net), hint))
         else:
-            probes.append((f"networks.{name}", lambda net=net: probe_matrix(net)))
+            probes.append((f"networks.{name}", lambda net=net: probe_matrix(net), ""))
     results = []
-    for label, probe in probes:
+    for label, probe, silent_hint in probes:
         try:
             async with asyncio.timeout(TIMEOUT):
                 results.append((True, f"{label}: {await probe()}"))
         except TimeoutError:
-            results.append((False, f"{label}: no answer within {TIMEOUT:.0f}s"))
+            results.append((False, f"{label}: no answer within {TIMEOUT:.0f}s{silent_hint}"))
         except (OSError, StartupError, ProbeFailed) as exc:
             results.append((False, f"{label}: {_explain(exc)}"))
     return results

@@ -286,7 +286,7 @@ def test_init_asks_on_a_terminal(tmp_path: Path) -> None:
     finally:
         os.close(leader)
     assert proc.returncode == 0, err
-    asked = out.decode().splitlines()[-2]  # the prompts, then what it did
+    asked = out.decode().splitlines()[-3]  # the prompts, then what it did
     assert asked == (
         "IRC server (host or host:port) [irc.libera.chat]: channel to join [#deploy]: "
         f"the bot's nick [deployday]: your nick (you become an admin): wrote {config}"
