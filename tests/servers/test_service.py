@@ -87,8 +87,9 @@ async def test_run_under_systemd_notify_reload_and_stop(
     )  # fmt: skip
     try:
         await listener.until("READY=1")
-        # READY came after the join, and watchdog pings follow while all is well
-        await bob.wait_event("join", lambda e: e.source.nick == NICK, timeout=0)
+        # READY comes once the bot is in the channel (bob may see the JOIN a moment
+        # later: another socket), and watchdog pings follow while all is well
+        await bob.wait_event("join", lambda e: e.source.nick == NICK, timeout=WAIT)
         await listener.until("WATCHDOG=1")
         await listener.until("WATCHDOG=1")
 
@@ -126,6 +127,8 @@ async def test_run_under_systemd_notify_reload_and_stop(
     assert sum("identify_by" in line for line in lines[:start]) == 1  # warnings print once
     assert sum(line.startswith("local: registered as") for line in lines) == 1  # no reconnect
     assert any(line.startswith("deployday started: version ") for line in lines)
+    # READY=1 is sent with this line, after the channel was joined
+    assert lines.index(f"local: joined {CHANNEL}") < lines.index("every network joined: local")
     assert "config reloaded" in lines
     refused = [line for line in lines if line.startswith("config not reloaded")]
     assert len(refused) == 1 and "the running one stays" in refused[0]
