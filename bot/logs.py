@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from bot.errors import StartupError, reason
+
 LogFormat = Literal["text", "json"]
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _OURS = "deployday"
@@ -38,7 +40,10 @@ def setup_logging(level: str, fmt: LogFormat = "text", file: Path | None = None)
     if file is None:
         handler: logging.Handler = logging.StreamHandler(sys.stderr)
     else:
-        handler = logging.handlers.WatchedFileHandler(file, encoding="utf-8")
+        try:
+            handler = logging.handlers.WatchedFileHandler(file, encoding="utf-8")
+        except OSError as exc:
+            raise StartupError(f"--log-file: cannot write {file}: {reason(exc)}") from None
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     handler.set_name(_OURS)
     root = logging.getLogger()

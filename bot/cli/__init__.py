@@ -45,11 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as exc:
         print(f"deployday: {exc}", file=sys.stderr)
         return exc.exit_status
-    except OSError as exc:
-        if isinstance(exc, BrokenPipeError):
-            return _reader_went_away()
-        print(f"deployday: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    except BrokenPipeError:
+        return _reader_went_away()
     except KeyboardInterrupt:
         return 130
 

@@ -236,6 +236,11 @@ def test_options_after_the_subcommand_and_no_silent_database(
         "no deploy is planned; plan one with: deployday plan add NAME WHEN [--api-break]\n"
     )
     assert "DEBUG" in done.stderr
+    done = deployday("plan", "list", "-c", str(config), "--log-file", "/nonexistent/x.log")
+    assert done.returncode == 2
+    assert one_line(done) == (
+        "deployday: --log-file: cannot write /nonexistent/x.log: no such file or directory"
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     done = deployday("plan", "list", cwd=elsewhere)
