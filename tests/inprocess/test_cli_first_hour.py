@@ -150,15 +150,21 @@ def test_init_example_writes_the_documented_reference(
     assert out.read_text() == (ROOT / "config.example.yaml").read_text()
 
 
+def one_network(tmp_path: Path, more: str) -> Path:
+    """A config with one IRC network, #deploy, people known by account; and `more`."""
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "networks:\n  libera: {kind: irc, host: h, nick: bot, channels: ['#deploy'],"
+        f" identify_by: account}}\n{more}\n"
+    )
+    return config
+
+
 def test_check_config_finds_what_run_would_refuse(
     tmp_path: Path, deployday: Callable[..., Done]
 ) -> None:
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        "admins: [alice]\n"
-        "networks:\n  libera: {kind: irc, host: h, nick: bot, channels: ['#deploy'],"
-        " identify_by: account}\n"
-        "reminders: {enabled: true, rooms: {libera: ['#fedora-noc']}}\n"
+    config = one_network(
+        tmp_path, "admins: [alice]\nreminders: {enabled: true, rooms: {libera: ['#fedora-noc']}}"
     )
     done = deployday("check-config", "-c", str(config))
     assert done.returncode == 2
@@ -174,13 +180,7 @@ def test_check_config_finds_what_run_would_refuse(
 def test_check_config_warns_about_what_run_would_warn_about(
     tmp_path: Path, deployday: Callable[..., Done]
 ) -> None:
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        "admins: []\n"
-        "networks:\n  libera: {kind: irc, host: h, nick: bot, channels: ['#deploy'],"
-        " identify_by: account}\n"
-        "digest: {mail_to: [infra@example.org]}\n"
-    )
+    config = one_network(tmp_path, "admins: []\ndigest: {mail_to: [infra@example.org]}")
     done = deployday("check-config", "-c", str(config))
     assert done.returncode == 0
     warnings = done.stderr.splitlines()
