@@ -29,12 +29,6 @@ class CatalogPlugin(Plugin):
     migrations = MIGRATIONS / "versions"
 
     async def start(self) -> None:
-        cfg: CatalogSettings = self.settings
-        teams = {e.team for e in cfg.services.values() if e.team}
-        teams |= {t for e in cfg.services.values() for t in e.consumers.values()}
-        unknown = sorted(teams - set(self.api.config.teams))
-        if unknown:
-            log.warning("catalog names teams not in `teams:`: %s", ", ".join(unknown))
         IncidentService.of(self.api).add_judge(CatalogService.of(self.api).judge)
         self.api.subscribe(DEPLOY_STARTED, self.on_deploy_started)
 

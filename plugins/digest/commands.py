@@ -53,8 +53,6 @@ class DigestPlugin(Plugin):
 
     async def start(self) -> None:
         cfg: DigestSettings = self.settings
-        if cfg.mail_to and self.api.config.mail is None:
-            log.warning("digest.mail_to is set but there is no mail: section; nothing is mailed")
         self.api.subscribe(DEPLOY_ENDED, self.on_deploy_ended)
         at = cfg.end_of_day_time
         if at is not None:

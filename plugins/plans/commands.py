@@ -6,11 +6,11 @@ are on duty and later reminds the missing ones, once. Nobody is surprised by an 
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import re
 import sys
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from bot.commands import Example, Level, Text, UserError, command
 from bot.messages import Reply, addressed, bold, text
@@ -27,7 +27,7 @@ from plugins.plans.due import Missing, claim_due
 from plugins.plans.mail import mail_text
 from plugins.plans.service import STARTED, Notice, PlanService, PlanView
 from plugins.plans.settings import PlanSettings
-from plugins.plans.views import announcement, checked_in, listing
+from plugins.plans.views import CLI, Wording, announcement, checked_in, listing
 from plugins.roster.service import RosterService
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,6 @@ def _configure_cli(p: argparse.ArgumentParser) -> None:
     move.add_argument("when", help=f"the new time ({zone})")
     cancel = actions.add_parser("cancel", help="cancel a plan, mail the change")
     cancel.add_argument("name")
-    for sub in (add, move, cancel):
-        sub.add_argument("-c", "--config", type=Path, default=argparse.SUPPRESS)
 
 
 class PlansPlugin(Plugin):
@@ -70,8 +68,6 @@ class PlansPlugin(Plugin):
 
     async def start(self) -> None:
         cfg: PlanSettings = self.settings
-        if (cfg.mail_to or cfg.api_break_mail_to) and self.api.config.mail is None:
-            log.warning("plans.mail_to is set but there is no mail: section; nothing is mailed")
         self.api.subscribe(DEPLOY_STARTED, self.on_deploy_started)
         self.api.scheduler.every("plans", timedelta(minutes=cfg.check_every), self.tick)
 
@@ -115,7 +111,7 @@ class PlansPlugin(Plugin):
     )
     async def deploy_plans(self, ctx: Context) -> Reply:
         upcoming = await PlanService.of(self.api).upcoming()
-        return Reply.of(*listing(upcoming, ctx.now, self.api.config.tz, ctx.prefix))
+        return Reply.of(*listing(upcoming, ctx.now, self.api.config.tz, Wording.chat(ctx.prefix)))
 
     @command(
         "deploy move",
@@ -236,13 +232,15 @@ class PlansPlugin(Plugin):
         self._quiet_until = None
         return plan
 
-    async def render(self, notice: Notice, now: datetime) -> Reply:
-        """The announcement of `notice` for chat; an API break lists the known consumers."""
+    async def render(self, notice: Notice, now: datetime, wording: Wording | None = None) -> Reply:
+        """The announcement of `notice` (for chat unless `wording` says otherwise); an API
+        break lists the known consumers."""
         plan = notice.plan
         info = None
         if plan.api_break and notice.kind != "cancelled":
             info = await CatalogService.of(self.api).entry(plan.service)
-        return announcement(notice, info, now, self.api.config.tz, self.api.config.prefix)
+        wording = wording or Wording.chat(self.api.config.prefix)
+        return announcement(notice, info, now, self.api.config.tz, wording)
 
     async def mail(self, notice: Notice, now: datetime) -> Mailed | None:
         """Mail the announcement to the configured lists; None when no list wants it."""
@@ -331,13 +329,11 @@ class PlansPlugin(Plugin):
         plans = PlanService.of(self.api)
         try:
             if args.action == "list":
-                for line in listing(
-                    await plans.upcoming(), now, self.api.config.tz, self.api.config.prefix
-                ):
+                for line in listing(await plans.upcoming(), now, self.api.config.tz, CLI):
                     print(line)
                 return 0
             if args.action == "add":
-                by = await self.api.people.ensure("console", self.api.config.console.user)
+                by = await self.api.people.ensure("console", getpass.getuser())
                 when = self._when_all(args.when, now)
                 plan = await self.plan(
                     by,
@@ -358,7 +354,7 @@ class PlansPlugin(Plugin):
                 )
             else:
                 notice = Notice("cancelled", await plans.cancel(args.name.lower(), offline=True))
-            for line in (await self.render(notice, now)).plain.splitlines():
+            for line in (await self.render(notice, now, CLI)).plain.splitlines():
                 print(line)
             mailed = await self.mail(notice, now)
             if mailed:

@@ -30,9 +30,6 @@ class RemindersPlugin(Plugin):
 
     async def start(self) -> None:
         cfg: ReminderSettings = self.settings
-        unknown = sorted(set(cfg.service_teams.values()) - set(self.api.config.teams))
-        if unknown:
-            log.warning("reminders.service_teams names unknown teams: %s", ", ".join(unknown))
         if cfg.enabled:
             self.api.scheduler.every("reminders", timedelta(minutes=cfg.check_every), self.remind)
         if cfg.summary_every:

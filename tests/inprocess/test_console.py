@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-WAIT = 15.0
+WAIT = 60.0  # generous: a loaded CI machine must not fail a test by being slow
 PROMPT = b"deployday> "
 
 # A console on a fake sink: each line typed is answered "got: LINE"; SIGUSR1 makes the

@@ -130,9 +130,13 @@ async def test_reminders_can_stay_out_of_the_mail_and_a_refusal_is_one_line(
 
 
 def test_planning_from_the_command_line(
-    tmp_path: Path, smtp: tuple[Inbox, int], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    smtp: tuple[Inbox, int],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     inbox, port = smtp
+    monkeypatch.setenv("LOGNAME", "alice")  # who runs the command plans the deploy
     config = tmp_path / "config.yaml"
     config.write_text(
         "database: sqlite:///cli.sqlite3\n"
@@ -152,7 +156,7 @@ def test_planning_from_the_command_line(
     assert out[0].endswith("— API BREAK — packages API v2")
     assert out[1:] == [
         "the pkgdb API breaks and no consumers of it are known; anyone using it: say so now",
-        "planned by console; !deploy plans lists what is planned",
+        "planned by alice; deployday plan list lists what is planned",
         "mailed to infrastructure@lists.example.org",
         "the running bot announces it in chat at its next check",
     ]

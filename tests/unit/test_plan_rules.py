@@ -227,7 +227,7 @@ def test_policy_settings_are_checked_like_the_rest_of_the_config() -> None:
         plans={"remind_before": ["7d", "soon", "1h"], "mail_to": ["list"]},
         catalog={"services": {"fas": {"criticality": "core", "consumers": {"x": "Rel"}}}},
     ) == [
-        "catalog.services.fas.criticality: input should be 'essential' or 'leaf' (got 'core')",
+        "catalog.services.fas.criticality: expected 'essential' or 'leaf' (got 'core')",
         "catalog.services.fas.consumers: expected lowercase team names like 'releng', got 'Rel'",
         "plans.remind_before: expected times before the deploy like 7d, 1h or 30m, got 'soon'",
         "plans.mail_to: expected mail addresses like ops@example.org, got 'list'",

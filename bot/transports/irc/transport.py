@@ -22,6 +22,7 @@ import irc.client
 
 from bot.clock import Clock
 from bot.config.networks import IrcNetworkConfig
+from bot.errors import reason
 from bot.messages import Message, Reply, Room, Sender
 from bot.transports.irc.caps import ACCOUNT_CAPS
 from bot.transports.irc.connection import (
@@ -166,17 +167,14 @@ class IrcTransport(SupervisedTransport[QueuedLine]):
 
     async def _attempt(self, backoff: Backoff) -> float:
         """One connection; the backoff starts over after one that got registered."""
-        registered = False
         try:
             registered = await self._run_session()
         except (OSError, TimeoutError) as exc:  # includes TLS errors
-            log.warning(
-                "%s: cannot connect to %s:%d: %s",
-                self.name,
-                self.config.host,
-                self.config.port,
-                exc or type(exc).__name__,
-            )
+            pause = backoff.next()
+            cfg = self.config
+            self.outage.failed(f"cannot connect to {cfg.host}:{cfg.port}: {reason(exc)}", pause)
+            self._notify()
+            return pause
         if registered:
             backoff.reset()
         return backoff.next(grow=not registered)
@@ -242,6 +240,7 @@ class IrcTransport(SupervisedTransport[QueuedLine]):
         session.registered = True
         session.nick = session.conn.get_nickname()
         self.registrations += 1
+        self.outage.ended()
         log.info("%s: registered as %s", self.name, session.nick)
         if self.config.identify_by == "account" and not session.caps.acked & ACCOUNT_CAPS:
             log.warning(
