@@ -1,4 +1,7 @@
 """Real servers, started once per test session on loopback ports."""
 
+from tests.servers.e2e import bot_log
 from tests.servers.ircd import *  # noqa: F403
 from tests.servers.synapse import *  # noqa: F403
+
+__all__ = ["bot_log"]

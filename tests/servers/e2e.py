@@ -4,13 +4,18 @@ homeserver, read without decrypting anything, to prove what went over the wire."
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import pytest
 
-from tests.servers.matrix_bot import matrix_network
+from tests.servers.matrix_bot import WAIT, matrix_network
 from tests.servers.support import need
 from tests.servers.synapse import Homeserver, MatrixUser
 
@@ -57,3 +62,48 @@ async def types_sent_by(
     """The event types `sender` put in the room's timeline, oldest first (state aside)."""
     events = await raw_events(homeserver, reader, room_id)
     return [e["type"] for e in reversed(events) if e["sender"] == sender and "state_key" not in e]
+
+
+class LogWatch(logging.Handler):
+    """The bot's log lines (INFO and up) as they are written, so a test can wait for one
+    instead of polling, and count them afterwards."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+        self._changed = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+        self._changed.set()
+
+    def matching(self, text: str) -> list[str]:
+        return [line for line in self.lines if text in line]
+
+    async def wait_for(self, text: str, timeout: float = WAIT) -> str:  # noqa: ASYNC109
+        async with asyncio.timeout(timeout):
+            while True:
+                self._changed.clear()
+                found = self.matching(text)
+                if found:
+                    return found[0]
+                await self._changed.wait()
+
+
+@contextmanager
+def watching() -> Iterator[LogWatch]:
+    logger = logging.getLogger("bot")
+    watch, level = LogWatch(), logger.level
+    logger.addHandler(watch)
+    logger.setLevel(logging.INFO)
+    try:
+        yield watch
+    finally:
+        logger.removeHandler(watch)
+        logger.setLevel(level)
+
+
+@pytest.fixture
+def bot_log() -> Iterator[LogWatch]:
+    with watching() as watch:
+        yield watch

@@ -382,10 +382,18 @@ class MatrixUser:
             timeout,
         )
 
-    async def wait_invite(self, room_id: str, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async def until(
+        self,
+        condition: Callable[[], bool],
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> None:
+        """Until `condition` holds, looked at again after each sync."""
         async with asyncio.timeout(timeout):
-            while room_id not in self.invites:
+            while not condition():
                 await self._arrived.wait()
+
+    async def wait_invite(self, room_id: str, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        await self.until(lambda: room_id in self.invites, timeout)
 
     async def wait_membership(
         self,
@@ -396,9 +404,7 @@ class MatrixUser:
     ) -> None:
         """Until this user has seen `user_id`'s membership in the room become `membership`
         (join, leave, …)."""
-        async with asyncio.timeout(timeout):
-            while self.memberships.get((room_id, user_id)) != membership:
-                await self._arrived.wait()
+        await self.until(lambda: self.memberships.get((room_id, user_id)) == membership, timeout)
 
 
 def _directory(path: Path) -> str:

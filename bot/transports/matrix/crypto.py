@@ -232,6 +232,9 @@ class Crypto:
             if olm.inbound_group_store.get(pending.room_id, first.sender_key, session) is None:
                 continue
             del self._pending[session]
+            log.info(
+                "%s: the key for session %s arrived late; reading its messages", self.name, session
+            )
             for event in pending.events:
                 event.room_id = pending.room_id
                 try:

@@ -43,6 +43,7 @@ class Verifier:
         self._client = client
         self._admins = admins
         self._spawn = spawn
+        self._done: set[str] = set()  # verifications whose outcome was logged
 
     def handle(self, events: Iterable[object]) -> None:
         """nio has already moved each verification along; act on the steps that need
@@ -103,7 +104,7 @@ class Verifier:
         device = sas.other_olm_device
         emoji = "  ".join(f"{symbol} {name}" for symbol, name in sas.get_emoji())
         log.warning(
-            "%s: emoji verification with %s (device %s): %s — compare with what the "
+            "%s: emoji verification with %s (%s): %s — compare with what the "
             "admin's client shows; the bot confirms its side",
             self.name,
             device.user_id,
@@ -114,12 +115,16 @@ class Verifier:
             await self._client.confirm_short_auth_string(tx)
         except (LocalProtocolError, *NETWORK_ERRORS) as exc:
             log.warning("%s: verification %s failed: %s", self.name, tx, exc)
+            return
+        self._finished(tx)  # when the admin's confirmation came first
 
     def _finished(self, tx: str) -> None:
         sas = self._client.key_verifications.get(tx)
-        if sas is None:
+        if sas is None or tx in self._done:
             return
         device = sas.other_olm_device
+        if sas.verified or sas.canceled:
+            self._done.add(tx)
         if sas.verified:
             log.info("%s: verified device %s of %s", self.name, device.id, device.user_id)
         elif sas.canceled:
