@@ -109,11 +109,8 @@ rc_media_create: {_UNLIMITED}
 rc_key_requests: {_UNLIMITED}
 """
 
-ENCRYPTION_STATE = {
-    "type": "m.room.encryption",
-    "state_key": "",
-    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
-}
+ENCRYPTION = {"algorithm": "m.megolm.v1.aes-sha2"}  # the content of `m.room.encryption`
+ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "", "content": ENCRYPTION}
 
 _names = itertools.count(1)
 
