@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import bench
-from bench import latency, scale, startup, throughput
+from bench import latency, matrix, scale, startup, throughput
 from bench.machine import ROOT, describe, summary
 from bench.report import Figure, skipped, table, write_json
 from bench.servers import Ircd, Missing, ngircd, postgres, postgres_version
 
-STAGES = ("roundtrip", "throughput", "startup", "scale")
+STAGES = ("roundtrip", "throughput", "startup", "matrix", "scale")
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,8 @@ class Suite:
                     self._throughput(ircd, stack)
                 if "startup" in self.stages:
                     self._startup(ircd)
+        if "matrix" in self.stages:
+            self._matrix()
         if "scale" in self.stages:
             self._scale()
 
@@ -140,6 +142,13 @@ class Suite:
     def _startup(self, ircd: Ircd) -> None:
         _progress(f"start-up: {self.preset.reps} x 2 starts")
         self.figures += asyncio.run(startup.run(ircd, self.work / "startup", self.preset.reps))
+
+    def _matrix(self) -> None:
+        _progress(f"matrix start-up: {self.preset.reps} x 2 starts on Synapse")
+        try:
+            self.figures += matrix.run(self.work / "matrix", self.preset.reps)
+        except Missing as exc:
+            self._skip(("matrix",), str(exc))
 
     def _scale(self) -> None:
         p = self.preset

@@ -432,7 +432,8 @@ def _launch(directory: Path, port: int) -> Homeserver:
 
 
 @contextmanager
-def _homeserver() -> Iterator[Homeserver]:
+def running_homeserver() -> Iterator[Homeserver]:
+    """A Synapse on a free port for as long as the context lasts, then removed."""
     need("matrix-synapse", _synapse_installed(), "pip install matrix-synapse")
     homeserver = _launch(server_dir("synapse"), free_port())
     try:
@@ -445,7 +446,7 @@ def _homeserver() -> Iterator[Homeserver]:
 @pytest.fixture(scope="session")
 def synapse() -> Iterator[Homeserver]:
     """One Synapse for the whole session (its ~2 s start-up is paid once)."""
-    with _homeserver() as homeserver:
+    with running_homeserver() as homeserver:
         yield homeserver
 
 
@@ -453,5 +454,5 @@ def synapse() -> Iterator[Homeserver]:
 def private_synapse() -> Iterator[Homeserver]:
     """A Synapse of this test's own, which the test may stop and start again
     (`homeserver.server.stop()` / `.start()`: same port, same database)."""
-    with _homeserver() as homeserver:
+    with running_homeserver() as homeserver:
         yield homeserver
