@@ -108,7 +108,7 @@ class Crypto:
                 f"the homeserver has keys for device {client.device_id} that the store at "
                 f"{self.config.store_path} does not hold (the store was lost or replaced); "
                 "this device will not be used, so nothing is sent in encrypted rooms. "
-                "Recover: set a new device_id and restart (README, 'Lost encryption store')"
+                "Recover: set a new device_id and restart (README, 'Lost key store')"
             )
         self._device_checked = True
 

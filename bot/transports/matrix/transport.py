@@ -340,8 +340,7 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
                 Span(
                     f": I could not read your message: your client did not send my device "
                     f"({self._client.device_id}) its key. Let your client send keys to "
-                    "unverified devices, or verify mine (see the bot's README), and say it "
-                    "again."
+                    "unverified sessions in this room (see the bot's README) and say it again."
                 ),
             ]
         )
