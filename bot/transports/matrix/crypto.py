@@ -66,10 +66,6 @@ class Crypto:
         self._unreadable: set[str] = set()  # key sessions the sender was told about
         self._quiet: set[str] = set()  # rooms and devices already logged about
 
-    @property
-    def enabled(self) -> bool:
-        return self._client.olm is not None
-
     # --- the key exchange ---
 
     async def housekeeping(self) -> None:
