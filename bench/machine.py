@@ -14,7 +14,7 @@ from typing import Any
 from bench.servers import ngircd_version, sqlite3_cli_version
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("SQLAlchemy", "aiosqlite", "asyncpg", "irc", "pydantic")
+PACKAGES = ("SQLAlchemy", "psycopg", "irc", "pydantic")
 
 
 def _cpu_model() -> str:

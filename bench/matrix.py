@@ -25,7 +25,10 @@ SETTLE_S = 1.0  # after joining, before reading the idle RSS (as bench/startup.p
 PASSWORD_ENV = "DEPLOYDAY_BENCH_MATRIX_PASSWORD"
 
 
-def _config(directory: Path, homeserver: Homeserver, user_id: str, room: str, e2e: bool) -> Path:
+def _bot(
+    directory: Path, homeserver: Homeserver, user_id: str, password: str, room: str, e2e: bool
+) -> process.Bot:
+    """deployday on `homeserver` as `user_id` (password in the environment, as in use)."""
     network: dict[str, Any] = {
         "kind": "matrix",
         "homeserver": homeserver.url,
@@ -38,7 +41,9 @@ def _config(directory: Path, homeserver: Homeserver, user_id: str, room: str, e2
     config = {"database": "sqlite:///bot.sqlite3", "networks": {"bench": network}}
     path = directory / "config.yaml"
     path.write_text(yaml.safe_dump(config))
-    return path
+    argv = (*process.deployday_command(), "run", "-c", str(path))
+    env = {**os.environ, PASSWORD_ENV: password}
+    return process.Bot("deployday", user_id, argv, directory, env)
 
 
 async def _start_once(homeserver: Homeserver, directory: Path, e2e: bool) -> tuple[float, float]:
@@ -48,17 +53,16 @@ async def _start_once(homeserver: Homeserver, directory: Path, e2e: bool) -> tup
     watcher = await homeserver.user("watcher")
     try:
         room = await watcher.create_room(invite=(user_id,), encrypted=e2e)
-        config = _config(directory, homeserver, user_id, room, e2e)
-        os.environ[PASSWORD_ENV] = localpart
+        bot = _bot(directory, homeserver, user_id, localpart, room, e2e)
         started = time.perf_counter()
-        proc = process.launch(config)
+        proc = process.launch(bot)
         try:
             await _joined(watcher, room, user_id, proc.poll)
             seconds = time.perf_counter() - started
             await asyncio.sleep(SETTLE_S)
             return seconds, memory_mib(proc.pid)
         except Exception as exc:
-            raise RuntimeError(f"{exc}\n{process.log_tail(config)}") from None
+            raise RuntimeError(f"{exc}\n{process.log_tail(bot)}") from None
         finally:
             process.stop(proc)
     finally:

@@ -14,14 +14,17 @@ from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import bench
 from bench import latency, matrix, scale, startup, throughput
 from bench.machine import ROOT, describe, summary
+from bench.peers import PEERS, Installed, install
 from bench.report import Figure, skipped, table, write_json
 from bench.servers import Ircd, Missing, ngircd, postgres, postgres_version
 
 STAGES = ("roundtrip", "throughput", "startup", "matrix", "scale")
+ON_IRC = ("roundtrip", "throughput", "startup")  # the stages the peers run in too
 
 
 @dataclass(frozen=True)
@@ -71,24 +74,29 @@ def _progress(message: str) -> None:
 
 
 class Suite:
-    """Runs the chosen stages, collecting figures; a missing server skips its stages."""
+    """Runs the chosen stages, collecting figures; a missing server skips its stages, a
+    peer that does not install is left out."""
 
     def __init__(self, preset: Preset, stages: list[str], work: Path) -> None:
         self.preset, self.stages, self.work = preset, stages, work
         self.figures: list[Figure] = []
         self.postgres: str | None = None
+        self.peers: list[Installed] = []
+        self.peer_info: dict[str, dict[str, Any]] = {}
 
     def run(self) -> None:
+        self.work.chmod(0o755)  # the peers may run as another user, in directories here
         for stage in self.stages:
-            (self.work / stage).mkdir()
+            (self.work / stage).mkdir(mode=0o755)
         with ExitStack() as stack:
             ircd: Ircd | None = None
-            if any(s in self.stages for s in ("roundtrip", "throughput", "startup")):
+            if any(s in self.stages for s in ON_IRC):
                 try:
                     ircd = stack.enter_context(ngircd())
                 except Missing as exc:
-                    self._skip(("roundtrip", "throughput", "startup"), str(exc))
+                    self._skip(ON_IRC, str(exc))
             if ircd is not None:
+                self._install_peers()
                 if "roundtrip" in self.stages:
                     self._roundtrip(ircd)
                 if "throughput" in self.stages:
@@ -105,43 +113,54 @@ class Suite:
             if stage in self.stages:
                 self.figures.append(skipped(stage, stage, why))
 
+    def _install_peers(self) -> None:
+        for peer in PEERS:
+            found = install(peer, _progress)
+            if isinstance(found, Installed):
+                self.peers.append(found)
+                self.peer_info[peer.key] = found.describe()
+            else:
+                _progress(f"{peer.name} skipped, its figures and ratios unavailable: {found}")
+                self.peer_info[peer.key] = {"name": peer.name, "skipped": found}
+                self.figures.append(skipped("peers", peer.name, found))
+        if self.peers:
+            _progress(f"peers: {peers_line(self.peer_info)}")
+
     def _roundtrip(self, ircd: Ircd) -> None:
         p = self.preset
-        _progress(f"round trip: {p.reps} x {p.round_trips} of each, sequential")
+        bots = len(self.peers) + 1
+        _progress(f"round trip: {p.reps} x {bots} bots x {p.round_trips} each, sequential")
         self.figures += asyncio.run(
-            latency.run(ircd, self.work / "roundtrip", p.round_trips, p.reps, p.warmup)
+            latency.run(ircd, self.work / "roundtrip", p.round_trips, p.reps, p.warmup, self.peers)
         )
 
     def _throughput(self, ircd: Ircd, stack: ExitStack) -> None:
         p = self.preset
-
-        def measure(backend: str, admin: str | None) -> list[Figure]:
-            _progress(f"throughput into {backend}: {p.reps} x {p.clients} x {p.commands}")
-            (self.work / "throughput" / backend).mkdir()
-            return asyncio.run(
-                throughput.run(
-                    ircd,
-                    self.work / "throughput" / backend,
-                    backend,
-                    clients=p.clients,
-                    commands=p.commands,
-                    reps=p.reps,
-                    pg_admin=admin,
-                )
-            )
-
-        self.figures += measure("sqlite", None)
+        admin: str | None = None
         try:
             admin = stack.enter_context(postgres())
         except Missing as exc:
             self.figures.append(skipped("throughput", "!note into PostgreSQL", str(exc)))
-            return
-        self.postgres = asyncio.run(postgres_version(admin))
-        self.figures += measure("postgresql", admin)
+        if admin is not None:
+            self.postgres = asyncio.run(postgres_version(admin))
+        bots = len(self.peers) + (2 if admin else 1)
+        _progress(f"throughput: {p.reps} x {bots} bots x {p.clients} clients x {p.commands}")
+        self.figures += asyncio.run(
+            throughput.run(
+                ircd,
+                self.work / "throughput",
+                self.peers,
+                clients=p.clients,
+                commands=p.commands,
+                reps=p.reps,
+                pg_admin=admin,
+            )
+        )
 
     def _startup(self, ircd: Ircd) -> None:
-        _progress(f"start-up: {self.preset.reps} x 2 starts")
-        self.figures += asyncio.run(startup.run(ircd, self.work / "startup", self.preset.reps))
+        reps = self.preset.reps
+        _progress(f"start-up: {reps} x (a restart of each peer, deployday's two starts)")
+        self.figures += asyncio.run(startup.run(ircd, self.work / "startup", reps, self.peers))
 
     def _matrix(self) -> None:
         _progress(f"matrix start-up: {self.preset.reps} x 2 starts on Synapse")
@@ -154,6 +173,20 @@ class Suite:
         p = self.preset
         _progress(f"scale: generating {p.incidents:,} incidents, then each command")
         self.figures += scale.run(self.work / "scale", p.incidents, p.reps, p.whole_log)
+
+
+def peers_line(info: dict[str, dict[str, Any]]) -> str:
+    """One line: each peer's version and Python, who it ran as, or why it was skipped."""
+    parts = []
+    for peer in info.values():
+        if "skipped" in peer:
+            parts.append(f"{peer['name']} skipped")
+            continue
+        user = f", as {peer['user']}" if peer["user"] else ""
+        parts.append(
+            f"{peer['name']} {peer['version']} {peer['command']} (Python {peer['python']}{user})"
+        )
+    return "; ".join(parts) + "; flood protection off"
 
 
 def _timed(what: Callable[[], None]) -> float:
@@ -189,12 +222,15 @@ def main(argv: list[str] | None = None) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = args.json or ROOT / "bench" / "results" / f"{stamp}{'-quick' if args.quick else ''}.json"
     options = {**asdict(preset), "quick": args.quick, "stages": stages, "seconds": seconds}
-    write_json(path, machine, options, suite.figures)
+    write_json(path, machine, options, suite.peer_info, suite.figures)
     verdicts = [f.verdict for f in suite.figures if f.verdict]
     print(summary(machine))
+    if suite.peer_info:
+        print(f"peers: {peers_line(suite.peer_info)}")
     print(
         f"load average {load_before:.1f} before, {machine['load_average']['after']:.1f} after;"
-        f" {seconds:.0f} s; every figure the median of {preset.reps} runs unless noted\n"
+        f" {seconds:.0f} s; every figure the median of {preset.reps} runs unless noted;"
+        " 'vs Sopel': the figure over Sopel's of the same kind in this run\n"
     )
     print(table(suite.figures))
     print(

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import asyncpg
+import psycopg
 
 from tests.servers.ircd import NGIRCD_CONF
 from tests.servers.support import (
@@ -98,29 +98,22 @@ def postgres() -> Iterator[str]:
 async def fresh_database(admin_url: str) -> str:
     """A new empty database on the server of `admin_url`; returns its URL."""
     name = f"deployday_bench_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(admin_url)
-    try:
+    async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as conn:
         await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
     return admin_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 async def drop_database(admin_url: str, url: str) -> None:
     name = url.rsplit("/", 1)[1]
-    conn = await asyncpg.connect(admin_url)
-    try:
+    async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as conn:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 async def postgres_version(admin_url: str) -> str:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        return str(await conn.fetchval("SHOW server_version"))
-    finally:
-        await conn.close()
+    async with await psycopg.AsyncConnection.connect(admin_url) as conn:
+        cur = await conn.execute("SHOW server_version")
+        row = await cur.fetchone()
+    return str(row[0]) if row else "unknown"
 
 
 def sqlite3_cli_version() -> str | None:

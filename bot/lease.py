@@ -12,7 +12,7 @@ import secrets
 import socket
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.clock import Clock
@@ -48,24 +48,7 @@ class Lease:
         each, so two instances racing for it cannot both win."""
         now = self._clock.now()
         try:
-            async with self._store.write() as s:
-                result = await s.execute(
-                    update(KeyValue)
-                    .where(KeyValue.key == self.key)
-                    .where(or_(KeyValue.value == self.holder, KeyValue.updated_at < now - self.ttl))
-                    .values(value=self.holder, updated_at=now)
-                )
-                won = result.rowcount == 1
-                if not won:
-                    insert = (
-                        postgresql.insert if s.bind.dialect.name == "postgresql" else sqlite.insert
-                    )
-                    result = await s.execute(
-                        insert(KeyValue)
-                        .values(key=self.key, value=self.holder, updated_at=now)
-                        .on_conflict_do_nothing(index_elements=[KeyValue.key])
-                    )
-                    won = result.rowcount == 1
+            won = await self._store.write(lambda c: self._take(c, now))
         except Exception:
             log.exception("renewing %s failed; acting as if another instance holds it", self.key)
             won = False
@@ -77,17 +60,36 @@ class Lease:
             log.warning("lost %s to another instance", self.key)
         return won
 
+    def _take(self, conn: Connection, now: datetime) -> bool:
+        result = conn.execute(
+            update(KeyValue)
+            .where(KeyValue.key == self.key)
+            .where(or_(KeyValue.value == self.holder, KeyValue.updated_at < now - self.ttl))
+            .values(value=self.holder, updated_at=now)
+        )
+        if result.rowcount == 1:
+            return True
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        created = conn.execute(
+            insert(KeyValue)
+            .values(key=self.key, value=self.holder, updated_at=now)
+            .on_conflict_do_nothing(index_elements=[KeyValue.key])
+            .returning(KeyValue.key)
+        ).first()
+        return created is not None
+
     async def release(self) -> None:
         """Give the lease up on a clean shutdown so another instance takes over at once."""
         if self._held_until is None:
             return
         self._held_until = None
-        async with self._store.write() as s:
-            await s.execute(
+        await self._store.write(
+            lambda c: c.execute(
                 update(KeyValue)
                 .where(KeyValue.key == self.key, KeyValue.value == self.holder)
                 .values(updated_at=datetime(1970, 1, 1, tzinfo=self._clock.now().tzinfo))
             )
+        )
 
 
 class Leases:
@@ -120,15 +122,13 @@ class Leases:
         """Leases under `prefix` that another instance holds now: name -> holder. Tells
         which networks other instances serve, so announcements can reach them."""
         key = f"lease:{prefix}"
-        async with self._store.read() as s:
-            rows = (
-                await s.execute(
-                    select(KeyValue.key, KeyValue.value)
-                    .where(KeyValue.key.startswith(key, autoescape=True))
-                    .where(KeyValue.updated_at >= self._clock.now() - self.ttl)
-                    .where(KeyValue.value != self.holder)
-                )
-            ).all()
+        stmt = (
+            select(KeyValue.key, KeyValue.value)
+            .where(KeyValue.key.startswith(key, autoescape=True))
+            .where(KeyValue.updated_at >= self._clock.now() - self.ttl)
+            .where(KeyValue.value != self.holder)
+        )
+        rows = await self._store.read(lambda c: c.execute(stmt).all())
         return {k.removeprefix(key): v for k, v in rows}
 
     async def release_all(self) -> None:

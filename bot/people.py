@@ -6,22 +6,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     Column,
     ColumnElement,
+    Connection,
     PrimaryKeyConstraint,
+    Row,
     Table,
     UniqueConstraint,
     delete,
     func,
+    insert,
     literal,
     select,
     tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.messages import Mention, Sender
@@ -80,55 +83,29 @@ class People:
         sender = replace(sender, nick=nick)
         for _ in range(2):
             try:
-                async with self._store.write() as s:
-                    ident = await _identity(s, network, sender.id)
-                    if ident is None:
-                        person = Person(name=sender.nick[:64], created_at=now)
-                        ident = Identity(
-                            person=person,
-                            network=network,
-                            key=sender.id,
-                            nick=sender.nick,
-                            authenticated=sender.authenticated,
-                            last_seen=now,
-                        )
-                        s.add(ident)
-                        await s.flush()
-                    else:
-                        if ident.person.name == ident.key != sender.nick:
-                            # named by id in a command before they spoke (`!roster add
-                            # @bob:example.org`): the name they go by is better
-                            ident.person.name = sender.nick[:64]
-                        ident.nick, ident.last_seen = sender.nick, now
-                        ident.authenticated = ident.authenticated or sender.authenticated
-                    return PersonRef(ident.person.id, ident.person.name)
+                return await self._store.write(lambda c: _upsert(c, network, sender, now))
             except IntegrityError:
-                continue  # created concurrently by another task or process; read it
+                continue  # created concurrently by another process; read it
         raise RuntimeError(f"could not record identity {network}/{sender.id}")
 
     async def lookup(self, network: str, who: str) -> PersonRef | None:
         """Find someone by nick or account on this network, or by their person name."""
         who = who if ":" in who else who.removeprefix("@")  # Matrix IDs keep their '@'
         folded = self.fold(network, who)
-        async with self._store.read() as s:
-            row = (
-                await s.execute(
-                    select(Person.id, Person.name)
-                    .join(Identity)
-                    .where(Identity.network == network)
-                    .where((Identity.key == folded) | (func.lower(Identity.nick) == who.lower()))
-                    .order_by(Identity.last_seen.desc())
-                    .limit(1)
-                )
-            ).first()
-            if row is None:
-                row = (
-                    await s.execute(
-                        select(Person.id, Person.name)
-                        .where(func.lower(Person.name) == who.lower())
-                        .limit(1)
-                    )
-                ).first()
+        by_identity = (
+            select(Person.id, Person.name)
+            .join(Identity)
+            .where(Identity.network == network)
+            .where((Identity.key == folded) | (func.lower(Identity.nick) == who.lower()))
+            .order_by(Identity.last_seen.desc())
+            .limit(1)
+        )
+        by_name = select(Person.id, Person.name).where(func.lower(Person.name) == who.lower())
+
+        def find(c: Connection) -> Row[Any] | None:
+            return c.execute(by_identity).first() or c.execute(by_name.limit(1)).first()
+
+        row = await self._store.read(find)
         return PersonRef(row.id, row.name) if row else None
 
     async def ensure(self, network: str, who: str) -> PersonRef:
@@ -142,15 +119,13 @@ class People:
         ids = set(person_ids)
         if not ids:
             return {}
-        async with self._store.read() as s:
-            rows = (
-                await s.execute(
-                    select(Person.id, Person.name, Identity.network, Identity.nick, Identity.key)
-                    .join(Identity, isouter=True)
-                    .where(Person.id.in_(ids))
-                    .order_by(Identity.last_seen)
-                )
-            ).all()
+        stmt = (
+            select(Person.id, Person.name, Identity.network, Identity.nick, Identity.key)
+            .join(Identity, isouter=True)
+            .where(Person.id.in_(ids))
+            .order_by(Identity.last_seen)
+        )
+        rows = await self._store.read(lambda c: c.execute(stmt).all())
         names: dict[int, str] = {}
         found: dict[int, dict[str, tuple[str, str]]] = {}
         for r in rows:
@@ -166,36 +141,30 @@ class People:
 
     async def identities(self, person_id: int) -> list[IdentityRef]:
         """Every identity of one person, by network."""
-        async with self._store.read() as s:
-            rows = (
-                await s.scalars(
-                    select(Identity)
-                    .where(Identity.person_id == person_id)
-                    .order_by(Identity.network, Identity.key)
-                )
-            ).all()
-        return [IdentityRef(r.person_id, r.network, r.key, r.nick, r.authenticated) for r in rows]
+        stmt = (
+            select(*_IDENTITY_COLUMNS)
+            .where(Identity.person_id == person_id)
+            .order_by(Identity.network, Identity.key)
+        )
+        rows = await self._store.read(lambda c: c.execute(stmt).all())
+        return [IdentityRef(*r) for r in rows]
 
     async def find_identity(self, network: str, who: str) -> IdentityRef | None:
         """An identity on `network` by its stable id or (most recently seen) nick."""
         who = who if ":" in who else who.removeprefix("@")
-        async with self._store.read() as s:
-            row = (
-                await s.scalars(
-                    select(Identity)
-                    .where(Identity.network == network)
-                    .where(
-                        (Identity.key == self.fold(network, who))
-                        | (func.lower(Identity.nick) == who.lower())
-                    )
-                    .order_by((Identity.key == self.fold(network, who)).desc())
-                    .order_by(Identity.last_seen.desc())
-                    .limit(1)
-                )
-            ).first()
-        if row is None:
-            return None
-        return IdentityRef(row.person_id, row.network, row.key, row.nick, row.authenticated)
+        stmt = (
+            select(*_IDENTITY_COLUMNS)
+            .where(Identity.network == network)
+            .where(
+                (Identity.key == self.fold(network, who))
+                | (func.lower(Identity.nick) == who.lower())
+            )
+            .order_by((Identity.key == self.fold(network, who)).desc())
+            .order_by(Identity.last_seen.desc())
+            .limit(1)
+        )
+        row = await self._store.read(lambda c: c.execute(stmt).first())
+        return None if row is None else IdentityRef(*row)
 
     async def has_identity_in(self, person_id: int, listed: frozenset[str]) -> bool:
         """Whether any identity of the person has a key in `listed` (case-folded), such
@@ -203,10 +172,8 @@ class People:
         now = self._clock.now()
         cached = self._keys.get(person_id)
         if cached is None or now - cached[1] >= _REFRESH:
-            async with self._store.read() as s:
-                keys = (
-                    await s.scalars(select(Identity.key).where(Identity.person_id == person_id))
-                ).all()
+            stmt = select(Identity.key).where(Identity.person_id == person_id)
+            keys = await self._store.read(lambda c: c.scalars(stmt).all())
             cached = (frozenset(k.casefold() for k in keys), now)
             self._keys[person_id] = cached
         return not cached[0].isdisjoint(listed)
@@ -217,13 +184,7 @@ class People:
         constraint (the same person on the same team twice) are `gone`'s and are dropped."""
         if keep == gone:
             raise ValueError("a person cannot be merged with themselves")
-        async with self._store.write() as s:
-            survivor = await s.get(Person, keep)
-            if survivor is None or await s.get(Person, gone) is None:
-                raise LookupError(f"no person {keep if survivor is None else gone}")
-            await _repoint_people(s, keep, gone)
-            await s.execute(delete(Person).where(Person.id == gone))
-            ref = PersonRef(survivor.id, survivor.name)
+        ref = await self._store.write(lambda c: _merge(c, keep, gone))
         self._seen = {k: v for k, v in self._seen.items() if v.person.id not in (keep, gone)}
         self._keys.pop(keep, None)
         self._keys.pop(gone, None)
@@ -255,7 +216,17 @@ def _unique_sets(table: Table) -> list[tuple[list[str], ColumnElement[bool] | No
     return sets
 
 
-async def _repoint_people(s: AsyncSession, keep: int, gone: int) -> None:
+def _merge(conn: Connection, keep: int, gone: int) -> PersonRef:
+    rows = conn.execute(select(Person.id, Person.name).where(Person.id.in_([keep, gone])))
+    names = {r.id: r.name for r in rows}
+    if keep not in names or gone not in names:
+        raise LookupError(f"no person {keep if keep not in names else gone}")
+    _repoint_people(conn, keep, gone)
+    conn.execute(delete(Person).where(Person.id == gone))
+    return PersonRef(keep, names[keep])
+
+
+def _repoint_people(conn: Connection, keep: int, gone: int) -> None:
     """Every foreign key to people.id in every table the models know, found from the
     metadata so that the core needs to know nothing about feature tables."""
     for table in Base.metadata.sorted_tables:
@@ -264,12 +235,12 @@ async def _repoint_people(s: AsyncSession, keep: int, gone: int) -> None:
         for column in _person_columns(table):
             for names, where in _unique_sets(table):
                 if column.name in names:
-                    await _drop_clashes(s, table, column, names, where, keep, gone)
-            await s.execute(update(table).where(column == gone).values({column.name: keep}))
+                    _drop_clashes(conn, table, column, names, where, keep, gone)
+            conn.execute(update(table).where(column == gone).values({column.name: keep}))
 
 
-async def _drop_clashes(
-    s: AsyncSession,
+def _drop_clashes(
+    conn: Connection,
     table: Table,
     column: Column[int],
     names: list[str],
@@ -280,17 +251,59 @@ async def _drop_clashes(
     others = [table.c[n] for n in names if n != column.name]
     extra = [] if where is None else [where]
     wanted = others or [literal(1)]
-    kept = {tuple(r) for r in (await s.execute(select(*wanted).where(column == keep, *extra)))}
+    kept = {tuple(r) for r in conn.execute(select(*wanted).where(column == keep, *extra))}
     if not kept:
         return
     pk = list(table.primary_key.columns)
-    rows = (await s.execute(select(*pk, *wanted).where(column == gone, *extra))).all()
+    rows = conn.execute(select(*pk, *wanted).where(column == gone, *extra)).all()
     clashing = [tuple(r[: len(pk)]) for r in rows if tuple(r[len(pk) :]) in kept]
     if clashing:
-        await s.execute(delete(table).where(tuple_(*pk).in_(clashing)))
+        conn.execute(delete(table).where(tuple_(*pk).in_(clashing)))
 
 
-async def _identity(s: AsyncSession, network: str, key: str) -> Identity | None:
-    return (
-        await s.execute(select(Identity).where(Identity.network == network, Identity.key == key))
-    ).scalar_one_or_none()
+def _upsert(conn: Connection, network: str, sender: Sender, now: datetime) -> PersonRef:
+    """The person behind an identity, created with it on first sight; the nick and
+    last-seen time kept current."""
+    row = conn.execute(
+        select(Identity.id, Identity.key, Identity.authenticated, Person.id, Person.name)
+        .join(Person, Person.id == Identity.person_id)
+        .where(Identity.network == network, Identity.key == sender.id)
+    ).first()
+    if row is None:
+        person_id = conn.execute(
+            insert(Person).values(name=sender.nick[:64], created_at=now).returning(Person.id)
+        ).scalar_one()
+        conn.execute(
+            insert(Identity).values(
+                person_id=person_id,
+                network=network,
+                key=sender.id,
+                nick=sender.nick,
+                authenticated=sender.authenticated,
+                last_seen=now,
+            )
+        )
+        return PersonRef(person_id, sender.nick[:64])
+    identity_id, key, authenticated, person_id, name = row
+    if name == key != sender.nick:
+        # named by id in a command before they spoke (`!roster add @bob:example.org`): the
+        # name they go by is better
+        name = sender.nick[:64]
+        conn.execute(update(Person).where(Person.id == person_id).values(name=name))
+    conn.execute(
+        update(Identity)
+        .where(Identity.id == identity_id)
+        .values(
+            nick=sender.nick, last_seen=now, authenticated=authenticated or sender.authenticated
+        )
+    )
+    return PersonRef(person_id, name)
+
+
+_IDENTITY_COLUMNS = (
+    Identity.person_id,
+    Identity.network,
+    Identity.key,
+    Identity.nick,
+    Identity.authenticated,
+)

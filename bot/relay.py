@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from bot.clock import Clock
 from bot.lease import Leases
@@ -43,56 +44,36 @@ class Relay:
         if not others:
             return
         now, payload = self._clock.now(), reply_to_json(reply)
-        async with self._store.write() as s:
-            s.add_all(
-                RelayItem(
-                    created_at=now,
-                    network=network,
-                    payload=payload,
-                    origin_network=origin.network if origin else None,
-                    origin_room=origin.room.id if origin else None,
-                )
-                for network in sorted(others)
-            )
+        rows = [
+            {
+                "created_at": now,
+                "network": network,
+                "payload": payload,
+                "origin_network": origin.network if origin else None,
+                "origin_room": origin.room.id if origin else None,
+            }
+            for network in sorted(others)
+        ]
+        await self._store.write(lambda c: c.execute(insert(RelayItem), rows))
 
     async def deliver(self, served: set[str], send: Deliver) -> int:
-        """Send what waits for the networks this instance serves, oldest first."""
+        """Send what waits for the networks this instance serves, oldest first. An item is
+        marked delivered once handed to its transport, which queues it while offline."""
         if not served:
             return 0
         now = self._clock.now()
-        async with self._store.write() as s:
-            items = (
-                await s.scalars(
-                    select(RelayItem)
-                    .where(RelayItem.network.in_(served), RelayItem.delivered_at.is_(None))
-                    .order_by(RelayItem.id)
-                    .limit(BATCH)
+        items = await self._store.write(lambda c: _claim(c, served, now))
+        for item in items:
+            try:
+                await send(
+                    item.network,
+                    reply_from_json(item.payload),
+                    item.origin_network,
+                    item.origin_room,
                 )
-            ).all()
-            for item in items:
-                try:
-                    await send(
-                        item.network,
-                        reply_from_json(item.payload),
-                        item.origin_network,
-                        item.origin_room,
-                    )
-                except Exception:
-                    log.exception(
-                        "relayed announcement %d for %s could not be sent", item.id, item.network
-                    )
-                item.delivered_at = now
-            await s.execute(delete(RelayItem).where(RelayItem.delivered_at < now - KEEP_DELIVERED))
-            stale = await s.execute(
-                update(RelayItem)
-                .where(RelayItem.delivered_at.is_(None), RelayItem.created_at < now - GIVE_UP_AFTER)
-                .values(delivered_at=now)
-            )
-            if stale.rowcount:
-                log.warning(
-                    "gave up on %d announcements for networks nobody served for %s",
-                    stale.rowcount,
-                    GIVE_UP_AFTER,
+            except Exception:
+                log.exception(
+                    "relayed announcement %d for %s could not be sent", item.id, item.network
                 )
         return len(items)
 
@@ -103,3 +84,36 @@ class Relay:
         while True:
             await self._clock.sleep_until(self._clock.now() + self.interval)
             await asyncio.wait({tracker.spawn(self.deliver(served(), send), "relay")})
+
+
+def _claim(conn: Connection, served: set[str], now: datetime) -> list[Row[Any]]:
+    """Take up to BATCH undelivered items for `served` networks and mark them delivered, in
+    one transaction (on PostgreSQL, rows another instance is claiming are skipped); forget
+    old ones and give up on those nobody served for too long."""
+    items = conn.execute(
+        select(RelayItem.id, RelayItem.network, RelayItem.payload)
+        .add_columns(RelayItem.origin_network, RelayItem.origin_room)
+        .where(RelayItem.network.in_(served), RelayItem.delivered_at.is_(None))
+        .order_by(RelayItem.id)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if items:
+        conn.execute(
+            update(RelayItem)
+            .where(RelayItem.id.in_([i.id for i in items]))
+            .values(delivered_at=now)
+        )
+    conn.execute(delete(RelayItem).where(RelayItem.delivered_at < now - KEEP_DELIVERED))
+    stale = conn.execute(
+        update(RelayItem)
+        .where(RelayItem.delivered_at.is_(None), RelayItem.created_at < now - GIVE_UP_AFTER)
+        .values(delivered_at=now)
+    )
+    if stale.rowcount:
+        log.warning(
+            "gave up on %d announcements for networks nobody served for %s",
+            stale.rowcount,
+            GIVE_UP_AFTER,
+        )
+    return list(items)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.clock import Clock, SystemClock
@@ -22,47 +22,40 @@ class State:
         self._clock = clock or SystemClock()
 
     async def get(self, key: str) -> str | None:
-        async with self.store.read() as s:
-            return await s.scalar(select(KeyValue.value).where(KeyValue.key == key))
+        return await self.store.read(
+            lambda c: c.scalar(select(KeyValue.value).where(KeyValue.key == key))
+        )
 
     async def set_many(self, values: Mapping[str, str]) -> None:
         """Write several values in one transaction: either all of them land or none."""
         if not values:
             return
         now = self._clock.now()
-        async with self.store.write() as s:
-            insert = postgresql.insert if s.bind.dialect.name == "postgresql" else sqlite.insert
-            for key, value in values.items():
-                stmt = insert(KeyValue).values(key=key, value=value, updated_at=now)
-                await s.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=[KeyValue.key],
-                        set_={"value": stmt.excluded.value, "updated_at": now},
-                    )
-                )
+        await self.store.write(lambda c: put(c, values, now))
 
     async def set(self, key: str, value: str) -> None:
         await self.set_many({key: value})
 
     async def delete(self, key: str) -> None:
-        async with self.store.write() as s:
-            await s.execute(delete(KeyValue).where(KeyValue.key == key))
+        await self.store.write(lambda c: c.execute(delete(KeyValue).where(KeyValue.key == key)))
 
     async def take(self, key: str) -> str | None:
         """Remove and return a value in one statement: of two racing takers, one gets it."""
-        async with self.store.write() as s:
-            return await s.scalar(
+        return await self.store.write(
+            lambda c: c.scalar(
                 delete(KeyValue).where(KeyValue.key == key).returning(KeyValue.value)
             )
+        )
 
     async def purge(self, prefix: str, before: datetime) -> None:
         """Forget every value under `prefix` last written before `before`."""
-        async with self.store.write() as s:
-            await s.execute(
+        await self.store.write(
+            lambda c: c.execute(
                 delete(KeyValue).where(
                     KeyValue.key.startswith(prefix, autoescape=True), KeyValue.updated_at < before
                 )
             )
+        )
 
     async def get_json(self, key: str) -> Any:
         """The decoded value, or None when it is missing or not valid JSON."""
@@ -76,3 +69,16 @@ class State:
 
     async def set_json(self, key: str, value: Any) -> None:
         await self.set(key, json.dumps(value, separators=(",", ":")))
+
+
+def put(conn: Connection, values: Mapping[str, str], now: datetime) -> None:
+    """Insert or replace values inside the caller's unit of work."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    for key, value in values.items():
+        stmt = insert(KeyValue).values(key=key, value=value, updated_at=now)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[KeyValue.key],
+                set_={"value": stmt.excluded.value, "updated_at": now},
+            )
+        )

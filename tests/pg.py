@@ -11,7 +11,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
-import asyncpg
+import psycopg
 import pytest
 
 from tests.servers.support import need, postgres_binaries, postgres_cluster
@@ -35,14 +35,8 @@ def postgres_server() -> Iterator[str]:
 async def postgres_url(postgres_server: str) -> AsyncIterator[str]:
     """A new, empty database for one test; dropped afterwards."""
     name = f"deployday_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(postgres_server)
-    try:
+    async with await psycopg.AsyncConnection.connect(postgres_server, autocommit=True) as admin:
         await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
     yield postgres_server.rsplit("/", 1)[0] + f"/{name}"
-    admin = await asyncpg.connect(postgres_server)
-    try:
+    async with await psycopg.AsyncConnection.connect(postgres_server, autocommit=True) as admin:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()

@@ -185,7 +185,7 @@ class Config(StrictModel):
 
     @property
     def database_url(self) -> str:
-        return async_database_url(self.database, self._base_dir)
+        return engine_url(self.database, self._base_dir)
 
     @property
     def base_dir(self) -> Path:
@@ -211,20 +211,17 @@ class Config(StrictModel):
         return problems
 
 
-def async_database_url(url: str, base_dir: Path) -> str:
-    """Accept plain SQLAlchemy URLs and pick the async driver; relative SQLite paths are
-    relative to the config file, so `-c /etc/deployday/config.yaml` finds its database."""
+def engine_url(url: str, base_dir: Path) -> str:
+    """Accept plain SQLAlchemy URLs and pick the driver the store runs (the stdlib sqlite3,
+    psycopg 3); relative SQLite paths are relative to the config file, so
+    `-c /etc/deployday/config.yaml` finds its database."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:" and not Path(path).is_absolute():
             url = f"sqlite:///{(base_dir / path).resolve()}"
-    for plain, driver in (
-        ("sqlite://", "sqlite+aiosqlite://"),
-        ("postgresql://", "postgresql+asyncpg://"),
-        ("postgres://", "postgresql+asyncpg://"),
-    ):
+    for plain in ("postgresql://", "postgres://", "postgresql+asyncpg://"):
         if url.startswith(plain):
-            return driver + url.removeprefix(plain)
+            return "postgresql+psycopg://" + url.removeprefix(plain)
     return url
 
 

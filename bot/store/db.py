@@ -1,88 +1,85 @@
-"""Engine and sessions. Services open `store.write()` for changes and `store.read()` for
-queries; the split lets SQLite take its write lock up front instead of failing mid-way."""
+"""The store: `await store.write(unit)` and `await store.read(unit)`, where a unit is a plain
+function of a SQLAlchemy Core connection that does a command's whole database work and
+returns plain values. One trip to a database thread per command (bot.store.workers)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import weakref
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event, select, text
+from sqlalchemy import Connection, create_engine, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.util.concurrency import await_
+from sqlalchemy.orm import Session
 
 from bot.store import migrate
 from bot.store.models import Counter, KeyValue
+from bot.store.workers import Readers, Unit, Writer
 
+T = TypeVar("T")
+
+READERS = 4
 _READ_ONLY = "deployday_read_only"
 _MIGRATION_LOCK = 0x6465706C6F79  # "deploy": any constant the instances agree on
 _REVISIONS_KEY = "schema:revisions"
+_migrating = threading.Lock()  # Alembic keeps global state: one upgrade at a time
 
 
 class Store:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
-        sqlite = url.startswith("sqlite")
-        # Sessions always end in COMMIT or ROLLBACK, so the pool's own rollback on return
-        # would only cost SQLite a round trip to its thread per transaction.
-        self.engine = create_async_engine(
+        is_sqlite = url.startswith("sqlite")
+        self.engine = create_engine(
             url,
             echo=echo,
-            pool_pre_ping=not sqlite,
-            pool_reset_on_return=None if sqlite else "rollback",
+            pool_size=READERS + 2,  # each thread keeps its own; migrations borrow one
+            pool_reset_on_return=None if is_sqlite else "rollback",
         )
         self.dialect = self.engine.dialect.name
-        if self.dialect == "sqlite":
-            _tune_sqlite(self.engine.sync_engine)
-        self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
-        # SQLite has one writer at a time. Taking turns here, in the event loop, is cheap;
-        # racing for its lock makes the losers sleep in SQLite's busy handler instead.
-        self._write_turn = asyncio.Lock() if sqlite else None
-        self._reader = async_sessionmaker(
-            self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
-        )
+        if is_sqlite:
+            _tune_sqlite(self.engine)
+        self._writer = Writer(self.engine)
+        self._readers = Readers(self.engine.execution_options(**{_READ_ONLY: True}), READERS)
 
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        """A transaction that commits when the block ends without error, else rolls back.
-        Not to be nested within another write of the same task."""
-        if self._write_turn is None:
-            async with self._writer() as session, session.begin():
-                yield session
-            return
-        async with self._write_turn, self._writer() as session, session.begin():
-            yield session
+    async def write(self, unit: Unit[T]) -> T:
+        """Run `unit` in a transaction and return its result once that transaction has
+        committed; if it raises, its changes are rolled back and the error is raised here.
+        Units that arrive together share a commit, each in its own savepoint."""
+        return await self._writer.submit(unit)
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self._reader() as session, session.begin():
-            yield session
+    async def read(self, unit: Unit[T]) -> T:
+        """Run `unit` in a read-only transaction on a connection of its own."""
+        return await self._readers.run(unit)
+
+    @property
+    def grouping(self) -> tuple[int, int]:
+        """(write transactions committed, write units in them) since start."""
+        return self._writer.commits, self._writer.units
 
     async def upgrade(self, version_dirs: Sequence[Path]) -> None:
         """Apply migrations. On PostgreSQL an advisory lock serialises instances that start
         together, so the second finds the schema current instead of racing the first.
-        Within a process they run one at a time too: Alembic keeps global state. When the
-        database says it has every revision the code ships, Alembic is not even loaded."""
+        When the database says it has every revision the code ships, Alembic is not even
+        loaded."""
         shipped = migrate.code_revisions(list(version_dirs))
         if await self._recorded_revisions() == shipped:
             return
-        async with _migration_lock(), self.engine.begin() as conn:
+        await asyncio.to_thread(self._upgrade, list(version_dirs), shipped)
+
+    def _upgrade(self, version_dirs: list[Path], shipped: list[str]) -> None:
+        with _migrating, self.engine.begin() as conn:
             if self.dialect == "postgresql":
-                await conn.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
-                )
-            await conn.run_sync(migrate.upgrade, list(version_dirs))
-            value = json.dumps(shipped)
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            migrate.upgrade(conn, version_dirs)
+            value, now = json.dumps(shipped), datetime.now(UTC)
             insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-            now = datetime.now(UTC)
-            await conn.execute(
+            conn.execute(
                 insert(KeyValue)
                 .values(key=_REVISIONS_KEY, value=value, updated_at=now)
                 .on_conflict_do_update(
@@ -93,50 +90,58 @@ class Store:
     async def pending_migrations(self, version_dirs: Sequence[Path]) -> bool:
         if await self._recorded_revisions() == migrate.code_revisions(list(version_dirs)):
             return False
-        async with self.engine.connect() as conn:
-            return await conn.run_sync(migrate.is_behind, list(version_dirs))
+        return await self.read(lambda conn: migrate.is_behind(conn, list(version_dirs)))
 
     async def _recorded_revisions(self) -> list[str] | None:
         """The revisions the last upgrade through this code recorded, if any."""
         try:
-            async with self.read() as s:
-                value = await s.scalar(select(KeyValue.value).where(KeyValue.key == _REVISIONS_KEY))
+            value = await self.read(
+                lambda conn: conn.scalar(
+                    select(KeyValue.value).where(KeyValue.key == _REVISIONS_KEY)
+                )
+            )
         except DBAPIError:
             return None  # a new database: no state table yet
         return json.loads(value) if value else None
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        """Finish queued writes, then close every connection."""
+        await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
+        self._writer.close()
+        self._readers.close()
+        self.engine.dispose()
 
 
-_migration_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-    weakref.WeakKeyDictionary()
-)
+@contextlib.contextmanager
+def orm(conn: Connection) -> Iterator[Session]:
+    """An ORM session inside a unit, for work that reads better with mapped objects than
+    in Core. It works in a savepoint of its own, released when the block ends (the unit's
+    transaction still decides); what leaves the unit must be plain values, never objects."""
+    with Session(
+        bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+    ) as session:
+        yield session
+        session.commit()
 
 
-def _migration_lock() -> asyncio.Lock:
-    loop = asyncio.get_running_loop()
-    if loop not in _migration_locks:
-        _migration_locks[loop] = asyncio.Lock()
-    return _migration_locks[loop]
-
-
-async def next_counter(session: AsyncSession, name: str) -> int:
+def next_counter(conn: Connection, name: str) -> int:
     """Allocate the next value of a named counter inside the caller's transaction: unique
-    and gapless even across processes, because the counter row stays locked until commit."""
-    dialect = session.bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    and gapless even across processes, because the counter row stays locked until commit
+    (and a unit rolled back to its savepoint gives its number back)."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     stmt = (
         insert(Counter)
         .values(name=name, value=1)
         .on_conflict_do_update(index_elements=[Counter.name], set_={"value": Counter.value + 1})
         .returning(Counter.value)
     )
-    return (await session.execute(stmt)).scalar_one()
+    return conn.execute(stmt).scalar_one()
 
 
-def _tune_sqlite(sync_engine: Any) -> None:
-    @event.listens_for(sync_engine, "connect")
+def _tune_sqlite(engine: Any) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
         cur = dbapi_conn.cursor()
@@ -144,16 +149,14 @@ def _tune_sqlite(sync_engine: Any) -> None:
             "journal_mode=WAL",
             "foreign_keys=ON",
             "busy_timeout=10000",
-            "synchronous=NORMAL",
+            # acknowledged means durable, power loss included; group commit pays for it
+            "synchronous=FULL",
         ):
             cur.execute(f"PRAGMA {pragma}")
         cur.close()
 
-    @event.listens_for(sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        # a writer takes SQLite's write lock up front instead of failing half-way
         read_only = conn.get_execution_options().get(_READ_ONLY, False)
-        # Straight to aiosqlite: one trip to its thread, where a SQLAlchemy statement
-        # (cursor, execute, close) takes three, on every transaction.
-        await_(
-            conn.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
-        )
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -9,9 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import UserError
 from bot.people import PersonRef
@@ -83,26 +82,27 @@ class CatalogService:
 
     async def entries(self) -> list[ServiceInfo]:
         """Every service of the config and every one with consumers found on the day."""
-        async with self._store.read() as s:
-            added = await _added(s)
+        added = await self._store.read(_added)
         names = sorted(set(self.settings.services) | {service for service, _ in added})
         return [self._info(name, added) for name in names]
 
     async def entry(self, name: str) -> ServiceInfo | None:
         """The catalogue's entry for the service `name`, if it has one."""
-        async with self._store.read() as s:
-            added = await _added(s, name)
+        added = await self._store.read(lambda c: _added(c, name))
         return self._entry(name, added)
 
     async def changed_by(self, deploy_id: int, deploy_name: str) -> ServiceInfo | None:
         """The entry of the service a deploy changes: its plan's service, else the service
         named like the deploy."""
-        async with self._store.read() as s:
-            planned = await s.scalar(
+
+        def unit(conn: Connection) -> tuple[str, dict[tuple[str, str], Consumer]]:
+            planned = conn.scalar(
                 select(DeployPlan.service).where(DeployPlan.deploy_id == deploy_id)
             )
             name = planned or deploy_name
-            added = await _added(s, name)
+            return name, _added(conn, name)
+
+        name, added = await self._store.read(unit)
         return self._entry(name, added)
 
     def _entry(self, name: str, added: dict[tuple[str, str], Consumer]) -> ServiceInfo | None:
@@ -146,19 +146,22 @@ class CatalogService:
                 f"{consumer} is already a known consumer of {service} (in the config, "
                 f"team {entry.consumers[consumer]})"
             )
-        try:
-            async with self._store.write() as s:
-                known = (await _added(s, service)).get((service, consumer))
-                if known is not None:
-                    raise UserError(
-                        f"{consumer} is already a known consumer of {service} (added by "
-                        f"{known.added_by}, team {known.team})"
-                    )
-                s.add(
-                    CatalogConsumer(
-                        service=service, consumer=consumer, team=team, added_by=by.id, added_at=now
-                    )
+
+        def unit(conn: Connection) -> None:
+            known = _added(conn, service).get((service, consumer))
+            if known is not None:
+                raise UserError(
+                    f"{consumer} is already a known consumer of {service} (added by "
+                    f"{known.added_by}, team {known.team})"
                 )
+            conn.execute(
+                insert(CatalogConsumer).values(
+                    service=service, consumer=consumer, team=team, added_by=by.id, added_at=now
+                )
+            )
+
+        try:
+            await self._store.write(unit)
         except IntegrityError:
             raise UserError(f"{consumer} was just added to {service} by someone else") from None
         return Consumer(consumer, team, by.name, now)
@@ -166,15 +169,12 @@ class CatalogService:
     async def hits(self, since: datetime) -> list[Hit]:
         """Consumers named in incidents reported since `since`, judged by the catalogue
         as it is now: unknown ones first, then by name."""
-        async with self._store.read() as s:
-            rows = (
-                await s.execute(
-                    select(Incident.consumer, Incident.service, Incident.number)
-                    .where(Incident.consumer.is_not(None), Incident.created_at >= since)
-                    .order_by(Incident.number)
-                )
-            ).all()
-            added = await _added(s)
+        named = (
+            select(Incident.consumer, Incident.service, Incident.number)
+            .where(Incident.consumer.is_not(None), Incident.created_at >= since)
+            .order_by(Incident.number)
+        )
+        rows, added = await self._store.read(lambda c: (c.execute(named).all(), _added(c)))
         numbers: dict[tuple[str, str], list[int]] = {}
         for consumer, service, number in rows:
             numbers.setdefault((consumer, service), []).append(number)
@@ -188,18 +188,18 @@ class CatalogService:
         entry = self.settings.services.get(service)
         return (entry is not None and consumer in entry.consumers) or (service, consumer) in added
 
-    async def judge(
+    def judge(
         self,
-        s: AsyncSession,
+        conn: Connection,
         service: str,
         consumer: str | None,
         environment: str | None,
         deploy_environment: str | None,
     ) -> Flags:
-        """The context flags of a report, read in the reporting transaction `s`."""
+        """The context flags of a report, read in the reporting unit of work."""
         known = None
         if consumer is not None:
-            known = self._known(service, consumer, await _added(s, service))
+            known = self._known(service, consumer, _added(conn, service))
         return Flags(known, staging_mixup(self.settings, environment, deploy_environment))
 
 
@@ -212,11 +212,17 @@ def _catalog_service(api: PluginAPI) -> CatalogService:
     )
 
 
-async def _added(s: AsyncSession, service: str | None = None) -> dict[tuple[str, str], Consumer]:
-    stmt = select(CatalogConsumer, Person.name).join(Person, Person.id == CatalogConsumer.added_by)
+def _added(conn: Connection, service: str | None = None) -> dict[tuple[str, str], Consumer]:
+    stmt = select(
+        CatalogConsumer.service,
+        CatalogConsumer.consumer,
+        CatalogConsumer.team,
+        CatalogConsumer.added_at,
+        Person.name,
+    ).join(Person, Person.id == CatalogConsumer.added_by)
     if service is not None:
         stmt = stmt.where(CatalogConsumer.service == service)
     return {
-        (c.service, c.consumer): Consumer(c.consumer, c.team, by, c.added_at)
-        for c, by in (await s.execute(stmt.order_by(CatalogConsumer.id))).all()
+        (svc, consumer): Consumer(consumer, team, by, at)
+        for svc, consumer, team, at, by in conn.execute(stmt.order_by(CatalogConsumer.id))
     }

@@ -6,15 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, Select, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from bot.commands import UserError
 from bot.people import PersonRef
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
+from bot.store.db import orm
 from plugins.models import Deploy, DeployPlan, DutyShift
 
 DEPLOY_STARTED = "deploy.started"  # payload: the DeployView
@@ -62,20 +62,19 @@ class DeployService:
     ) -> DeployView:
         """Start a deploy; one planned under `name` is picked up: its API break,
         description and environment count unless given here."""
-        try:
-            async with self._store.write() as s:
-                current = await _active(s)
+
+        def unit(conn: Connection) -> DeployView:
+            with orm(conn) as s:
+                current = _active(s)
                 if current is not None:
                     raise UserError(
                         f"deploy {current.name} is already under way; "
                         f"end it first with {self._p}deploy end"
                     )
-                plan = (
-                    await s.execute(
-                        select(DeployPlan)
-                        .where(DeployPlan.name == name, DeployPlan.status == "planned")
-                        .with_for_update()
-                    )
+                plan = s.execute(
+                    select(DeployPlan)
+                    .where(DeployPlan.name == name, DeployPlan.status == "planned")
+                    .with_for_update()
                 ).scalar_one_or_none()
                 deploy = Deploy(
                     name=name,
@@ -87,102 +86,104 @@ class DeployService:
                     started_by=by.id,
                 )
                 s.add(deploy)
-                await s.flush()
-                deploy_id = deploy.id
+                s.flush()
                 if plan is not None:
-                    plan.status, plan.deploy_id = "started", deploy_id
+                    plan.status, plan.deploy_id = "started", deploy.id
+                deploy_id = deploy.id
+            return _view(conn, deploy_id)
+
+        try:
+            return await self._store.write(unit)
         except IntegrityError:
             raise UserError(
                 f"another deploy was started at the same moment; see {self._p}deploy"
             ) from None
-        view = await self.get(deploy_id)
-        assert view is not None
-        return view
 
     async def end(self, now: datetime) -> Ended:
         """End the active deploy; everyone still on duty is checked out with it."""
-        async with self._store.write() as s:
-            deploy = await _active(s, lock=True)
-            if deploy is None:
+
+        def unit(conn: Connection) -> Ended:
+            deploy_id = conn.scalar(_ACTIVE_ID.with_for_update())
+            if deploy_id is None:
                 raise UserError("no deploy is under way")
-            deploy.status, deploy.ended_at = "ended", now
-            result = await s.execute(
+            conn.execute(
+                update(Deploy).where(Deploy.id == deploy_id).values(status="ended", ended_at=now)
+            )
+            result = conn.execute(
                 update(DutyShift).where(DutyShift.off_at.is_(None)).values(off_at=now)
             )
-            deploy_id, checked_out = deploy.id, result.rowcount
-        view = await self.get(deploy_id)
-        assert view is not None
-        return Ended(view, checked_out)
+            return Ended(_view(conn, deploy_id), result.rowcount)
+
+        return await self._store.write(unit)
 
     async def set_lead(self, lead: PersonRef) -> DeployView:
-        async with self._store.write() as s:
-            deploy = await _active(s, lock=True)
-            if deploy is None:
+        def unit(conn: Connection) -> DeployView:
+            deploy_id = conn.scalar(_ACTIVE_ID.with_for_update())
+            if deploy_id is None:
                 raise UserError(f"no deploy is under way; {self._p}deploy start <name> first")
-            deploy.lead_id = lead.id
-            deploy_id = deploy.id
-        view = await self.get(deploy_id)
-        assert view is not None
-        return view
+            conn.execute(update(Deploy).where(Deploy.id == deploy_id).values(lead_id=lead.id))
+            return _view(conn, deploy_id)
+
+        return await self._store.write(unit)
 
     async def active(self) -> DeployView | None:
-        async with self._store.read() as s:
-            row = await s.scalar(select(Deploy.id).where(Deploy.status == "active"))
-        return None if row is None else await self.get(row)
+        return await self._store.read(lambda c: _first(c, _ACTIVE_ID))
 
     async def by_name(self, name: str) -> DeployView | None:
         """The most recent deploy with this name."""
-        async with self._store.read() as s:
-            row = await s.scalar(
-                select(Deploy.id)
-                .where(Deploy.name == name)
-                .order_by(Deploy.started_at.desc())
-                .limit(1)
-            )
-        return None if row is None else await self.get(row)
+        stmt = (
+            select(Deploy.id).where(Deploy.name == name).order_by(Deploy.started_at.desc()).limit(1)
+        )
+        return await self._store.read(lambda c: _first(c, stmt))
 
     async def latest(self) -> DeployView | None:
         """The deploy started last, under way or not."""
-        async with self._store.read() as s:
-            deploy_id = await s.scalar(
-                select(Deploy.id).order_by(Deploy.started_at.desc(), Deploy.id.desc()).limit(1)
-            )
-        return None if deploy_id is None else await self.get(deploy_id)
+        stmt = select(Deploy.id).order_by(Deploy.started_at.desc(), Deploy.id.desc()).limit(1)
+        return await self._store.read(lambda c: _first(c, stmt))
 
     async def get(self, deploy_id: int) -> DeployView | None:
-        starter, lead = aliased(Person), aliased(Person)
-        async with self._store.read() as s:
-            row = (
-                await s.execute(
-                    select(Deploy, starter.name, lead.id, lead.name)
-                    .join(starter, starter.id == Deploy.started_by)
-                    .outerjoin(lead, lead.id == Deploy.lead_id)
-                    .where(Deploy.id == deploy_id)
-                )
-            ).first()
-        if row is None:
-            return None
-        d, starter_name, lead_id, lead_name = row
-        return DeployView(
-            d.id,
-            d.name,
-            d.api_break,
-            d.description,
-            d.status == "active",
-            d.started_at,
-            d.ended_at,
-            starter_name,
-            PersonRef(lead_id, lead_name) if lead_id is not None else None,
-            d.environment,
-        )
+        stmt = select(Deploy.id).where(Deploy.id == deploy_id)
+        return await self._store.read(lambda c: _first(c, stmt))
 
 
 def _deploy_service(api: PluginAPI) -> DeployService:
     return DeployService(api.store, api.config.prefix)
 
 
-async def _active(s: AsyncSession, lock: bool = False) -> Deploy | None:
-    stmt = select(Deploy).where(Deploy.status == "active")
-    if lock:
-        stmt = stmt.with_for_update()
-    return (await s.execute(stmt)).scalar_one_or_none()
+_ACTIVE_ID = select(Deploy.id).where(Deploy.status == "active")
+_STARTER, _LEAD = aliased(Person), aliased(Person)
+_VIEW = (
+    select(
+        Deploy.__table__,
+        _STARTER.name.label("starter_name"),
+        _LEAD.name.label("lead_name"),
+    )
+    .join(_STARTER, _STARTER.id == Deploy.started_by)
+    .outerjoin(_LEAD, _LEAD.id == Deploy.lead_id)
+)
+
+
+def _active(s: Session) -> Deploy | None:
+    return s.execute(select(Deploy).where(Deploy.status == "active")).scalar_one_or_none()
+
+
+def _first(conn: Connection, ids: Select[tuple[int]]) -> DeployView | None:
+    """The deploy whose id `ids` selects first, if any."""
+    deploy_id = conn.scalar(ids)
+    return None if deploy_id is None else _view(conn, deploy_id)
+
+
+def _view(conn: Connection, deploy_id: int) -> DeployView:
+    d = conn.execute(_VIEW.where(Deploy.id == deploy_id)).one()
+    return DeployView(
+        d.id,
+        d.name,
+        d.api_break,
+        d.description,
+        d.status == "active",
+        d.started_at,
+        d.ended_at,
+        d.starter_name,
+        PersonRef(d.lead_id, d.lead_name) if d.lead_id is not None else None,
+        d.environment,
+    )

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
 
-from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy import Connection, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from bot.commands import UserError
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
+from bot.store.db import orm
 from plugins.deploys.service import DeployService, DeployView
 from plugins.digest.facts import (
     EventFacts,
@@ -46,14 +46,18 @@ class DigestService:
 
     async def collect(self, deploy: DeployView, now: datetime) -> Digest:
         """The digest of `deploy` as it stands at `now`."""
-        async with self._store.read() as s:
-            incidents = await _incidents(s, deploy.id)
-            events = await _events(s, deploy.id)
-            shifts = await _shifts(s, deploy.started_at, deploy.ended_at or now)
-            owners = {i.owner_id for i in incidents if i.owner_id is not None}
-            roster = await _first_teams(s, owners)
-            policy = await _policy(s, deploy.id, incidents)
-        return build(deploy, now, incidents, events, shifts, roster, policy)
+
+        def unit(conn: Connection) -> Digest:
+            with orm(conn) as s:
+                incidents = _incidents(s, deploy.id)
+                events = _events(s, deploy.id)
+                shifts = _shifts(s, deploy.started_at, deploy.ended_at or now)
+                owners = {i.owner_id for i in incidents if i.owner_id is not None}
+                roster = _first_teams(s, owners)
+                policy = _policy(s, deploy.id, incidents)
+            return build(deploy, now, incidents, events, shifts, roster, policy)
+
+        return await self._store.read(unit)
 
 
 async def pick_deploy(deploys: DeployService, name: str | None) -> DeployView:
@@ -86,9 +90,9 @@ def _digest_service(api: PluginAPI) -> DigestService:
     return DigestService(api.store)
 
 
-async def _incidents(s: AsyncSession, deploy_id: int) -> list[IncidentFacts]:
+def _incidents(s: Session, deploy_id: int) -> list[IncidentFacts]:
     owner = aliased(Person)
-    rows = await s.execute(
+    rows = s.execute(
         select(Incident, owner.name)
         .outerjoin(owner, owner.id == Incident.owner_id)
         .where(Incident.deploy_id == deploy_id)
@@ -114,10 +118,10 @@ async def _incidents(s: AsyncSession, deploy_id: int) -> list[IncidentFacts]:
     ]
 
 
-async def _events(s: AsyncSession, deploy_id: int) -> list[EventFacts]:
+def _events(s: Session, deploy_id: int) -> list[EventFacts]:
     """The events of the deploy's incidents, in time order."""
     actor, target = aliased(Person), aliased(Person)
-    rows = await s.execute(
+    rows = s.execute(
         select(IncidentEvent, actor.name, target.name)
         .join(Incident, Incident.id == IncidentEvent.incident_id)
         .outerjoin(actor, actor.id == IncidentEvent.actor_id)
@@ -136,9 +140,9 @@ async def _events(s: AsyncSession, deploy_id: int) -> list[EventFacts]:
     ]
 
 
-async def _shifts(s: AsyncSession, start: datetime, end: datetime) -> list[ShiftFacts]:
+def _shifts(s: Session, start: datetime, end: datetime) -> list[ShiftFacts]:
     """Duty shifts that overlap [start, end), in the order people went on duty."""
-    rows = await s.execute(
+    rows = s.execute(
         select(DutyShift.person_id, Person.name, DutyShift.team, DutyShift.on_at, DutyShift.off_at)
         .join(Person, Person.id == DutyShift.person_id)
         .where(DutyShift.on_at < end, or_(DutyShift.off_at.is_(None), DutyShift.off_at > start))
@@ -147,12 +151,12 @@ async def _shifts(s: AsyncSession, start: datetime, end: datetime) -> list[Shift
     return [ShiftFacts(r.person_id, r.name, r.team, r.on_at, r.off_at) for r in rows.all()]
 
 
-async def _first_teams(s: AsyncSession, people: Iterable[int]) -> dict[int, str]:
+def _first_teams(s: Session, people: Iterable[int]) -> dict[int, str]:
     """Each person's first roster team."""
     ids = set(people)
     if not ids:
         return {}
-    rows = await s.execute(
+    rows = s.execute(
         select(RosterEntry.person_id, RosterEntry.team)
         .where(RosterEntry.person_id.in_(ids))
         .order_by(RosterEntry.id.desc())
@@ -160,11 +164,9 @@ async def _first_teams(s: AsyncSession, people: Iterable[int]) -> dict[int, str]
     return dict(rows.all())  # descending: the first entry wins
 
 
-async def _policy(
-    s: AsyncSession, deploy_id: int, incidents: Sequence[IncidentFacts]
-) -> PolicyFacts:
+def _policy(s: Session, deploy_id: int, incidents: Sequence[IncidentFacts]) -> PolicyFacts:
     plan = (
-        await s.execute(
+        s.execute(
             select(DeployPlan.id, DeployPlan.planned_for).where(DeployPlan.deploy_id == deploy_id)
         )
     ).first()
@@ -174,7 +176,7 @@ async def _policy(
         responders = [
             ResponderFacts(name or r.team or "?", r.person_id, r.team, r.reminded_at)
             for r, name in (
-                await s.execute(
+                s.execute(
                     select(ExpectedResponder, person.name)
                     .outerjoin(person, person.id == ExpectedResponder.person_id)
                     .where(ExpectedResponder.plan_id == plan.id)
@@ -186,7 +188,7 @@ async def _policy(
     added: dict[tuple[str, str], str] = {}
     if unknown:
         for service, consumer, by in (
-            await s.execute(
+            s.execute(
                 select(CatalogConsumer.service, CatalogConsumer.consumer, Person.name)
                 .join(Person, Person.id == CatalogConsumer.added_by)
                 .where(CatalogConsumer.service.in_({service for service, _ in unknown}))

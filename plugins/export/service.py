@@ -7,12 +7,12 @@ Field names are stable (README, "Export"); times are ISO 8601 UTC; durations sec
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Connection, Row, Select, func, select
 from sqlalchemy.orm import aliased
 
 from bot.commands import UserError
@@ -124,28 +124,33 @@ class ExportService:
         return stmt
 
     async def count(self, sel: Selection) -> int:
-        async with self._store.read() as s:
-            return await s.scalar(self._where(select(func.count(Incident.id)), sel)) or 0
+        stmt = self._where(select(func.count(Incident.id)), sel)
+        return await self._store.read(lambda c: c.scalar(stmt)) or 0
 
-    async def records(self, sel: Selection, batch: int = 2000) -> AsyncIterator[Record]:
-        """One record per incident, its events in time order, in incident number order.
-        Rows stream from the database; only one incident's events are held at a time."""
+    async def each(
+        self, sel: Selection, visit: Callable[[Record], None], batch: int = 2000
+    ) -> None:
+        """Call `visit` with one record per incident, its events in time order, in incident
+        number order, on a database thread (so `visit` may write a file but must not touch
+        the event loop). Rows stream from the database; only one incident's events are held
+        at a time."""
         stmt = self._where(_ROWS, sel).execution_options(yield_per=batch)
-        async with self._store.read() as s:
-            result = await s.stream(stmt)
+
+        def unit(conn: Connection) -> None:
             current: Record | None = None
             current_id: int | None = None
-            async for partition in result.partitions():
-                for r in partition:
-                    if r.id != current_id:
-                        if current is not None:
-                            yield _finish(current)
-                        current_id, current = r.id, _incident_record(r)
-                    if r.kind is not None:
-                        assert current is not None
-                        current["events"].append(_event_record(r))
+            for r in conn.execute(stmt):
+                if r.id != current_id:
+                    if current is not None:
+                        visit(_finish(current))
+                    current_id, current = r.id, _incident_record(r)
+                if r.kind is not None:
+                    assert current is not None
+                    current["events"].append(_event_record(r))
             if current is not None:
-                yield _finish(current)
+                visit(_finish(current))
+
+        await self._store.read(unit)
 
 
 def _export_service(api: PluginAPI) -> ExportService:

@@ -124,15 +124,18 @@ async def write_export(
     """Stream the selection into `out` in format `fmt`."""
     writer = WRITERS[fmt](out)
     writer.begin()
-    incidents = events = 0
-    async for rec in service.records(sel):
+    done = [0, 0]  # incidents, events
+
+    def visit(rec: Record) -> None:
         writer.write(rec)
-        incidents += 1
-        events += len(rec["events"])
+        done[0] += 1
+        done[1] += len(rec["events"])
         if progress is not None:
-            progress(incidents)
+            progress(done[0])
+
+    await service.each(sel, visit)
     writer.end()
-    return Exported(incidents, events)
+    return Exported(*done)
 
 
 class TerminalProgress:

@@ -5,10 +5,10 @@ starts (is the consumer known? pointed at staging?); with no judges, nothing is 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,5 +27,6 @@ class Flags:
 
 NOTHING = Flags(None, False)
 
-# (session, service, consumer, environment, environment of the deploy under way) -> flags
-Judge = Callable[[AsyncSession, str, str | None, str | None, str | None], Awaitable[Flags]]
+# (connection, service, consumer, environment, environment of the deploy under way) -> flags;
+# runs on the database thread, inside the reporting unit of work
+Judge = Callable[[Connection, str, str | None, str | None, str | None], Flags]

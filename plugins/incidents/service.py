@@ -8,29 +8,30 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, Literal
 
-from sqlalchemy import Row, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy import Connection, Row, func, insert, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.commands import UserError
 from bot.people import PersonRef
 from bot.plugin import PluginAPI
-from bot.store import Person, Store
+from bot.store import Store
 from bot.store.db import next_counter
 from plugins.common.checks import check_consumer, check_environment, check_service
 from plugins.incidents.judges import NOTHING, Flags, Judge
 from plugins.incidents.lifecycle import RESPONSES, Action, Refused, State, Status, apply
 from plugins.incidents.queries import (
     ACTIVE_DEPLOY,
+    EVENTS,
     INCIDENTS,
     LOCKED,
+    TIMELINE,
     VIEW,
     changed_columns,
+    report_rows,
     save_change,
 )
 from plugins.incidents.settings import IncidentSettings
-from plugins.models import Incident, IncidentEvent
+from plugins.models import Incident
 
 Listing = Literal["open", "all", "mine", "service"]
 
@@ -126,48 +127,29 @@ class IncidentService:
             f" and add details with {self._p}note",
         )
         severity = severity or self._limits.default_severity
-        async with self._store.write() as s:
-            number = await next_counter(s, "incident")
-            deploy = (await s.execute(ACTIVE_DEPLOY)).first()
+        incident, event = report_rows(
+            service, summary, severity, reporter.id, network, room, now, environment, consumer
+        )
+
+        def unit(conn: Connection) -> IncidentView:
+            row = {**incident, "number": next_counter(conn, "incident")}
+            deploy = conn.execute(ACTIVE_DEPLOY).first()
             deploy_id, deploy_environment, deploy_name = deploy or (None, None, None)
-            flags = await self._judged(s, service, consumer, environment, deploy_environment)
-            incident = Incident(
-                number=number,
+            flags = self._judged(conn, service, consumer, environment, deploy_environment)
+            row.update(
                 deploy_id=deploy_id,
-                service=service,
-                environment=environment,
-                consumer=consumer,
                 consumer_known=flags.consumer_known,
                 staging_mixup=flags.staging_mixup,
-                summary=summary,
-                severity=severity,
-                status=Status.OPEN.value,
-                reporter_id=reporter.id,
-                created_at=now,
-                updated_at=now,
-                source_network=network,
-                source_room=room,
             )
-            s.add(incident)
-            await s.flush()
-            s.add(
-                IncidentEvent(
-                    incident_id=incident.id,
-                    at=now,
-                    actor_id=reporter.id,
-                    kind=Action.REPORT.value,
-                    detail=summary,
-                    severity=severity,
-                    network=network,
-                    room=room,
-                )
-            )
-            await s.flush()
-            return _as_view(incident, reporter.name, None, deploy_name)
+            incident_id = conn.execute(insert(INCIDENTS).returning(INCIDENTS.c.id), row).scalar()
+            conn.execute(insert(EVENTS), {**event, "incident_id": incident_id})
+            return _as_view(SimpleNamespace(**row), reporter.name, None, deploy_name)
 
-    async def _judged(
+        return await self._store.write(unit)
+
+    def _judged(
         self,
-        s: AsyncSession,
+        conn: Connection,
         service: str,
         consumer: str | None,
         environment: str | None,
@@ -175,7 +157,7 @@ class IncidentService:
     ) -> Flags:
         flags = NOTHING
         for judge in self._judges:
-            flags = flags.merged(await judge(s, service, consumer, environment, deploy_environment))
+            flags = flags.merged(judge(conn, service, consumer, environment, deploy_environment))
         return flags
 
     async def act(
@@ -204,25 +186,28 @@ class IncidentService:
             "network": network,
             "room": room,
         }
+
+        def unit(conn: Connection) -> Change:
+            row = _locked(conn, number, self._p)
+            before = State(Status(row.status), row.owner_id)
+            if action is Action.DUPLICATE:
+                self._check_duplicate(conn, number, other)
+            after = self._next(number, row, before, action, actor, target)
+            changes = changed_columns(row, after, action, now, severity, other)
+            save_change(conn, number, row, changes, event)
+            names = {before.owner_id: row.owner_name, actor.id: actor.name}
+            if target is not None:
+                names[target.id] = target.name
+            view = _as_view(
+                SimpleNamespace(**{**row._mapping, **changes}),
+                row.reporter_name,
+                names.get(after.owner_id),
+                row.deploy_name,
+            )
+            return Change(view, action in RESPONSES and not row.responded)
+
         try:
-            async with self._store.write() as s:
-                row = await _locked(s, number, self._p)
-                before = State(Status(row.status), row.owner_id)
-                if action is Action.DUPLICATE:
-                    await self._check_duplicate(s, number, other)
-                after = self._next(number, row, before, action, actor, target)
-                changes = changed_columns(row, after, action, now, severity, other)
-                await save_change(s, number, row, changes, event)
-                names = {before.owner_id: row.owner_name, actor.id: actor.name}
-                if target is not None:
-                    names[target.id] = target.name
-                view = _as_view(
-                    SimpleNamespace(**{**row._mapping, **changes}),
-                    row.reporter_name,
-                    names.get(after.owner_id),
-                    row.deploy_name,
-                )
-                return Change(view, action in RESPONSES and not row.responded)
+            return await self._store.write(unit)
         except StaleDataError:
             raise UserError(
                 f"#{number} was changed by someone else at the same moment; "
@@ -264,38 +249,36 @@ class IncidentService:
             )
             raise UserError(f"#{number} {refused}{hint}") from None
 
-    async def _check_duplicate(self, s: AsyncSession, number: int, other: int | None) -> None:
+    def _check_duplicate(self, conn: Connection, number: int, other: int | None) -> None:
         if other is None or other == number:
             raise UserError(f"#{number} cannot be a duplicate of itself")
-        row = (
-            await s.execute(select(Incident.duplicate_of).where(Incident.number == other))
-        ).first()
+        row = conn.execute(select(Incident.duplicate_of).where(Incident.number == other)).first()
         if row is None:
             raise UserError(f"there is no incident #{other}")
         if row.duplicate_of == number:
             raise UserError(f"#{other} is already a duplicate of #{number}")
 
     async def show(self, number: int) -> tuple[IncidentView, list[EventView]]:
-        actor, target = aliased(Person), aliased(Person)
-        async with self._store.read() as s:
-            incident_id = await s.scalar(select(Incident.id).where(Incident.number == number))
-            if incident_id is None:
+        def unit(conn: Connection) -> tuple[IncidentView, list[EventView]]:
+            head = conn.execute(VIEW.where(INCIDENTS.c.number == number)).first()
+            if head is None:
                 raise UserError(_missing(number, self._p))
-            view = await _view(s, incident_id)
-            rows = (
-                await s.execute(
-                    select(IncidentEvent, actor.name, target.name)
-                    .outerjoin(actor, actor.id == IncidentEvent.actor_id)
-                    .outerjoin(target, target.id == IncidentEvent.target_id)
-                    .where(IncidentEvent.incident_id == incident_id)
-                    .order_by(IncidentEvent.at, IncidentEvent.id)
+            rows = conn.execute(TIMELINE, {"incident_id": head.id}).all()
+            return _row_view(head), [
+                EventView(
+                    r.at,
+                    r.actor,
+                    Action(r.kind),
+                    r.detail,
+                    r.severity,
+                    r.target,
+                    r.other_number,
+                    r.network,
                 )
-            ).all()
-        events = [
-            EventView(e.at, a, Action(e.kind), e.detail, e.severity, t, e.other_number, e.network)
-            for e, a, t in rows
-        ]
-        return view, events
+                for r in rows
+            ]
+
+        return await self._store.read(unit)
 
     async def listing(
         self,
@@ -317,10 +300,15 @@ class IncidentService:
         order = Incident.number.asc() if which == "open" else Incident.number.desc()
         # two statements, not a window count: the count is an index scan, while a window
         # would make the database build every matching row before the LIMIT
-        async with self._store.read() as s:
-            total = await s.scalar(select(func.count()).select_from(INCIDENTS).where(*cond))
-            rows = (await s.execute(VIEW.where(*cond).order_by(order).limit(limit))).all()
-        return Page(sorted((_row_view(r) for r in rows), key=lambda v: v.number), total or 0)
+        count = select(func.count()).select_from(INCIDENTS).where(*cond)
+        page = VIEW.where(*cond).order_by(order).limit(limit)
+
+        def unit(conn: Connection) -> Page:
+            total = conn.scalar(count)
+            rows = conn.execute(page).all()
+            return Page(sorted((_row_view(r) for r in rows), key=lambda v: v.number), total or 0)
+
+        return await self._store.read(unit)
 
 
 def _incident_service(api: PluginAPI) -> IncidentService:
@@ -333,10 +321,10 @@ def _missing(number: int, prefix: str) -> str:
     return f"there is no incident #{number}; {prefix}incidents all lists them"
 
 
-async def _locked(s: AsyncSession, number: int, prefix: str) -> Row[Any]:
+def _locked(conn: Connection, number: int, prefix: str) -> Row[Any]:
     """The incident to change, locked (PostgreSQL; SQLite's write lock is already held),
     with what the reply needs: names, and whether anyone responded yet. One statement."""
-    row = (await s.execute(LOCKED, {"number": number})).first()
+    row = conn.execute(LOCKED, {"number": number}).first()
     if row is None:
         raise UserError(_missing(number, prefix))
     return row
@@ -367,7 +355,3 @@ def _as_view(
 
 def _row_view(row: Row[Any]) -> IncidentView:
     return _as_view(row, row.reporter_name, row.owner_name, row.deploy_name)
-
-
-async def _view(s: AsyncSession, incident_id: int) -> IncidentView:
-    return _row_view((await s.execute(VIEW.where(INCIDENTS.c.id == incident_id))).one())

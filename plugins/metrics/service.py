@@ -53,8 +53,7 @@ class MetricsService:
             stmt = stmt.where(Deploy.status == "active")
         else:
             stmt = stmt.where(Deploy.name == name).order_by(Deploy.started_at.desc()).limit(1)
-        async with self._store.read() as s:
-            row = (await s.execute(stmt)).first()
+        row = await self._store.read(lambda c: c.execute(stmt).first())
         return None if row is None else Scope(f"deploy {row.name}", deploy_id=row.id)
 
     async def timelines(self, scope: Scope) -> list[Timeline]:
@@ -72,8 +71,8 @@ class MetricsService:
             .outerjoin(Person, Person.id == Incident.owner_id)
             .order_by(Incident.number)
         )
-        async with self._store.read() as s:
-            rows = (await s.execute(_scoped(stmt, scope))).all()
+        scoped = _scoped(stmt, scope)
+        rows = await self._store.read(lambda c: c.execute(scoped).all())
         return [
             Timeline(
                 r.number,
@@ -108,9 +107,10 @@ class MetricsService:
             .order_by(Incident.created_at, Incident.number)
             .limit(1)
         )
-        async with self._store.read() as s:
-            rows = (await s.execute(_scoped(per_incident, scope))).all()
-            first_open = (await s.execute(_scoped(oldest, scope))).first()
+        rows_stmt, oldest_stmt = _scoped(per_incident, scope), _scoped(oldest, scope)
+        rows, first_open = await self._store.read(
+            lambda c: (c.execute(rows_stmt).all(), c.execute(oldest_stmt).first())
+        )
         oldest_open = None
         if first_open is not None:
             oldest_open = Timeline(

@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.store import Store
+from bot.store.db import orm
 from plugins.common.when import span_label
 from plugins.models import Deploy, DeployPlan, DutyShift, ExpectedResponder, PlanNotice
 from plugins.plans.service import PLANNED, Notice, Responder, plan_view, responders_of
@@ -41,22 +42,24 @@ async def claim_due(
     fell due while the bot was away, only the latest is posted; all are recorded) and
     the one reminder to expected responders of the running deploy who are not on
     duty `remind_after` into it. Returns them and when to look again."""
+
+    def unit(conn: Connection) -> Due:
+        with orm(conn) as s:
+            notices = _offline_changes(s)
+            reminded, next_reminder = _reminders(s, now, reminders, {n.plan.id for n in notices})
+            missing, next_missing = _missing(s, now, remind_after)
+        times = [t for t in (next_reminder, next_missing) if t is not None]
+        return Due(notices + reminded, missing, min(times, default=None))
+
     try:
-        async with store.write() as s:
-            notices = await _offline_changes(s)
-            reminded, next_reminder = await _reminders(
-                s, now, reminders, {n.plan.id for n in notices}
-            )
-            missing, next_missing = await _missing(s, now, remind_after)
+        return await store.write(unit)
     except IntegrityError:  # another instance claimed the same reminders first
         return Due([], None, None)
-    times = [t for t in (next_reminder, next_missing) if t is not None]
-    return Due(notices + reminded, missing, min(times, default=None))
 
 
-async def _offline_changes(s: AsyncSession) -> list[Notice]:
+def _offline_changes(s: Session) -> list[Notice]:
     plans = (
-        await s.scalars(
+        s.scalars(
             select(DeployPlan)
             .where(DeployPlan.pending_notice.is_not(None))
             .order_by(DeployPlan.id)
@@ -66,18 +69,18 @@ async def _offline_changes(s: AsyncSession) -> list[Notice]:
     notices = []
     for plan in plans:
         kind, plan.pending_notice = plan.pending_notice, None
-        await s.flush()
-        notices.append(Notice(kind or PLANNED, await plan_view(s, plan.id)))
+        s.flush()
+        notices.append(Notice(kind or PLANNED, plan_view(s, plan.id)))
     return notices
 
 
-async def _reminders(
-    s: AsyncSession, now: datetime, befores: Sequence[timedelta], skip: set[int]
+def _reminders(
+    s: Session, now: datetime, befores: Sequence[timedelta], skip: set[int]
 ) -> tuple[list[Notice], datetime | None]:
     """T-minus reminders due now (recorded as sent) and the time of the next one. A
     reminder whose moment passed before the plan's time was announced is not sent."""
     plans = (
-        await s.scalars(
+        s.scalars(
             select(DeployPlan)
             .where(DeployPlan.status == PLANNED, DeployPlan.planned_for > now)
             .order_by(DeployPlan.planned_for, DeployPlan.id)
@@ -89,7 +92,7 @@ async def _reminders(
     for plan in plans:
         sent = set(
             (
-                await s.scalars(
+                s.scalars(
                     select(PlanNotice.kind).where(
                         PlanNotice.plan_id == plan.id, PlanNotice.planned_for == plan.planned_for
                     )
@@ -107,16 +110,16 @@ async def _reminders(
             for b in due
         )
         if plan.id not in skip:
-            notices.append(Notice("reminder", await plan_view(s, plan.id)))
-    await s.flush()
+            notices.append(Notice("reminder", plan_view(s, plan.id)))
+    s.flush()
     return notices, min(upcoming, default=None)
 
 
-async def _missing(
-    s: AsyncSession, now: datetime, remind_after: timedelta
+def _missing(
+    s: Session, now: datetime, remind_after: timedelta
 ) -> tuple[Missing | None, datetime | None]:
     row = (
-        await s.execute(
+        s.execute(
             select(DeployPlan, Deploy.name, Deploy.started_at)
             .join(Deploy, Deploy.id == DeployPlan.deploy_id)
             .where(Deploy.status == "active", DeployPlan.responders_reminded_at.is_(None))
@@ -130,22 +133,20 @@ async def _missing(
         return None, started_at + remind_after
     plan.responders_reminded_at = now
     on_duty = (
-        await s.execute(
-            select(DutyShift.person_id, DutyShift.team).where(DutyShift.off_at.is_(None))
-        )
+        s.execute(select(DutyShift.person_id, DutyShift.team).where(DutyShift.off_at.is_(None)))
     ).all()
     people = {r.person_id for r in on_duty}
     teams = {r.team for r in on_duty}
     missing = [
         r
-        for r in await responders_of(s, plan.id)
+        for r in responders_of(s, plan.id)
         if r.reminded_at is None and not (r.person.id in people if r.person else r.team in teams)
     ]
     if not missing:
         return None, None
     keys = {(m.person.id if m.person else None, m.team) for m in missing}
     for r in (
-        await s.scalars(select(ExpectedResponder).where(ExpectedResponder.plan_id == plan.id))
+        s.scalars(select(ExpectedResponder).where(ExpectedResponder.plan_id == plan.id))
     ).all():
         if (r.person_id, r.team) in keys:
             r.reminded_at = now

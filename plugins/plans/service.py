@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from bot.commands import UserError
 from bot.people import PersonRef
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
+from bot.store.db import orm
 from plugins.common.when import moment
 from plugins.models import Deploy, DeployPlan, ExpectedResponder
 
@@ -84,16 +84,17 @@ class PlanService:
         offline: bool = False,
     ) -> PlanView:
         """`offline`: made where no chat is (the CLI); the bot announces it at its next check."""
-        try:
-            async with self._store.write() as s:
-                taken = await _planned(s, name)
+
+        def unit(conn: Connection) -> PlanView:
+            with orm(conn) as s:
+                taken = _planned(s, name)
                 if taken is not None:
                     raise UserError(
                         f"deploy {name} is already planned for "
                         f"{moment(taken.planned_for, self._tz)}; {self._p}deploy move {name} "
                         "<when> changes it"
                     )
-                await self._not_mid_deploy(s, service)
+                self._not_mid_deploy(s, service)
                 plan = DeployPlan(
                     name=name,
                     service=service,
@@ -108,22 +109,22 @@ class PlanService:
                     created_at=now,
                 )
                 s.add(plan)
-                await s.flush()
-                plan_id = plan.id
+                s.flush()
+                return plan_view(s, plan.id)
+
+        try:
+            return await self._store.write(unit)
         except IntegrityError:
             raise UserError(
                 f"deploy {name} was planned by someone else at the same moment; "
                 f"{self._p}deploy plans lists what is planned"
             ) from None
-        return await self._view(plan_id)
 
-    async def _not_mid_deploy(self, s: AsyncSession, service: str) -> None:
-        row = (
-            await s.execute(
-                select(Deploy.name, Deploy.started_at, DeployPlan.service)
-                .outerjoin(DeployPlan, DeployPlan.deploy_id == Deploy.id)
-                .where(Deploy.status == "active")
-            )
+    def _not_mid_deploy(self, s: Session, service: str) -> None:
+        row = s.execute(
+            select(Deploy.name, Deploy.started_at, DeployPlan.service)
+            .outerjoin(DeployPlan, DeployPlan.deploy_id == Deploy.id)
+            .where(Deploy.status == "active")
         ).first()
         if row is not None and (row.service or row.name) == service:
             raise UserError(
@@ -135,32 +136,41 @@ class PlanService:
     async def move(
         self, name: str, planned_for: datetime, now: datetime, *, offline: bool = False
     ) -> PlanView:
-        async with self._store.write() as s:
-            plan = await self._planned_or_refuse(s, name)
-            if plan.planned_for == planned_for:
-                raise UserError(
-                    f"deploy {name} is already planned for {moment(planned_for, self._tz)}"
-                )
-            plan.moved_from, plan.planned_for, plan.armed_at = plan.planned_for, planned_for, now
-            if not offline:
-                plan.pending_notice = None
-            elif plan.pending_notice != PLANNED:  # never announced in chat: still "planned"
-                plan.pending_notice = "moved"
-            plan_id = plan.id
-        return await self._view(plan_id)
+
+        def unit(conn: Connection) -> PlanView:
+            with orm(conn) as s:
+                plan = self._planned_or_refuse(s, name)
+                if plan.planned_for == planned_for:
+                    raise UserError(
+                        f"deploy {name} is already planned for {moment(planned_for, self._tz)}"
+                    )
+                plan.moved_from, plan.planned_for = plan.planned_for, planned_for
+                plan.armed_at = now
+                if not offline:
+                    plan.pending_notice = None
+                elif plan.pending_notice != PLANNED:  # never announced in chat: still "planned"
+                    plan.pending_notice = "moved"
+                s.flush()
+                return plan_view(s, plan.id)
+
+        return await self._store.write(unit)
 
     async def cancel(self, name: str, *, offline: bool = False) -> PlanView:
-        async with self._store.write() as s:
-            plan = await self._planned_or_refuse(s, name)
-            plan.status = CANCELLED
-            # a plan chat never heard of is cancelled quietly there
-            unheard = plan.pending_notice == PLANNED
-            plan.pending_notice = CANCELLED if offline and not unheard else None
-            plan_id = plan.id
-        return await self._view(plan_id)
 
-    async def _planned_or_refuse(self, s: AsyncSession, name: str) -> DeployPlan:
-        plan = await _planned(s, name, lock=True)
+        def unit(conn: Connection) -> PlanView:
+            with orm(conn) as s:
+                plan = self._planned_or_refuse(s, name)
+                plan.status = CANCELLED
+                # a plan chat never heard of is cancelled quietly there
+                unheard = plan.pending_notice == PLANNED
+                plan.pending_notice = CANCELLED if offline and not unheard else None
+                s.flush()
+                return plan_view(s, plan.id)
+
+        return await self._store.write(unit)
+
+    def _planned_or_refuse(self, s: Session, name: str) -> DeployPlan:
+        plan = _planned(s, name, lock=True)
         if plan is None:
             raise UserError(
                 f"no deploy named {name[:64]} is planned; {self._p}deploy plans lists them"
@@ -169,21 +179,27 @@ class PlanService:
 
     async def upcoming(self) -> list[PlanView]:
         """Plans not started or cancelled yet, soonest first."""
-        async with self._store.read() as s:
-            ids = (
-                await s.scalars(
+
+        def unit(conn: Connection) -> list[PlanView]:
+            with orm(conn) as s:
+                ids = s.scalars(
                     select(DeployPlan.id)
                     .where(DeployPlan.status == PLANNED)
                     .order_by(DeployPlan.planned_for, DeployPlan.id)
-                )
-            ).all()
-            return [await plan_view(s, i) for i in ids]
+                ).all()
+                return [plan_view(s, i) for i in ids]
+
+        return await self._store.read(unit)
 
     async def of_deploy(self, deploy_id: int) -> PlanView | None:
         """The plan a deploy was started from, if it was planned."""
-        async with self._store.read() as s:
-            plan_id = await s.scalar(select(DeployPlan.id).where(DeployPlan.deploy_id == deploy_id))
-            return None if plan_id is None else await plan_view(s, plan_id)
+
+        def unit(conn: Connection) -> PlanView | None:
+            with orm(conn) as s:
+                plan_id = s.scalar(select(DeployPlan.id).where(DeployPlan.deploy_id == deploy_id))
+                return None if plan_id is None else plan_view(s, plan_id)
+
+        return await self._store.read(unit)
 
     async def expect(
         self,
@@ -194,76 +210,79 @@ class PlanService:
     ) -> tuple[PlanView, list[Responder]]:
         """Add expected responders (people, or teams by name) to a planned (or running,
         planned) deploy, in order; returns all of them. Nobody is added twice."""
-        async with self._store.write() as s:
-            plan = await _planned(s, name)
-            if plan is None:
-                plan = (
-                    await s.execute(
-                        select(DeployPlan)
-                        .join(Deploy, Deploy.id == DeployPlan.deploy_id)
-                        .where(Deploy.name == name, Deploy.status == "active")
+
+        def unit(conn: Connection) -> tuple[PlanView, list[Responder]]:
+            with orm(conn) as s:
+                plan = _planned(s, name)
+                if plan is None:
+                    plan = (
+                        s.execute(
+                            select(DeployPlan)
+                            .join(Deploy, Deploy.id == DeployPlan.deploy_id)
+                            .where(Deploy.name == name, Deploy.status == "active")
+                        )
+                    ).scalar_one_or_none()
+                if plan is None:
+                    active = s.scalar(
+                        select(Deploy.id).where(Deploy.name == name, Deploy.status == "active")
                     )
-                ).scalar_one_or_none()
-            if plan is None:
-                active = await s.scalar(
-                    select(Deploy.id).where(Deploy.name == name, Deploy.status == "active")
-                )
-                if active is not None:
+                    if active is not None:
+                        raise UserError(
+                            f"deploy {name} was not planned, so it has no expected responders; "
+                            f"plan the next one with {self._p}deploy plan"
+                        )
                     raise UserError(
-                        f"deploy {name} was not planned, so it has no expected responders; "
-                        f"plan the next one with {self._p}deploy plan"
+                        f"no deploy named {name[:64]} is planned; {self._p}deploy plans lists them"
                     )
-                raise UserError(
-                    f"no deploy named {name[:64]} is planned; {self._p}deploy plans lists them"
-                )
-            have = {r.person.id if r.person else r.team for r in await responders_of(s, plan.id)}
-            for who in wanted:
-                key = who if isinstance(who, str) else who.id
-                if key in have:
-                    continue
-                have.add(key)
-                s.add(
-                    ExpectedResponder(
-                        plan_id=plan.id,
-                        person_id=None if isinstance(who, str) else who.id,
-                        team=who if isinstance(who, str) else None,
-                        added_by=by.id,
-                        added_at=now,
+                have = {r.person.id if r.person else r.team for r in responders_of(s, plan.id)}
+                for who in wanted:
+                    key = who if isinstance(who, str) else who.id
+                    if key in have:
+                        continue
+                    have.add(key)
+                    s.add(
+                        ExpectedResponder(
+                            plan_id=plan.id,
+                            person_id=None if isinstance(who, str) else who.id,
+                            team=who if isinstance(who, str) else None,
+                            added_by=by.id,
+                            added_at=now,
+                        )
                     )
-                )
-                await s.flush()
-            return await plan_view(s, plan.id), await responders_of(s, plan.id)
+                    s.flush()
+                return plan_view(s, plan.id), responders_of(s, plan.id)
+
+        return await self._store.write(unit)
 
     async def responders(self, plan_id: int) -> list[Responder]:
-        async with self._store.read() as s:
-            return await responders_of(s, plan_id)
+        def unit(conn: Connection) -> list[Responder]:
+            with orm(conn) as s:
+                return responders_of(s, plan_id)
 
-    async def _view(self, plan_id: int) -> PlanView:
-        async with self._store.read() as s:
-            return await plan_view(s, plan_id)
+        return await self._store.read(unit)
 
 
 def _plan_service(api: PluginAPI) -> PlanService:
     return PlanService(api.store, api.config.prefix, api.config.tz)
 
 
-async def _planned(s: AsyncSession, name: str, lock: bool = False) -> DeployPlan | None:
+def _planned(s: Session, name: str, lock: bool = False) -> DeployPlan | None:
     stmt = select(DeployPlan).where(DeployPlan.name == name, DeployPlan.status == PLANNED)
     if lock:
         stmt = stmt.with_for_update()
-    return (await s.execute(stmt)).scalar_one_or_none()
+    return (s.execute(stmt)).scalar_one_or_none()
 
 
-async def plan_view(s: AsyncSession, plan_id: int) -> PlanView:
+def plan_view(s: Session, plan_id: int) -> PlanView:
     """The plan as commands show it, read in the caller's transaction."""
     p, by = (
-        await s.execute(
+        s.execute(
             select(DeployPlan, Person.name)
             .join(Person, Person.id == DeployPlan.created_by)
             .where(DeployPlan.id == plan_id)
         )
     ).one()
-    count = await s.scalar(
+    count = s.scalar(
         select(func.count(ExpectedResponder.id)).where(ExpectedResponder.plan_id == plan_id)
     )
     return PlanView(
@@ -281,11 +300,11 @@ async def plan_view(s: AsyncSession, plan_id: int) -> PlanView:
     )
 
 
-async def responders_of(s: AsyncSession, plan_id: int) -> list[Responder]:
+def responders_of(s: Session, plan_id: int) -> list[Responder]:
     """Who the plan expects, in the order they were named, in the caller's transaction."""
     person = aliased(Person)
     rows = (
-        await s.execute(
+        s.execute(
             select(ExpectedResponder, person.name)
             .outerjoin(person, person.id == ExpectedResponder.person_id)
             .where(ExpectedResponder.plan_id == plan_id)

@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, type_coerce
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, func, insert, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from bot.plugin import PluginAPI
@@ -41,39 +40,45 @@ class ReminderService:
 
     async def claim(self, policy: Policy, now: datetime) -> Round | None:
         """Decide and record this round's reminders; None when no deploy is under way."""
-        async with self._store.write() as s:
-            deploy = (
-                await s.execute(
-                    select(Deploy.id).where(Deploy.status == "active").with_for_update()
-                )
+
+        def unit(conn: Connection) -> Round | None:
+            deploy = conn.execute(
+                select(Deploy.id).where(Deploy.status == "active").with_for_update()
             ).scalar_one_or_none()
             if deploy is None:
                 return None
-            dues = due(await _open_incidents(s), policy, now)
+            dues = due(_open_incidents(conn), policy, now)
             if not dues:
                 return Round([], [])
-            shifts = await shifts_on_duty(s)
+            shifts = shifts_on_duty(conn)
             if not shifts:
-                last = await s.scalar(
+                last = conn.scalar(
                     select(type_coerce(func.max(ReminderSent.at), UTCDateTime())).where(
                         ReminderSent.kind == Kind.NOBODY.value
                     )
                 )
                 notice = nobody_notice_due(last, policy, now)
                 if notice:
-                    s.add(ReminderSent(incident_id=None, kind=Kind.NOBODY.value, at=now))
+                    conn.execute(
+                        insert(ReminderSent).values(
+                            incident_id=None, kind=Kind.NOBODY.value, at=now
+                        )
+                    )
                 return Round([], [], withheld=len(dues), notice=notice)
-            s.add_all(
-                ReminderSent(incident_id=d.incident.id, kind=d.kind.value, at=now) for d in dues
+            conn.execute(
+                insert(ReminderSent),
+                [{"incident_id": d.incident.id, "kind": d.kind.value, "at": now} for d in dues],
             )
             return Round(dues, shifts)
+
+        return await self._store.write(unit)
 
 
 def _reminder_service(api: PluginAPI) -> ReminderService:
     return ReminderService(api.store)
 
 
-async def _open_incidents(s: AsyncSession) -> list[OpenIncident]:
+def _open_incidents(conn: Connection) -> list[OpenIncident]:
     ev = aliased(IncidentEvent)
     last_activity = (
         select(type_coerce(func.max(ev.at), UTCDateTime()))
@@ -81,39 +86,35 @@ async def _open_incidents(s: AsyncSession) -> list[OpenIncident]:
         .scalar_subquery()
     )
     owner = aliased(Person)
-    rows = (
-        await s.execute(
-            select(
-                Incident.id,
-                Incident.number,
-                Incident.service,
-                Incident.severity,
-                Incident.summary,
-                Incident.status,
-                Incident.owner_id,
-                owner.name.label("owner"),
-                Incident.created_at,
-                last_activity.label("last_activity"),
-            )
-            .outerjoin(owner, owner.id == Incident.owner_id)
-            .where(Incident.status.in_([Status.OPEN.value, Status.ACKNOWLEDGED.value]))
-            .order_by(Incident.number)
+    rows = conn.execute(
+        select(
+            Incident.id,
+            Incident.number,
+            Incident.service,
+            Incident.severity,
+            Incident.summary,
+            Incident.status,
+            Incident.owner_id,
+            owner.name.label("owner"),
+            Incident.created_at,
+            last_activity.label("last_activity"),
         )
+        .outerjoin(owner, owner.id == Incident.owner_id)
+        .where(Incident.status.in_([Status.OPEN.value, Status.ACKNOWLEDGED.value]))
+        .order_by(Incident.number)
     ).all()
     if not rows:
         return []
     sent: dict[int, dict[Kind, datetime]] = {}
-    for incident_id, kind, at in (
-        await s.execute(
-            select(
-                ReminderSent.incident_id,
-                ReminderSent.kind,
-                type_coerce(func.max(ReminderSent.at), UTCDateTime()),
-            )
-            .where(ReminderSent.incident_id.in_([r.id for r in rows]))
-            .group_by(ReminderSent.incident_id, ReminderSent.kind)
+    for incident_id, kind, at in conn.execute(
+        select(
+            ReminderSent.incident_id,
+            ReminderSent.kind,
+            type_coerce(func.max(ReminderSent.at), UTCDateTime()),
         )
-    ).all():
+        .where(ReminderSent.incident_id.in_([r.id for r in rows]))
+        .group_by(ReminderSent.incident_id, ReminderSent.kind)
+    ):
         sent.setdefault(incident_id, {})[Kind(kind)] = at
     return [
         OpenIncident(

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import Connection, bindparam, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import UserError
 from bot.people import PersonRef
@@ -60,122 +59,115 @@ class RosterService:
     async def add(self, person: PersonRef, team: str, by: PersonRef, now: datetime) -> bool:
         """True if added, False if they were on that team already."""
         team = self.check_team(team)
+        entry = {"person_id": person.id, "team": team, "added_by": by.id, "added_at": now}
+
+        def unit(conn: Connection) -> bool:
+            if team in _teams_of(conn, person.id):
+                return False
+            conn.execute(insert(RosterEntry), entry)
+            return True
+
         try:
-            async with self._store.write() as s:
-                if await s.scalar(
-                    select(RosterEntry.id).where(
-                        RosterEntry.person_id == person.id, RosterEntry.team == team
-                    )
-                ):
-                    return False
-                s.add(RosterEntry(person_id=person.id, team=team, added_by=by.id, added_at=now))
+            return await self._store.write(unit)
         except IntegrityError:
             return False
-        return True
 
     async def remove(self, person: PersonRef, now: datetime) -> list[str]:
         """Take someone off every team (and off duty). Returns the teams they were on."""
-        async with self._store.write() as s:
-            teams = list(
-                (
-                    await s.scalars(
-                        select(RosterEntry.team)
-                        .where(RosterEntry.person_id == person.id)
-                        .order_by(RosterEntry.team)
-                    )
-                ).all()
-            )
-            await s.execute(delete(RosterEntry).where(RosterEntry.person_id == person.id))
-            shift = await _open_shift(s, person.id)
-            if shift is not None:
-                shift.off_at = now
-        return teams
+
+        def unit(conn: Connection) -> list[str]:
+            teams = sorted(_teams_of(conn, person.id))
+            conn.execute(delete(RosterEntry).where(RosterEntry.person_id == person.id))
+            conn.execute(_CLOSE_SHIFT, {"who": person.id, "now": now})
+            return teams
+
+        return await self._store.write(unit)
 
     async def is_member(self, person_id: int) -> bool:
-        async with self._store.read() as s:
-            return bool(await s.scalar(select(exists().where(RosterEntry.person_id == person_id))))
+        return bool(await self._store.read(lambda c: c.scalar(_MEMBER, {"person_id": person_id})))
 
     async def teams_of(self, person_id: int) -> list[str]:
-        async with self._store.read() as s:
-            return list(
-                (
-                    await s.scalars(
-                        select(RosterEntry.team)
-                        .where(RosterEntry.person_id == person_id)
-                        .order_by(RosterEntry.id)
-                    )
-                ).all()
-            )
+        return await self._store.read(lambda c: _teams_of(c, person_id))
 
     async def check_in(
         self, person: PersonRef, team: str | None, now: datetime, self_checkin: bool
     ) -> CheckIn:
-        async with self._store.write() as s:
-            teams = list(
-                (
-                    await s.scalars(
-                        select(RosterEntry.team)
-                        .where(RosterEntry.person_id == person.id)
-                        .order_by(RosterEntry.id)
-                    )
-                ).all()
-            )
-            if team is None:
-                if not teams:
-                    raise UserError(
-                        f"say which team: {self._p}checkin <team> ({', '.join(self.teams)})"
-                    )
-                team = teams[0]
-            team = self.check_team(team)
-            if team not in teams:
-                if not self_checkin:
-                    raise UserError(
-                        f"you are not on the {team} roster; ask an admin to "
-                        f"{self._p}roster add {person.name} {team}"
-                    )
-                s.add(RosterEntry(person_id=person.id, team=team, added_by=person.id, added_at=now))
-            current = await _open_shift(s, person.id)
+        def unit(conn: Connection) -> CheckIn:
+            teams = _teams_of(conn, person.id)
+            chosen = self._team_to_check_in(person, team, teams, self_checkin)
+            if chosen not in teams:
+                conn.execute(
+                    insert(RosterEntry),
+                    {
+                        "person_id": person.id,
+                        "team": chosen,
+                        "added_by": person.id,
+                        "added_at": now,
+                    },
+                )
+            current = conn.execute(_OPEN_SHIFT, {"person_id": person.id}).first()
             switched = None
             if current is not None:
-                if current.team == team:
-                    raise UserError(f"you are already on duty for {team}")
-                switched, current.off_at = current.team, now
-                await s.flush()
-            deploy_id = await s.scalar(select(Deploy.id).where(Deploy.status == "active"))
-            s.add(DutyShift(person_id=person.id, team=team, deploy_id=deploy_id, on_at=now))
-        return CheckIn(Shift(person, team, now), switched)
+                if current.team == chosen:
+                    raise UserError(f"you are already on duty for {chosen}")
+                switched = current.team
+                conn.execute(_CLOSE_SHIFT, {"who": person.id, "now": now})
+            deploy_id = conn.scalar(select(Deploy.id).where(Deploy.status == "active"))
+            conn.execute(
+                insert(DutyShift),
+                {"person_id": person.id, "team": chosen, "deploy_id": deploy_id, "on_at": now},
+            )
+            return CheckIn(Shift(person, chosen, now), switched)
+
+        return await self._store.write(unit)
+
+    def _team_to_check_in(
+        self, person: PersonRef, team: str | None, teams: list[str], self_checkin: bool
+    ) -> str:
+        if team is None:
+            if not teams:
+                raise UserError(
+                    f"say which team: {self._p}checkin <team> ({', '.join(self.teams)})"
+                )
+            return teams[0]
+        team = self.check_team(team)
+        if team not in teams and not self_checkin:
+            raise UserError(
+                f"you are not on the {team} roster; ask an admin to "
+                f"{self._p}roster add {person.name} {team}"
+            )
+        return team
 
     async def check_out(self, person: PersonRef, now: datetime) -> CheckOut:
-        async with self._store.write() as s:
-            shift = await _open_shift(s, person.id)
+        def unit(conn: Connection) -> CheckOut:
+            shift = conn.execute(_OPEN_SHIFT, {"person_id": person.id}).first()
             if shift is None:
                 raise UserError("you are not on duty")
-            shift.off_at = now
+            conn.execute(_CLOSE_SHIFT, {"who": person.id, "now": now})
             return CheckOut(shift.team, now - shift.on_at)
 
+        return await self._store.write(unit)
+
     async def on_duty(self) -> list[Shift]:
-        async with self._store.read() as s:
-            return await shifts_on_duty(s)
+        return await self._store.read(shifts_on_duty)
 
     async def team(self, team: str) -> list[TeamMember]:
         """Everyone planned for `team` and anyone on duty for it, on-duty people first."""
         team = self.check_team(team)
-        async with self._store.read() as s:
-            planned = (
-                await s.execute(
-                    select(Person.id, Person.name)
-                    .join(RosterEntry, RosterEntry.person_id == Person.id)
-                    .where(RosterEntry.team == team)
-                    .order_by(Person.name)
-                )
-            ).all()
-            duty = (
-                await s.execute(
-                    select(Person.id, Person.name)
-                    .join(DutyShift, DutyShift.person_id == Person.id)
-                    .where(DutyShift.team == team, DutyShift.off_at.is_(None))
-                )
-            ).all()
+        planned_stmt = (
+            select(Person.id, Person.name)
+            .join(RosterEntry, RosterEntry.person_id == Person.id)
+            .where(RosterEntry.team == team)
+            .order_by(Person.name)
+        )
+        duty_stmt = (
+            select(Person.id, Person.name)
+            .join(DutyShift, DutyShift.person_id == Person.id)
+            .where(DutyShift.team == team, DutyShift.off_at.is_(None))
+        )
+        planned, duty = await self._store.read(
+            lambda c: (c.execute(planned_stmt).all(), c.execute(duty_stmt).all())
+        )
         on = {r.id for r in duty}
         people = {r.id: r.name for r in [*duty, *planned]}
         members = [TeamMember(PersonRef(pid, name), pid in on) for pid, name in people.items()]
@@ -186,24 +178,31 @@ def _roster_service(api: PluginAPI) -> RosterService:
     return RosterService(api.store, api.config.teams, api.config.prefix)
 
 
-async def _open_shift(s: AsyncSession, person_id: int) -> DutyShift | None:
-    return (
-        await s.execute(
-            select(DutyShift)
-            .where(DutyShift.person_id == person_id, DutyShift.off_at.is_(None))
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
+_MEMBER = select(exists().where(RosterEntry.person_id == bindparam("person_id")))
+_OPEN_SHIFT = (
+    select(DutyShift.id, DutyShift.team, DutyShift.on_at)
+    .where(DutyShift.person_id == bindparam("person_id"), DutyShift.off_at.is_(None))
+    .with_for_update()
+)
+_CLOSE_SHIFT = (
+    update(DutyShift)
+    .where(DutyShift.person_id == bindparam("who"), DutyShift.off_at.is_(None))
+    .values(off_at=bindparam("now"))
+)
 
 
-async def shifts_on_duty(s: AsyncSession) -> list[Shift]:
-    """Who is on duty now, by team, earliest first; inside the caller's transaction."""
-    rows = (
-        await s.execute(
-            select(Person.id, Person.name, DutyShift.team, DutyShift.on_at)
-            .join(Person, Person.id == DutyShift.person_id)
-            .where(DutyShift.off_at.is_(None))
-            .order_by(DutyShift.team, DutyShift.on_at)
-        )
+def _teams_of(conn: Connection, person_id: int) -> list[str]:
+    """The person's roster teams, in the order they were added (the first is theirs)."""
+    stmt = select(RosterEntry.team).where(RosterEntry.person_id == person_id)
+    return list(conn.scalars(stmt.order_by(RosterEntry.id)))
+
+
+def shifts_on_duty(conn: Connection) -> list[Shift]:
+    """Who is on duty now, by team, earliest first; inside the caller's unit of work."""
+    rows = conn.execute(
+        select(Person.id, Person.name, DutyShift.team, DutyShift.on_at)
+        .join(Person, Person.id == DutyShift.person_id)
+        .where(DutyShift.off_at.is_(None))
+        .order_by(DutyShift.team, DutyShift.on_at)
     ).all()
     return [Shift(PersonRef(r.id, r.name), r.team, r.on_at) for r in rows]

@@ -15,11 +15,12 @@ from plugins.models import Incident, IncidentEvent
 
 
 async def counts(bot: Harness) -> tuple[int, int]:
-    async with bot.app.store.read() as s:
-        return (
-            await s.scalar(select(func.count(Incident.id))),
-            await s.scalar(select(func.count(IncidentEvent.id))),
+    return await bot.app.store.read(
+        lambda c: (
+            c.scalar(select(func.count(Incident.id))),
+            c.scalar(select(func.count(IncidentEvent.id))),
         )
+    )
 
 
 async def test_unknown_commands_and_noise(bot: Harness) -> None:

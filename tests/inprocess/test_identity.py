@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from bot.clock import FakeClock
 from bot.devtools.harness import Harness
@@ -77,8 +77,8 @@ async def test_a_confirmed_link_makes_one_person_and_rights_follow(bot: Harness)
     )
     started = await on_mx(bot, "Alice", ALICE_MX, "!deploy start pkgdb2")
     assert started.startswith("Deploy day: deploy pkgdb2 started by Alice")
-    async with bot.app.store.read() as s:
-        assert await s.scalar(select(func.count()).select_from(Person)) == 1
+    people = await bot.app.store.read(lambda c: c.scalar(select(func.count()).select_from(Person)))
+    assert people == 1
 
 
 async def test_only_the_other_identity_can_confirm_and_codes_expire(bot: Harness) -> None:
@@ -142,27 +142,30 @@ async def test_records_follow_the_person_and_clashes_are_resolved(database_url: 
         assert await on_irc(bot, "carol", "!oncall") == "on duty: infra: Bob (since 09:00)"
         mine = await on_irc(bot, "bob", "!incidents mine")  # taken on Matrix, asked on IRC
         assert mine.splitlines()[0] == "1 incident you own"
-        async with bot.app.store.read() as s:
-            bob_id = await s.scalar(select(Identity.person_id).where(Identity.key == "bob"))
-            assert (
-                await s.scalar(select(Identity.person_id).where(Identity.key == BOB_MX)) == bob_id
-            )
-            teams = (
-                await s.scalars(
+
+        def facts(c: Connection) -> tuple[object, ...]:
+            bob_id = c.scalar(select(Identity.person_id).where(Identity.key == "bob"))
+            return (
+                bob_id,
+                c.scalar(select(Identity.person_id).where(Identity.key == BOB_MX)),
+                c.scalars(
                     select(RosterEntry.team)
                     .where(RosterEntry.person_id == bob_id)
                     .order_by(RosterEntry.team)
-                )
-            ).all()
-            assert teams == ["infra", "qa"]
-            open_shifts = await s.scalar(
-                select(func.count())
-                .select_from(DutyShift)
-                .where(DutyShift.person_id == bob_id, DutyShift.off_at.is_(None))
+                ).all(),
+                c.scalar(
+                    select(func.count())
+                    .select_from(DutyShift)
+                    .where(DutyShift.person_id == bob_id, DutyShift.off_at.is_(None))
+                ),
+                c.execute(select(Incident.reporter_id, Incident.owner_id)).one(),
             )
-            assert open_shifts == 1
-            incident = (await s.scalars(select(Incident))).one()
-            assert incident.reporter_id == bob_id and incident.owner_id == bob_id
+
+        bob_id, bob_mx_id, teams, open_shifts, incident = await bot.app.store.read(facts)
+        assert bob_mx_id == bob_id
+        assert teams == ["infra", "qa"]
+        assert open_shifts == 1
+        assert incident.reporter_id == bob_id and incident.owner_id == bob_id
         # roster membership follows the person: the IRC identity may act as a member
         assert (await on_irc(bot, "bob", "!fixed 1 restarted")).startswith("#1 pkgdb fixed by Bob")
     finally:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.clock import FakeClock
-from bot.config import async_database_url
+from bot.config import engine_url
 from bot.devtools.harness import Harness
 from bot.lease import Lease, Leases
 from bot.scheduler import Scheduler
@@ -21,7 +21,7 @@ TTL = timedelta(seconds=30)
 
 
 async def store_for(url: str) -> Store:
-    store = Store(async_database_url(url, Path.cwd()))
+    store = Store(engine_url(url, Path.cwd()))
     await store.upgrade([MIGRATIONS / "versions"])
     return store
 

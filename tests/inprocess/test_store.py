@@ -4,26 +4,29 @@ schema the models describe, times come back aware UTC, counters stay gapless."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import select, text
+from sqlalchemy import Connection, func, insert, select, text
 
 import plugins.models  # noqa: F401  (registers the feature tables on Base.metadata)
-from bot.config import async_database_url
+from bot.config import engine_url
 from bot.store import Base, KeyValue, Store
-from bot.store.db import next_counter
+from bot.store.db import next_counter, orm
 from bot.store.migrate import alembic_config
 from plugins import MIGRATIONS
 
 VERSIONS = [MIGRATIONS / "versions"]
+T = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 async def _store(url: str) -> Store:
-    store = Store(async_database_url(url, Path.cwd()))
+    store = Store(engine_url(url, Path.cwd()))
     await store.upgrade(VERSIONS)
     return store
 
@@ -31,10 +34,9 @@ async def _store(url: str) -> Store:
 async def test_migrations_match_the_models(database_url: str) -> None:
     store = await _store(database_url)
     try:
-        async with store.engine.connect() as conn:
-            diff = await conn.run_sync(
-                lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata)
-            )
+        diff = await store.read(
+            lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata)
+        )
         assert diff == []
         assert not await store.pending_migrations(VERSIONS)
     finally:
@@ -45,10 +47,11 @@ async def test_upgrade_twice_is_a_no_op(database_url: str) -> None:
     store = await _store(database_url)
     try:
         await store.upgrade(VERSIONS)
-        async with store.read() as s:
-            heads = (await s.execute(text("select version_num from alembic_version"))).scalars()
-            script = ScriptDirectory.from_config(alembic_config(VERSIONS))
-            assert set(heads) == set(script.get_heads())
+        heads = await store.read(
+            lambda c: c.execute(text("select version_num from alembic_version")).scalars().all()
+        )
+        script = ScriptDirectory.from_config(alembic_config(VERSIONS))
+        assert set(heads) == set(script.get_heads())
     finally:
         await store.dispose()
 
@@ -58,10 +61,12 @@ async def test_times_round_trip_as_aware_utc(database_url: str) -> None:
     prague = timezone(timedelta(hours=1))
     when = datetime(2026, 11, 25, 10, 30, 15, 123000, tzinfo=prague)
     try:
-        async with store.write() as s:
-            s.add(KeyValue(key="k", value="v", updated_at=when))
-        async with store.read() as s:
-            got = await s.scalar(select(KeyValue.updated_at).where(KeyValue.key == "k"))
+        await store.write(
+            lambda c: c.execute(insert(KeyValue).values(key="k", value="v", updated_at=when))
+        )
+        got = await store.read(
+            lambda c: c.scalar(select(KeyValue.updated_at).where(KeyValue.key == "k"))
+        )
         assert got == when
         assert got.tzinfo is not None and got.utcoffset() == timedelta(0)
         assert got.astimezone(UTC).hour == 9
@@ -73,8 +78,7 @@ async def test_counters_are_gapless_under_concurrency(database_url: str) -> None
     store = await _store(database_url)
 
     async def allocate() -> int:
-        async with store.write() as s:
-            return await next_counter(s, "incident")
+        return await store.write(lambda c: next_counter(c, "incident"))
 
     try:
         got = await asyncio.gather(*(allocate() for _ in range(40)))
@@ -86,23 +90,28 @@ async def test_counters_are_gapless_under_concurrency(database_url: str) -> None
 async def test_a_failed_transaction_leaves_no_trace(database_url: str) -> None:
     store = await _store(database_url)
     try:
-        try:
-            async with store.write() as s:
-                await next_counter(s, "incident")
+
+        def half_written(c: Connection) -> None:
+            next_counter(c, "incident")
+            with orm(c) as s:
                 s.add(KeyValue(key="half", value="written", updated_at=datetime.now(UTC)))
-                await s.flush()
-                raise RuntimeError("boom")
-        except RuntimeError:
-            pass
-        async with store.write() as s:
-            assert await next_counter(s, "incident") == 1
-            assert await s.get(KeyValue, "half") is None
+            raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            await store.write(half_written)
+
+        def after(c: Connection) -> tuple[int, object]:
+            return next_counter(c, "incident"), c.scalar(
+                select(KeyValue.value).where(KeyValue.key == "half")
+            )
+
+        assert await store.write(after) == (1, None)
     finally:
         await store.dispose()
 
 
 async def test_instances_starting_together_migrate_once(database_url: str) -> None:
-    stores = [Store(async_database_url(database_url, Path.cwd())) for _ in range(4)]
+    stores = [Store(engine_url(database_url, Path.cwd())) for _ in range(4)]
     try:
         await asyncio.gather(*(s.upgrade(VERSIONS) for s in stores))
         assert not await stores[0].pending_migrations(VERSIONS)
@@ -121,7 +130,7 @@ def test_a_current_database_starts_without_loading_alembic(tmp_path: Path) -> No
         "import asyncio, sys\n"
         "from bot.store import Store\n"
         "from plugins import MIGRATIONS\n"
-        f"store = Store('sqlite+aiosqlite:///{db}')\n"
+        f"store = Store('sqlite:///{db}')\n"
         "asyncio.run(store.upgrade([MIGRATIONS / 'versions']))\n"
         "print('alembic' in sys.modules)\n"
     )
@@ -132,3 +141,50 @@ def test_a_current_database_starts_without_loading_alembic(tmp_path: Path) -> No
         for _ in range(2)
     ]
     assert runs == ["True", "False"]  # the first creates the schema, the second only checks
+
+
+async def test_writes_that_arrive_together_share_a_commit_and_fail_alone(
+    database_url: str,
+) -> None:
+    """50 commands at once: each is answered only after the commit that made it durable
+    (a second connection sees it by then), and the one that fails leaves no trace while
+    the 49 others stand."""
+    store = await _store(database_url)
+    commits_before, _ = store.grouping
+
+    def note(i: int) -> Callable[[Connection], int]:
+        def unit(c: Connection) -> int:
+            number = next_counter(c, "incident")
+            c.execute(insert(KeyValue).values(key=f"note:{i}", value=str(number), updated_at=T))
+            if i == 13:
+                raise ValueError("the thirteenth fails")
+            return number
+
+        return unit
+
+    async def acknowledged(i: int) -> tuple[int, object]:
+        try:
+            number = await store.write(note(i))
+        except ValueError:
+            return i, "failed"
+        seen = await store.read(
+            lambda c: c.scalar(select(KeyValue.value).where(KeyValue.key == f"note:{i}"))
+        )
+        return i, (number, seen)
+
+    try:
+        results = dict(await asyncio.gather(*(acknowledged(i) for i in range(50))))
+        assert results.pop(13) == "failed"
+        numbers = sorted(n for n, _ in results.values())  # type: ignore[misc]
+        assert numbers == list(range(1, 50))  # gapless: the failed one gave its number back
+        assert all(seen == str(n) for n, seen in results.values())  # type: ignore[misc]
+        count = await store.read(
+            lambda c: c.scalar(
+                select(func.count()).select_from(KeyValue).where(KeyValue.key.like("note:%"))
+            )
+        )
+        assert count == 49
+        commits, units = store.grouping
+        assert units >= 50 and commits - commits_before < 50  # some shared a commit
+    finally:
+        await store.dispose()

@@ -14,7 +14,7 @@ from bot.app import App
 from bot.clock import FakeClock
 from bot.devtools.ircuser import IrcUser
 from bot.loading import build_config
-from bot.people import PersonRef
+from bot.messages import Sender
 from bot.text import clean
 from bot.transports.irc import IrcTransport
 from plugins.incidents.service import IncidentService
@@ -60,14 +60,7 @@ async def long_answer(server: IrcServer, database: Path) -> None:
     await app.start()
     user = await IrcUser.connect(server.host, server.port, nick, timeout=20)
     try:
-        reporter = PersonRef(0, "seed")
-        async with app.store.write() as s:
-            from bot.store import Person
-
-            person = Person(name="seed", created_at=clock.now())
-            s.add(person)
-            await s.flush()
-            reporter = PersonRef(person.id, "seed")
+        reporter = await app.people.identify("net", Sender("seed", "seed"))
         for i in range(LINES):
             await IncidentService.of(app).report(
                 f"svc{i}",

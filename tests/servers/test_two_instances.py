@@ -10,7 +10,7 @@ import re
 import signal
 from pathlib import Path
 
-import asyncpg
+import psycopg
 import pytest
 
 from bot.devtools.ircuser import IrcUser, Received
@@ -112,11 +112,9 @@ async def test_two_instances_share_one_postgresql(
         for user in users:
             await user.quit()
 
-    conn = await asyncpg.connect(postgres_url)
-    try:
-        events = await conn.fetch("select kind, count(*) from incident_events group by kind")
-    finally:
-        await conn.close()
+    async with await psycopg.AsyncConnection.connect(postgres_url) as conn:
+        cur = await conn.execute("select kind, count(*) from incident_events group by kind")
+        events = await cur.fetchall()
     assert dict(events) == {"reported": 2 * REPORTS, "fixed": 1}
 
 

@@ -10,7 +10,7 @@ from bot.config import (
     Config,
     ConfigError,
     MailConfig,
-    async_database_url,
+    engine_url,
 )
 from bot.config.networks import MatrixNetworkConfig
 from bot.loading import load_config, plugin_sections
@@ -230,15 +230,12 @@ def test_secrets_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.M
     assert config.missing_secrets() == []
 
 
-def test_database_urls_get_async_drivers_and_config_relative_paths(tmp_path: Path) -> None:
-    assert async_database_url("sqlite:///db.sqlite3", tmp_path) == (
-        f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
-    )
-    assert async_database_url("sqlite:////abs/db", tmp_path) == "sqlite+aiosqlite:////abs/db"
-    assert async_database_url("postgresql://u@h/db", tmp_path) == "postgresql+asyncpg://u@h/db"
-    assert async_database_url("postgresql+asyncpg://u@h/db", tmp_path) == (
-        "postgresql+asyncpg://u@h/db"
-    )
+def test_database_urls_get_the_store_drivers_and_config_relative_paths(tmp_path: Path) -> None:
+    assert engine_url("sqlite:///db.sqlite3", tmp_path) == f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    assert engine_url("sqlite:////abs/db", tmp_path) == "sqlite:////abs/db"
+    assert engine_url("postgresql://u@h/db", tmp_path) == "postgresql+psycopg://u@h/db"
+    assert engine_url("postgresql+asyncpg://u@h/db", tmp_path) == "postgresql+psycopg://u@h/db"
+    assert engine_url("postgresql+psycopg://u@h/db", tmp_path) == "postgresql+psycopg://u@h/db"
 
 
 def test_plugin_sections_are_validated_with_the_config(tmp_path: Path) -> None:
