@@ -9,19 +9,17 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from bench import process
-from bench.procfs import memory_mib
 from bench.report import Figure
 from bench.servers import Missing
+from bench.startup import SETTLE_S, Sample, timed_start
 from tests.servers.synapse import Homeserver, MatrixUser, running_homeserver
 
-SETTLE_S = 1.0  # after joining, before reading the idle RSS (as bench/startup.py)
 PASSWORD_ENV = "DEPLOYDAY_BENCH_MATRIX_PASSWORD"
 
 
@@ -46,25 +44,15 @@ def _bot(
     return process.Bot("deployday", user_id, argv, directory, env)
 
 
-async def _start_once(homeserver: Homeserver, directory: Path, e2e: bool) -> tuple[float, float]:
-    """(seconds to joined, idle RSS MiB) of one start on a new account, stopped after."""
+async def _start_once(homeserver: Homeserver, directory: Path, e2e: bool) -> Sample:
+    """One start on a new account, to its join in a room made for it."""
     localpart = homeserver.unique("bench")
     user_id = await homeserver.register(localpart, localpart)
     watcher = await homeserver.user("watcher")
     try:
         room = await watcher.create_room(invite=(user_id,), encrypted=e2e)
         bot = _bot(directory, homeserver, user_id, localpart, room, e2e)
-        started = time.perf_counter()
-        proc = process.launch(bot)
-        try:
-            await _joined(watcher, room, user_id, proc.poll)
-            seconds = time.perf_counter() - started
-            await asyncio.sleep(SETTLE_S)
-            return seconds, memory_mib(proc.pid)
-        except Exception as exc:
-            raise RuntimeError(f"{exc}\n{process.log_tail(bot)}") from None
-        finally:
-            process.stop(proc)
+        return await timed_start(bot, lambda proc: _joined(watcher, room, user_id, proc.poll))
     finally:
         await watcher.close()
 
@@ -82,7 +70,7 @@ async def _joined(watcher: MatrixUser, room: str, user_id: str, exited: Any) -> 
 
 
 async def _measure(homeserver: Homeserver, work: Path, runs: int) -> list[Figure]:
-    samples: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+    samples: dict[bool, list[Sample]] = {False: [], True: []}
     for rep in range(runs):
         for e2e in (False, True):
             directory = work / f"{'e2e' if e2e else 'plain'}{rep}"

@@ -28,6 +28,22 @@ def need_e2e() -> None:
     need("matrix-nio's e2e extra", ENCRYPTION_ENABLED, "pip install 'deployday[e2e]'")
 
 
+async def encrypted_room(
+    homeserver: Homeserver, bot_id: str, stores: Path, prefix: str
+) -> tuple[MatrixUser, MatrixUser, str]:
+    """alice and bob, encrypting clients with their keys under `stores`, in a new
+    encrypted room (alias `#<prefix>N:localhost`) the bot is invited to: (alice, bob,
+    room ID)."""
+    alice, bob = await asyncio.gather(
+        homeserver.user("alice", display_name="Alice", store=stores / "alice"),
+        homeserver.user("bob", display_name="Bob", store=stores / "bob"),
+    )
+    room = await alice.create_room(alias=prefix, invite=(bot_id, bob.user_id), encrypted=True)
+    await bob.wait_invite(room)
+    await bob.join(room)
+    return alice, bob, room
+
+
 def encrypted_network(
     homeserver: Homeserver, user_id: str, rooms: list[str], store: Path, **extra: Any
 ) -> dict:

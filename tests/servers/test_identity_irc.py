@@ -20,7 +20,7 @@ from bot.devtools.ircuser import IrcUser
 from bot.loading import build_config
 from bot.text import clean
 from bot.transports.irc import IrcTransport
-from tests.servers.ircd import IrcServer
+from tests.servers.ircd import IrcServer, irc_network
 
 pytestmark = pytest.mark.servers
 
@@ -37,18 +37,7 @@ async def bot_on(
         {
             "database": f"sqlite:///{db}",
             "admins": [admin],
-            "networks": {
-                "net": {
-                    "kind": "irc",
-                    "host": server.host,
-                    "port": server.port,
-                    "tls": False,
-                    "nick": nick,
-                    "channels": [channel],
-                    "identify_by": identify_by,
-                    "flood": {"burst": 20, "per_second": 20},
-                }
-            },
+            "networks": {"net": irc_network(server, nick, channel, identify_by=identify_by)},
         }
     )
     clock = FakeClock()

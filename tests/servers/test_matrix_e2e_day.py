@@ -16,8 +16,8 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.devtools.ircuser import IrcUser
-from tests.servers.e2e import encrypted_network, need_e2e, types_sent_by
-from tests.servers.ircd import IrcServer
+from tests.servers.e2e import encrypted_network, encrypted_room, need_e2e, types_sent_by
+from tests.servers.ircd import IrcServer, irc_network
 from tests.servers.matrix_bot import WAIT, bot_account, start_bot
 from tests.servers.synapse import Homeserver, MatrixUser, Received
 
@@ -43,28 +43,14 @@ async def test_a_deploy_day_in_an_encrypted_room(
 ) -> None:
     need_e2e()
     bot_id, password = await bot_account(synapse, monkeypatch)
-    alice, bob = await asyncio.gather(
-        synapse.user("alice", display_name="Alice", store=tmp_path / "alice"),
-        synapse.user("bob", display_name="Bob", store=tmp_path / "bob"),
-    )
     local = synapse.unique("deploy")
-    room = await alice.create_room(alias=local, invite=(bot_id, bob.user_id), encrypted=True)
-    await bob.wait_invite(room)
-    await bob.join(room)
+    alice, bob, room = await encrypted_room(synapse, bot_id, tmp_path, local)
     channel, reporter_nick = synapse.unique("#noc"), synapse.unique("dave")
     reporter = await IrcUser.connect(miniircd.host, miniircd.port, reporter_nick, timeout=WAIT)
     await reporter.join(channel)
     clock = FakeClock(T0)
     networks = {
-        "libera": {
-            "kind": "irc",
-            "host": miniircd.host,
-            "port": miniircd.port,
-            "tls": False,
-            "nick": f"ddcrypt{miniircd.port % 1000}",
-            "channels": [channel],
-            "flood": {"burst": 20, "per_second": 20},
-        },
+        "libera": irc_network(miniircd, f"ddcrypt{miniircd.port % 1000}", channel),
         "fedora": encrypted_network(synapse, bot_id, [f"#{local}:localhost"], tmp_path / "keys"),
     }
     bot = await start_bot(

@@ -71,21 +71,21 @@ class Crypto:
     async def housekeeping(self) -> None:
         """What nio's sync_forever does for E2EE after each sync, with the store checked
         before the device's keys are first uploaded and the config's trust applied to
-        every device the homeserver tells about."""
+        every device known."""
         client = self._client
         if client.olm is None:
             return
         if client.should_upload_keys:
-            await self.check_device()
+            await self._check_device()
             await client.keys_upload()
         if client.should_query_keys:
             await client.keys_query()
-            self.apply_trust()
+        self._apply_trust()  # also to devices the store knew before this start
         if client.should_claim_keys:
             await client.keys_claim(client.get_users_for_key_claiming())
         await client.send_to_device_messages()
 
-    async def check_device(self) -> None:
+    async def _check_device(self) -> None:
         """Raise LostStore when the store has no keys for the configured device but the
         homeserver has some: new keys for the same device ID are rejected by the clients
         that knew the old ones, so everything the bot said would be unreadable."""
@@ -108,7 +108,7 @@ class Crypto:
             )
         self._device_checked = True
 
-    def apply_trust(self) -> None:
+    def _apply_trust(self) -> None:
         """Verify `trusted_devices`, blacklist `blocked_devices` and lift blacklisting from
         devices no longer listed, for every device known so far."""
         olm, client = self._client.olm, self._client

@@ -199,7 +199,6 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
             return None
         try:
             await self._session.ensure()
-            await self._crypto.check_device()
             await self._sync.once(self._stopping)
         except Stopped:
             return None
