@@ -26,6 +26,7 @@ from nio import Api, AsyncClient, MegolmEvent, RoomMessageText
 from nio.exceptions import EncryptionError
 
 from bot.config.networks import MatrixNetworkConfig
+from bot.transports.matrix.session import NETWORK_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +77,18 @@ class Crypto:
         if client.olm is None:
             return
         if client.should_upload_keys:
-            await self._check_device()
-            await client.keys_upload()
-        if client.should_query_keys:
-            await client.keys_query()
-        self._apply_trust()  # also to devices the store knew before this start
-        if client.should_claim_keys:
-            await client.keys_claim(client.get_users_for_key_claiming())
-        await client.send_to_device_messages()
+            await self._check_device()  # a failure here must keep the keys from going up
+        try:
+            if client.should_upload_keys:
+                await client.keys_upload()
+            if client.should_query_keys:
+                await client.keys_query()
+            self._apply_trust()  # also to devices the store knew before this start
+            if client.should_claim_keys:
+                await client.keys_claim(client.get_users_for_key_claiming())
+            await client.send_to_device_messages()
+        except NETWORK_ERRORS as exc:  # the batch is still handled; the next sync retries
+            log.warning("%s: encryption key exchange failed: %s", self.name, exc)
 
     async def _check_device(self) -> None:
         """Raise LostStore when the store has no keys for the configured device but the
