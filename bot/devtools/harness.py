@@ -119,8 +119,10 @@ class Harness:
         network: str = "test",
         account: str | None = None,
         at: datetime | None = None,
+        sent_at: datetime | None = None,
     ) -> Said:
-        """`nick` says `text` in `room` (a nick as room means a private message)."""
+        """`nick` says `text` in `room` (a nick as room means a private message). The
+        network stamps it `sent_at` (default: now), as if it waited before arriving."""
         if at is not None:
             self.clock.set(at)  # a jump: jobs due on the way are skipped, as after a pause
         transport = self.transport(network)
@@ -133,7 +135,7 @@ class Harness:
                 Room(room if not direct else nick, direct),
                 sender,
                 text,
-                server_time=self.clock.now(),
+                server_time=sent_at or self.clock.now(),
             )
         )
         await self.app.tracker.settle()
