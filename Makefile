@@ -15,8 +15,9 @@ $(RUNTIME): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -e .
 	touch $(RUNTIME)
 
-$(STAMP): $(RUNTIME)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# The development install has the e2e extra too: the encrypted-room tests need it.
+$(STAMP): $(RUNTIME) Makefile
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,e2e]'
 	touch $(STAMP)
 
 demo: $(RUNTIME)

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import bench
-from bench import latency, scale, startup, throughput
+from bench import latency, matrix, scale, startup, throughput
 from bench.machine import ROOT, describe, summary
 from bench.peers import PEERS, Installed, install
 from bench.report import Figure, skipped, table, write_json
 from bench.servers import Ircd, Missing, ngircd, postgres, postgres_version
 
-STAGES = ("roundtrip", "throughput", "startup", "scale")
+STAGES = ("roundtrip", "throughput", "startup", "matrix", "scale")
 ON_IRC = ("roundtrip", "throughput", "startup")  # the stages the peers run in too
 
 
@@ -103,6 +103,8 @@ class Suite:
                     self._throughput(ircd, stack)
                 if "startup" in self.stages:
                     self._startup(ircd)
+        if "matrix" in self.stages:
+            self._matrix()
         if "scale" in self.stages:
             self._scale()
 
@@ -159,6 +161,13 @@ class Suite:
         reps = self.preset.reps
         _progress(f"start-up: {reps} x (a restart of each peer, deployday's two starts)")
         self.figures += asyncio.run(startup.run(ircd, self.work / "startup", reps, self.peers))
+
+    def _matrix(self) -> None:
+        _progress(f"matrix start-up: {self.preset.reps} x 2 starts on Synapse")
+        try:
+            self.figures += matrix.run(self.work / "matrix", self.preset.reps)
+        except Missing as exc:
+            self._skip(("matrix",), str(exc))
 
     def _scale(self) -> None:
         p = self.preset

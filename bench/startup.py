@@ -11,6 +11,7 @@ order that rotates from one repetition to the next.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
@@ -33,12 +34,15 @@ RSS_SHARE = 1.1  # of Sopel's idle RSS, at most
 Sample = tuple[float, float]  # seconds to joined, idle RSS MiB
 
 
-async def _start_once(watcher: IrcUser, bot: Bot) -> Sample:
-    """One start of `bot`, stopped afterwards."""
+async def timed_start(
+    bot: Bot, joined: Callable[[subprocess.Popen[bytes]], Awaitable[None]]
+) -> Sample:
+    """One start of `bot` until `joined(proc)` returns, and its RSS SETTLE_S later;
+    stopped afterwards."""
     started = time.perf_counter()
     proc = process.launch(bot)
     try:
-        await process.joined(watcher, bot, CHANNEL, proc)
+        await joined(proc)
         seconds = time.perf_counter() - started
         await asyncio.sleep(SETTLE_S)
         return seconds, memory_mib(proc.pid)
@@ -46,6 +50,11 @@ async def _start_once(watcher: IrcUser, bot: Bot) -> Sample:
         raise RuntimeError(f"{exc}\n{process.log_tail(bot)}") from None
     finally:
         process.stop(proc)
+
+
+async def _start_once(watcher: IrcUser, bot: Bot) -> Sample:
+    """One start of `bot` to its JOIN in CHANNEL."""
+    return await timed_start(bot, partial(process.joined, watcher, bot, CHANNEL))
 
 
 async def run(ircd: Ircd, work: Path, runs: int, peers: Sequence[Installed]) -> list[Figure]:

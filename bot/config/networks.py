@@ -85,6 +85,7 @@ class IrcNetworkConfig(StrictModel):
 
 
 _MATRIX_USER = re.compile(r"^@[a-z0-9._=/+-]+:[A-Za-z0-9.:\[\]-]+$")
+_DEVICE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _MATRIX_ROOM = re.compile(r"^(![^\s]+|#[^:\s]+:[A-Za-z0-9.:\[\]-]+)$")
 
 
@@ -97,7 +98,7 @@ class MatrixNetworkConfig(StrictModel):
     password_env: str | None = None
     access_token_env: str | None = None
     device_name: str = Field("deployday", min_length=1, max_length=100)
-    device_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    device_id: str | None = Field(None, pattern=_DEVICE.pattern)
     rooms: tuple[str, ...] = Field(min_length=1)
     announce: bool = True
     command_max_age: float = Field(300.0, ge=0, le=7 * 24 * 3600)
@@ -105,6 +106,10 @@ class MatrixNetworkConfig(StrictModel):
     dm: Literal["anyone", "nobody"] | tuple[str, ...] = "anyone"
     encryption: bool = False
     store_path: str = "matrix-store"
+    share_keys_with: Literal["all", "verified"] = "all"
+    key_wait: float = Field(10.0, ge=0, le=600)
+    trusted_devices: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    blocked_devices: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     sync_timeout: float = Field(30.0, gt=0, le=300)
     reconnect: ReconnectConfig = ReconnectConfig()
 
@@ -142,10 +147,34 @@ class MatrixNetworkConfig(StrictModel):
                 cls._user_id(user)
         return v
 
+    @field_validator("trusted_devices", "blocked_devices")
+    @classmethod
+    def _devices(cls, v: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for user, devices in v.items():
+            cls._user_id(user)
+            for device in devices:
+                if not _DEVICE.match(device):
+                    raise ValueError(f"expected device IDs like ABCDEFGHIJ, got {device!r}")
+        return v
+
     @model_validator(mode="after")
     def _one_secret(self) -> MatrixNetworkConfig:
         if bool(self.password_env) == bool(self.access_token_env):
             raise ValueError("set exactly one of password_env and access_token_env")
+        return self
+
+    @model_validator(mode="after")
+    def _encryption(self) -> MatrixNetworkConfig:
+        """Keys belong to one device: a device ID that could change would leave them
+        behind. Trust settings mean nothing without encryption, so they are refused."""
+        if self.encryption and self.device_id is None:
+            raise ValueError("encryption: true needs a fixed device_id (one device, one key store)")
+        if not self.encryption and (
+            self.share_keys_with != "all" or self.trusted_devices or self.blocked_devices
+        ):
+            raise ValueError(
+                "share_keys_with, trusted_devices and blocked_devices need encryption: true"
+            )
         return self
 
 

@@ -39,6 +39,7 @@ def build_transports(config: Config, clock: Clock, store: Store | None = None) -
                     state=state,
                     base_dir=config.base_dir,
                     owns_store=own,
+                    admins=frozenset(a for a in config.admins if a.startswith("@")),
                 )
             )
     return transports

@@ -1,5 +1,8 @@
 """Real servers, started once per test session on loopback ports."""
 
 from tests.servers.alertmanager import *  # noqa: F403
+from tests.servers.e2e import bot_log
 from tests.servers.ircd import *  # noqa: F403
 from tests.servers.synapse import *  # noqa: F403
+
+__all__ = ["bot_log"]

@@ -12,7 +12,7 @@ from bot.app import App
 from bot.clock import FakeClock
 from bot.loading import build_config
 from bot.transports.irc import IrcTransport
-from tests.servers.ircd import IrcServer
+from tests.servers.ircd import IrcServer, irc_network
 
 WAIT = 15.0
 
@@ -33,16 +33,13 @@ async def irc_bot(
         {
             "database": f"sqlite:///{database}",
             "networks": {
-                "net": {
-                    "kind": "irc",
-                    "host": server.host,
-                    "port": server.port,
-                    "tls": False,
-                    "nick": nick,
-                    "channels": [channel],
-                    "identify_by": identify_by,
-                    "flood": {"burst": 50, "per_second": 50},
-                }
+                "net": irc_network(
+                    server,
+                    nick,
+                    channel,
+                    identify_by=identify_by,
+                    flood={"burst": 50, "per_second": 50},
+                )
             },
             **config,
         }

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -556,3 +557,17 @@ async def raw_privmsg(server: IrcServer, nick: str, target: str, payload: bytes)
         await writer.drain()
     finally:
         writer.close()
+
+
+def irc_network(server: IrcServer, nick: str, channel: str, **extra: Any) -> dict[str, Any]:
+    """A bot's network on `server`, its send bucket wide enough for a test's pace."""
+    return {
+        "kind": "irc",
+        "host": server.host,
+        "port": server.port,
+        "tls": False,
+        "nick": nick,
+        "channels": [channel],
+        "flood": {"burst": 20, "per_second": 20},
+        **extra,
+    }

@@ -1,7 +1,9 @@
 """A real Matrix homeserver (Synapse from PyPI) for the server tier, started once per test
 session on a free loopback port: SQLite, client API only, no federation, rate limits
 lifted, users registered through the shared-secret admin API. `MatrixUser` is one person
-with a nio client that syncs in the background and buffers what it receives."""
+with a nio client that syncs in the background and buffers what it receives; with a store
+directory it is an encrypting client (its own device, keys and key exchange), and what it
+cannot decrypt is kept apart in `unreadable`."""
 
 from __future__ import annotations
 
@@ -27,8 +29,10 @@ import aiohttp
 import pytest
 from nio import (
     AsyncClient,
+    AsyncClientConfig,
     InviteMemberEvent,
     JoinResponse,
+    MegolmEvent,
     RoomCreateResponse,
     RoomMemberEvent,
     RoomMessageText,
@@ -105,6 +109,9 @@ rc_media_create: {_UNLIMITED}
 rc_key_requests: {_UNLIMITED}
 """
 
+ENCRYPTION = {"algorithm": "m.megolm.v1.aes-sha2"}  # the content of `m.room.encryption`
+ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "", "content": ENCRYPTION}
+
 _names = itertools.count(1)
 
 
@@ -153,12 +160,22 @@ class Homeserver:
                     raise RuntimeError(f"cannot register {localpart}: {await resp.text()}")
                 return str((await resp.json())["user_id"])
 
-    async def user(self, prefix: str, *, display_name: str | None = None) -> MatrixUser:
-        """A fresh account, logged in and syncing."""
+    async def user(
+        self, prefix: str, *, display_name: str | None = None, store: Path | None = None
+    ) -> MatrixUser:
+        """A fresh account, logged in and syncing (encrypting, with keys kept in `store`,
+        when one is given)."""
         localpart = self.unique(prefix)
         password = f"pw-{localpart}"
         await self.register(localpart, password)
-        return await MatrixUser.login(self.url, self.user_id(localpart), password, display_name)
+        return await MatrixUser.login(
+            self.url, self.user_id(localpart), password, display_name, store=store
+        )
+
+    async def another_device(self, user: MatrixUser, store: Path) -> MatrixUser:
+        """The same person logged in once more: a second encrypting device of theirs."""
+        localpart = user.user_id[1:].split(":", 1)[0]
+        return await MatrixUser.login(self.url, user.user_id, f"pw-{localpart}", store=store)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +185,7 @@ class Received:
     body: str
     content: dict[str, Any]
     event_id: str
+    encrypted: bool = False  # it arrived as m.room.encrypted and was decrypted
 
     @property
     def html(self) -> str:
@@ -185,6 +203,7 @@ class MatrixUser:
 
     client: AsyncClient
     messages: deque[Received] = field(default_factory=lambda: deque(maxlen=1000))
+    unreadable: list[MegolmEvent] = field(default_factory=list)  # no key for these
     invites: set[str] = field(default_factory=set)
     memberships: dict[tuple[str, str], str] = field(default_factory=dict)  # (room, user)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -192,9 +211,19 @@ class MatrixUser:
 
     @classmethod
     async def login(
-        cls, url: str, user_id: str, password: str, display_name: str | None = None
+        cls,
+        url: str,
+        user_id: str,
+        password: str,
+        display_name: str | None = None,
+        *,
+        store: Path | None = None,
     ) -> MatrixUser:
-        client = AsyncClient(url, user_id)
+        if store is None:
+            client = AsyncClient(url, user_id)
+        else:
+            settings = AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False)
+            client = AsyncClient(url, user_id, store_path=_directory(store), config=settings)
         resp = await client.login(password, device_name="test")
         if not client.access_token:
             await client.close()
@@ -204,12 +233,30 @@ class MatrixUser:
         first = await client.sync(timeout=0)
         assert isinstance(first, SyncResponse), first
         user = cls(client)
+        await user._exchange_keys()
         user._task = asyncio.create_task(user._sync_forever(), name=f"sync:{user_id}")
         return user
 
     @property
     def user_id(self) -> str:
         return str(self.client.user_id)
+
+    @property
+    def device_id(self) -> str:
+        return str(self.client.device_id)
+
+    async def _exchange_keys(self) -> None:
+        """What nio's sync_forever does for an encrypting client after each sync."""
+        client = self.client
+        if client.olm is None:
+            return
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+        await client.send_to_device_messages()
 
     async def _sync_forever(self) -> None:
         while True:
@@ -229,28 +276,40 @@ class MatrixUser:
                                 event.body,
                                 event.source.get("content", {}),
                                 event.event_id,
+                                event.decrypted,
                             )
                         )
+                    elif isinstance(event, MegolmEvent):
+                        self.unreadable.append(event)
             for room_id, info in resp.rooms.invite.items():
                 if any(
                     isinstance(e, InviteMemberEvent) and e.state_key == self.user_id
                     for e in info.invite_state
                 ):
                     self.invites.add(room_id)
+            await self._exchange_keys()
             arrived, self._arrived = self._arrived, asyncio.Event()
             arrived.set()
 
     # --- doing things ---
 
     async def create_room(
-        self, *, alias: str | None = None, invite: tuple[str, ...] = (), direct: bool = False
+        self,
+        *,
+        alias: str | None = None,
+        invite: tuple[str, ...] = (),
+        direct: bool = False,
+        encrypted: bool = False,
     ) -> str:
+        """A private room; `encrypted` puts `m.room.encryption` in its initial state, as
+        Element does for private rooms."""
         resp = await self.client.room_create(
             visibility=RoomVisibility.private,
             alias=alias,
             invite=list(invite),
             is_direct=direct,
             preset=None,
+            initial_state=[ENCRYPTION_STATE] if encrypted else [],
         )
         assert isinstance(resp, RoomCreateResponse), resp
         return resp.room_id
@@ -266,7 +325,9 @@ class MatrixUser:
     async def say(self, room_id: str, text: str, **extra: Any) -> str:
         """Send an m.text; `extra` adds content keys (a reply relation, an edit)."""
         content = {"msgtype": "m.text", "body": text, **extra}
-        resp = await self.client.room_send(room_id, "m.room.message", content)
+        resp = await self.client.room_send(
+            room_id, "m.room.message", content, ignore_unverified_devices=True
+        )
         assert isinstance(resp, RoomSendResponse), resp
         return resp.event_id
 
@@ -318,10 +379,18 @@ class MatrixUser:
             timeout,
         )
 
-    async def wait_invite(self, room_id: str, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async def until(
+        self,
+        condition: Callable[[], bool],
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> None:
+        """Until `condition` holds, looked at again after each sync."""
         async with asyncio.timeout(timeout):
-            while room_id not in self.invites:
+            while not condition():
                 await self._arrived.wait()
+
+    async def wait_invite(self, room_id: str, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        await self.until(lambda: room_id in self.invites, timeout)
 
     async def wait_membership(
         self,
@@ -332,9 +401,12 @@ class MatrixUser:
     ) -> None:
         """Until this user has seen `user_id`'s membership in the room become `membership`
         (join, leave, …)."""
-        async with asyncio.timeout(timeout):
-            while self.memberships.get((room_id, user_id)) != membership:
-                await self._arrived.wait()
+        await self.until(lambda: self.memberships.get((room_id, user_id)) == membership, timeout)
+
+
+def _directory(path: Path) -> str:
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path)
 
 
 def _synapse_installed() -> bool:
@@ -360,7 +432,8 @@ def _launch(directory: Path, port: int) -> Homeserver:
 
 
 @contextmanager
-def _homeserver() -> Iterator[Homeserver]:
+def running_homeserver() -> Iterator[Homeserver]:
+    """A Synapse on a free port for as long as the context lasts, then removed."""
     need("matrix-synapse", _synapse_installed(), "pip install matrix-synapse")
     homeserver = _launch(server_dir("synapse"), free_port())
     try:
@@ -373,7 +446,7 @@ def _homeserver() -> Iterator[Homeserver]:
 @pytest.fixture(scope="session")
 def synapse() -> Iterator[Homeserver]:
     """One Synapse for the whole session (its ~2 s start-up is paid once)."""
-    with _homeserver() as homeserver:
+    with running_homeserver() as homeserver:
         yield homeserver
 
 
@@ -381,5 +454,5 @@ def synapse() -> Iterator[Homeserver]:
 def private_synapse() -> Iterator[Homeserver]:
     """A Synapse of this test's own, which the test may stop and start again
     (`homeserver.server.stop()` / `.start()`: same port, same database)."""
-    with _homeserver() as homeserver:
+    with running_homeserver() as homeserver:
         yield homeserver

@@ -106,6 +106,27 @@ def test_the_example_matrix_network() -> None:
             "rooms: ['!r'], romos: 1}",
             "networks.x.romos: unknown key (did you mean 'rooms'?)",
         ),
+        (
+            "{kind: matrix, homeserver: 'https://h', user_id: '@a:b', password_env: P, "
+            "rooms: ['!r'], encryption: true}",
+            "networks.x: encryption: true needs a fixed device_id (one device, one key store)",
+        ),
+        (
+            "{kind: matrix, homeserver: 'https://h', user_id: '@a:b', password_env: P, "
+            "rooms: ['!r'], blocked_devices: {'@m:b': [PHONE]}}",
+            "networks.x: share_keys_with, trusted_devices and blocked_devices need "
+            "encryption: true",
+        ),
+        (
+            "{kind: matrix, homeserver: 'https://h', user_id: '@a:b', password_env: P, "
+            "rooms: ['!r'], encryption: true, device_id: D, trusted_devices: {'@c:b': ['A B']}}",
+            "networks.x.trusted_devices: expected device IDs like ABCDEFGHIJ, got 'A B'",
+        ),
+        (
+            "{kind: matrix, homeserver: 'https://h', user_id: '@a:b', password_env: P, "
+            "rooms: ['!r'], encryption: true, device_id: D, share_keys_with: some}",
+            "networks.x.share_keys_with: expected 'all' or 'verified' (got 'some')",
+        ),
     ],
 )
 def test_matrix_network_problems(tmp_path: Path, network: str, expected: str) -> None:

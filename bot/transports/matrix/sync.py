@@ -24,6 +24,7 @@ from nio import (
     ErrorResponse,
     MegolmEvent,
     MessageDirection,
+    RoomMemberEvent,
     RoomMessagesResponse,
     RoomMessageText,
     SyncResponse,
@@ -33,9 +34,11 @@ from bot.clock import Clock
 from bot.config.networks import MatrixNetworkConfig
 from bot.messages import Message, Room, Sender
 from bot.state import State
+from bot.transports.matrix.crypto import Crypto
 from bot.transports.matrix.render import strip_reply_fallback
 from bot.transports.matrix.rooms import Rooms
-from bot.transports.matrix.session import NETWORK_ERRORS, Session, error_code
+from bot.transports.matrix.session import Session, error_code
+from bot.transports.matrix.verification import Verifier
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -93,6 +96,8 @@ class Sync:
         *,
         session: Session,
         rooms: Rooms,
+        crypto: Crypto,
+        verifier: Verifier,
         wall: Clock,
         hand_over: Callable[[Message], Awaitable[None]],
     ) -> None:
@@ -102,6 +107,8 @@ class Sync:
         self._state = state
         self._session = session
         self._rooms = rooms
+        self._crypto = crypto
+        self._verifier = verifier
         self._wall = wall  # server timestamps are compared with real time, never a fake clock
         self._hand_over = hand_over
         self._key = f"matrix:{name}"
@@ -140,13 +147,14 @@ class Sync:
         if isinstance(resp, ErrorResponse):
             self._error(resp)
         assert isinstance(resp, SyncResponse)
-        await self._crypto_housekeeping()
+        await self._crypto.housekeeping()
+        self._verifier.handle(resp.to_device_events)
         self._rooms.track(resp)
         messages = [] if first else await self._collect(resp)
         if first:
             for info in resp.rooms.join.values():
                 for event in info.timeline.events:
-                    if isinstance(event, RoomMessageText):
+                    if isinstance(event, RoomMessageText | MegolmEvent):
                         self._remember(event.event_id)
             log.info("%s: first start: history up to now will not be taken as commands", self.name)
         if messages:
@@ -172,22 +180,6 @@ class Sync:
             raise ConnectionError("the access token was revoked; logging in again")
         raise ConnectionError(f"sync failed: {resp}")
 
-    async def _crypto_housekeeping(self) -> None:
-        """What nio's sync_forever does for E2EE: keys up, keys asked for, to-device out."""
-        client = self._client
-        if client.olm is None:
-            return
-        try:
-            if client.should_upload_keys:
-                await client.keys_upload()
-            if client.should_query_keys:
-                await client.keys_query()
-            if client.should_claim_keys:
-                await client.keys_claim(client.get_users_for_key_claiming())
-            await client.send_to_device_messages()
-        except NETWORK_ERRORS as exc:
-            log.warning("%s: encryption key exchange failed: %s", self.name, exc)
-
     async def _save(self, next_batch: str) -> None:
         values = {f"{self._key}:next_batch": next_batch}
         if self._seen_dirty:
@@ -207,18 +199,35 @@ class Sync:
     async def _collect(self, resp: SyncResponse) -> list[Message]:
         """The batch's new messages, in order per room, including those a `limited` sync
         skipped (paged back from `prev_batch` as far as `command_max_age` reaches)."""
-        messages: list[Message] = []
+        late = [self._message_of(room_id, event) for room_id, event in self._crypto.recovered()]
+        messages = [m for m in late if m is not None]
         for room_id, info in resp.rooms.join.items():
             events = list(info.timeline.events)
             if info.timeline.limited and info.timeline.prev_batch:
                 events = await self._page_back(room_id, info.timeline.prev_batch) + events
             if self.config.admin_power_level is not None:
                 await self._rooms.load_creators(room_id)
-            for event in events:
+            joined = self._own_join(events)
+            for index, event in enumerate(events):
+                if index < joined and isinstance(event, MegolmEvent):
+                    continue  # sent before the bot was there: never meant to be read by it
                 message = self._message_of(room_id, event)
                 if message is not None:
                     messages.append(message)
         return messages
+
+    def _own_join(self, events: list[Any]) -> int:
+        """Where the bot's own join is in `events` (0 when it joined before them)."""
+        for index in range(len(events) - 1, -1, -1):
+            event = events[index]
+            if (
+                isinstance(event, RoomMemberEvent)
+                and event.state_key == self.config.user_id
+                and event.membership == "join"
+                and event.prev_membership != "join"
+            ):
+                return index
+        return 0
 
     async def _page_back(self, room_id: str, token: str) -> list[Any]:
         """Older events a limited sync left out, oldest first: back until one is too old
@@ -253,24 +262,12 @@ class Sync:
 
     def _message_of(self, room_id: str, event: Any) -> Message | None:
         """A Message for a new `m.text` from someone else, else None (with the reason
-        logged where someone might wonder why the bot stayed silent)."""
-        if isinstance(event, MegolmEvent):
-            log.warning(
-                "%s: cannot decrypt a message from %s in %s (%s)",
-                self.name,
-                event.sender,
-                room_id,
-                "no keys yet" if self.config.encryption else "encryption is not enabled",
-            )
-            return None
-        if not isinstance(event, RoomMessageText):
+        logged where someone might wonder why the bot stayed silent). One it cannot
+        decrypt goes to `Crypto.undecryptable`; one from a blocked device is dropped."""
+        if not isinstance(event, RoomMessageText | MegolmEvent):
             return None
         if event.sender == self.config.user_id or event.event_id in self._seen_set:
             return None
-        content = event.source.get("content", {})
-        relation = _relation(content)
-        if relation.get("rel_type") == "m.replace" or "m.new_content" in content:
-            return None  # an edit: the original was (or was not) the command
         sent_at = _from_ms(event.server_timestamp)
         if sent_at < self._cutoff():
             log.info(
@@ -281,6 +278,15 @@ class Sync:
                 sent_at.isoformat(timespec="seconds"),
             )
             self._remember(event.event_id)
+            return None
+        if isinstance(event, MegolmEvent):
+            self._crypto.undecryptable(room_id, event)
+            return None
+        content = event.source.get("content", {})
+        relation = _relation(content)
+        if relation.get("rel_type") == "m.replace" or "m.new_content" in content:
+            return None  # an edit: the original was (or was not) the command
+        if self._crypto.blocked(event):
             return None
         body = event.body
         if "m.in_reply_to" in relation:

@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from nio import RoomSendResponse
-from nio.exceptions import LocalProtocolError
+from nio.exceptions import EncryptionError, LocalProtocolError, OlmTrustError
 
 from bot.clock import Clock, SystemClock
 from bot.config.networks import MatrixNetworkConfig
 from bot.errors import StartupError
-from bot.messages import Reply, Sender
+from bot.messages import Mention, Reply, Sender, Span
 from bot.state import State
+from bot.transports.matrix.crypto import Crypto, LostStore
 from bot.transports.matrix.render import render
 from bot.transports.matrix.rooms import Rooms
 from bot.transports.matrix.session import (
@@ -39,6 +40,7 @@ from bot.transports.matrix.session import (
     make_client,
 )
 from bot.transports.matrix.sync import RateLimited, Stopped, Sync
+from bot.transports.matrix.verification import Verifier
 from bot.transports.supervisor import DRAIN_TIMEOUT, Backoff, Queued, SupervisedTransport
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,7 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
         base_dir: Path | None = None,
         wall: Clock | None = None,
         owns_store: bool = False,
+        admins: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__(name, config.reconnect, clock=clock, tz=tz)
         self.config = config
@@ -105,6 +108,9 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
         self._rooms = Rooms(
             name, config, self._client, state, notify=self._notify, spawn=self._spawn
         )
+        self._crypto = Crypto(
+            name, config, self._client, tell=self._tell_unreadable, spawn=self._spawn
+        )
         self._sync = Sync(
             name,
             config,
@@ -112,11 +118,14 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
             state,
             session=self._session,
             rooms=self._rooms,
+            crypto=self._crypto,
+            verifier=Verifier(name, self._client, admins, self._spawn),
             wall=wall or SystemClock(),
             hand_over=self._hand_over,
         )
         self._online = asyncio.Event()
         self._onlines = 0  # times it went online: the first sync, and each after an outage
+        self.out_of_service: str | None = None  # why this device must not be used
         self._senders: dict[str, asyncio.Task[None]] = {}
 
     # --- the Transport protocol ---
@@ -207,6 +216,13 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
             await self._sync.once(self._stopping)
         except Stopped:
             return None
+        except LostStore as exc:
+            log.error("%s: %s", self.name, exc)
+            self.out_of_service = str(exc)
+            self._notify()
+            self._offline()
+            await self._stopping.wait()  # this device stays unused until someone acts
+            return None
         except LoginFailed as exc:
             log.error("%s: cannot log in: %s", self.name, exc)
             backoff.longest()
@@ -286,26 +302,21 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
             if room_id is None:
                 log.error("%s: no such room %s; dropped a message", self.name, item.target)
                 return _Outcome.DROP, 0.0
-            room = client.rooms.get(room_id)
-            if room is not None and room.encrypted and client.olm is None:
-                log.error(
-                    "%s: %s is encrypted and encryption is not enabled; not sending plain "
-                    "text there",
-                    self.name,
-                    room_id,
-                )
-                return _Outcome.DROP, 0.0
+            refused = self._crypto.refuses(room_id)
+            if refused is not None:
+                return self._refused(item, room_id, refused)
+            self._crypto.restrict(room_id)
             resp = await client.room_send(
                 room_id,
                 "m.room.message",
                 render(item.reply, self.name, note=self._late_note(item)),
                 tx_id=item.txn,  # a retry of the same message is deduplicated by the server
-                ignore_unverified_devices=True,
+                ignore_unverified_devices=self.config.share_keys_with == "all",
             )
         except NETWORK_ERRORS as exc:
             log.warning("%s: cannot send to %s: %s", self.name, item.target, exc)
             return _Outcome.OFFLINE, 0.0
-        except LocalProtocolError as exc:
+        except (LocalProtocolError, OlmTrustError, EncryptionError) as exc:
             log.error("%s: cannot send to %s: %s; dropped", self.name, item.target, exc)
             return _Outcome.DROP, 0.0
         if isinstance(resp, RoomSendResponse):
@@ -323,3 +334,28 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
             log.error("%s: the homeserver refused a message for %s: %s", self.name, room_id, resp)
             return _Outcome.DROP, 0.0
         return _Outcome.LATER, self.config.reconnect.min_delay * item.attempts
+
+    def _refused(self, item: QueuedReply, room_id: str, why: str) -> tuple[_Outcome, float]:
+        """Nothing goes to a room that may be encrypted unless it is encrypted: a room whose
+        state is not synced yet gets a few more tries, an encrypted one without encryption
+        enabled none."""
+        item.attempts += 1
+        if self._client.rooms.get(room_id) is None and item.attempts < SEND_ATTEMPTS:
+            return _Outcome.LATER, self.config.reconnect.min_delay * item.attempts
+        log.error("%s: not sending to %s: %s; dropped a message", self.name, room_id, why)
+        return _Outcome.DROP, 0.0
+
+    async def _tell_unreadable(self, room_id: str, sender: str) -> None:
+        """Tell `sender`, in the room, that the bot never got the key for their message."""
+        display = self._rooms.display_of(room_id, sender)
+        reply = Reply.of(
+            [
+                Mention(display, ((self.name, sender, display),)),
+                Span(
+                    f": I could not read your message: your client did not send my device "
+                    f"({self._client.device_id}) its key. Let your client send keys to "
+                    "unverified sessions in this room (see the bot's README) and say it again."
+                ),
+            ]
+        )
+        await self.send(room_id, reply)
