@@ -15,13 +15,13 @@ from hypothesis import strategies as st
 from irc.client import Event, NickMask
 from irc.features import FeatureSet
 
+from bot.casemapping import fold
 from bot.clock import FakeClock
 from bot.config.networks import IrcNetworkConfig
 from bot.messages import Line, Mention, Message, Reply, Room, Sender, Span, Table, bold, code, text
 from bot.ratelimit import TokenBucket
 from bot.transports.irc.caps import CapNegotiator
 from bot.transports.irc.connection import parse_server_time
-from bot.transports.irc.members import fold
 from bot.transports.irc.session import Session as _Session
 from bot.transports.irc.session import nick_candidates
 from bot.transports.irc.text import (

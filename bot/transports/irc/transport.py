@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import irc.client
 
+from bot.casemapping import fold
 from bot.clock import Clock
 from bot.config.networks import IrcNetworkConfig
 from bot.messages import Message, Reply, Room
@@ -33,7 +34,7 @@ from bot.transports.irc.connection import (
     send_line,
     tags_of,
 )
-from bot.transports.irc.members import WHOX_TOKEN, fold
+from bot.transports.irc.members import WHOX_TOKEN
 from bot.transports.irc.sendqueue import QueuedLine, SendQueue
 from bot.transports.irc.session import QUIT_MESSAGE, Session
 from bot.transports.irc.text import privmsg_budget, wire_lines
