@@ -10,11 +10,12 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     Field,
     PrivateAttr,
@@ -23,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.config.admins import admin_problems, check_admin
 from bot.config.base import ConfigError, S, StrictModel, env_name
 from bot.config.networks import NetworkConfig
 from bot.config.problems import problem_line
@@ -94,7 +96,7 @@ class Config(StrictModel):
     auto_migrate: bool = True
     timezone: str = "UTC"
     prefix: str = Field("!", min_length=1, max_length=3)
-    admins: tuple[str, ...] = ()
+    admins: tuple[Annotated[str, AfterValidator(check_admin)], ...] = ()
     teams: tuple[str, ...] = Field(("infra", "releng", "docs", "qa"), min_length=1)
     console: ConsoleConfig = ConsoleConfig()
     mail: MailConfig | None = None
@@ -124,6 +126,8 @@ class Config(StrictModel):
             problems += [
                 problem_line(e, cls, list(sections)) for e in exc.errors(include_url=False)
             ]
+        else:
+            problems += admin_problems(config.admins, config.networks)
         parsed: dict[str, BaseModel] = {}
         for key, model in sections.items():
             try:

@@ -123,7 +123,7 @@ def _config(db_path: Path, port: int) -> dict[str, object]:
     return {
         "database": f"sqlite:///{db_path}",
         "timezone": "UTC",
-        "admins": ["alice"],
+        "admins": ["alice@demo"],
         "networks": {
             "demo": {
                 "kind": "irc",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from bot.messages import Message, Reply
+from bot.messages import IdentifiedBy, Message, Reply, Sender
 
 Sink = Callable[[Message], Awaitable[None]]
 
@@ -36,3 +36,14 @@ class Transport(Protocol):
 
     def fold(self, name: str) -> str:
         """Case-fold a nick, account or room id by the network's own rules."""
+
+    @property
+    def identified_by(self) -> IdentifiedBy:
+        """How this network identifies people now (which `Sender.id`s it produces)."""
+
+    def private_room(self, sender: Sender) -> str | None:
+        """Where to reach `sender` alone (an IRC nick, a Matrix direct chat), if anywhere."""
+
+    def current_id(self, nick: str) -> str | None:
+        """The stable id of whoever uses `nick` here now, when the network says so (an IRC
+        services account, from the channels the bot is in); else None."""

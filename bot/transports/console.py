@@ -11,7 +11,16 @@ from collections.abc import AsyncIterator, Callable
 from typing import TextIO
 
 from bot.clock import Clock
-from bot.messages import Message, Reply, Room, Sender, Span, Table, table_as_lines
+from bot.messages import (
+    IdentifiedBy,
+    Message,
+    Reply,
+    Room,
+    Sender,
+    Span,
+    Table,
+    table_as_lines,
+)
 from bot.text import clean
 from bot.transports.base import Sink
 
@@ -50,6 +59,16 @@ class ConsoleTransport:
 
     def fold(self, name: str) -> str:
         return name.casefold()
+
+    @property
+    def identified_by(self) -> IdentifiedBy:
+        return IdentifiedBy.OPERATOR
+
+    def private_room(self, sender: Sender) -> str | None:
+        return ROOM
+
+    def current_id(self, nick: str) -> str | None:
+        return None
 
     async def start(self, sink: Sink) -> None:
         self._reader = asyncio.create_task(self._read(sink), name="console-reader")

@@ -74,9 +74,9 @@ class RosterPlugin(Plugin):
     async def roster_add(self, ctx: Context, who: str, team: str) -> Reply:
         roster = RosterService.of(self.api)
         team = roster.check_team(team)
-        person = await self.api.people.ensure(ctx.network, who)
-        added = await roster.add(person, team, ctx.person, ctx.now)
-        return Reply.of(f"{person.name} is on the {team} roster" + ("" if added else " already"))
+        named = await self.api.people.find_or_record(ctx.network, who)
+        added = await roster.add(named.person, team, ctx.person, ctx.now)
+        return Reply.of(f"{named.shown} is on the {team} roster" + ("" if added else " already"))
 
     @command(
         "roster remove",
@@ -91,11 +91,11 @@ class RosterPlugin(Plugin):
         ],
     )
     async def roster_remove(self, ctx: Context, who: str) -> Reply:
-        person = await self.api.people.lookup(ctx.network, who)
-        teams = await RosterService.of(self.api).remove(person, ctx.now) if person else []
-        if not teams:
+        named = await self.api.people.find(ctx.network, who)
+        teams = await RosterService.of(self.api).remove(named.person, ctx.now) if named else []
+        if not named or not teams:
             return Reply.of(f"{who[:40]} is not on the roster")
-        return Reply.of(f"{person.name} is off the roster (was {', '.join(teams)})")
+        return Reply.of(f"{named.shown} is off the roster (was {', '.join(teams)})")
 
     @command(
         "page",
@@ -130,12 +130,13 @@ class RosterPlugin(Plugin):
                 if member.on_duty:
                     spans.append(text(" (on duty)"))
         else:
-            person = await self.api.people.lookup(ctx.network, target)
-            if person is None:
+            named = await self.api.people.find(ctx.network, target)
+            if named is None:
                 return Reply.of(
                     f"{target[:40]} is neither a team ({', '.join(roster.teams)}) "
                     "nor someone I have seen here"
                 )
+            person = named.person
             mention = (await self.api.people.mentions([person.id]))[person.id]
             spans = [bold("page"), text(f" from {ctx.person.name}: "), mention]
         if message:

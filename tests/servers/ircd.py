@@ -315,7 +315,8 @@ class IrcServer:
         if not self.accounts:
             raise RuntimeError(f"{self.kind} has no services for accounts")
         user = await IrcUser.connect(self.host, self.port, name)
-        user.say("NickServ", f"REGISTER {password} {name}@example.org")
+        mailbox = "".join(c for c in name if c.isalnum()) or "someone"  # nicks allow []\^
+        user.say("NickServ", f"REGISTER {password} {mailbox}@example.org")
         reply = await user.next_message(
             lambda m: m.sender.lower() == "nickserv", timeout=10, notices=True
         )

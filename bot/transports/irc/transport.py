@@ -34,6 +34,7 @@ from bot.transports.irc.connection import (
     send_line,
     tags_of,
 )
+from bot.transports.irc.identify import IdentifiesPeople, identified_by, identify_people
 from bot.transports.irc.members import WHOX_TOKEN
 from bot.transports.irc.sendqueue import QueuedLine, SendQueue
 from bot.transports.irc.session import QUIT_MESSAGE, Session
@@ -47,7 +48,7 @@ NICK_REFUSED = event_types("432", "433", "436", "437")
 JOIN_REFUSED = event_types("403", "405", "471", "473", "474", "475", "477")
 
 
-class IrcTransport(SupervisedTransport[QueuedLine]):
+class IrcTransport(SupervisedTransport[QueuedLine], IdentifiesPeople):
     """One IRC network: connects, keeps itself connected, turns PRIVMSGs into Messages and
     Replies into flood-controlled lines that fit the server's 512-byte limit."""
 
@@ -71,6 +72,7 @@ class IrcTransport(SupervisedTransport[QueuedLine]):
         self._inbox: asyncio.Queue[Message] = asyncio.Queue(INBOX_LIMIT)
         self._queue = SendQueue(self._outbox, config.flood, note=self._late_note, sent=self._notify)
         self._casemapping = "rfc1459"
+        self._identified = identified_by(config.identify_by, ACCOUNT_CAPS)
         self._session: Session | None = None
         self._reactor: IrcReactor | None = None
         self.registrations = 0  # successful registrations so far (reconnects = this - 1)
@@ -227,21 +229,12 @@ class IrcTransport(SupervisedTransport[QueuedLine]):
         chantypes = getattr(session.conn.features, "chantypes", None) if session else None
         return bool(target) and target[0] in (chantypes or "#&+!")
 
-    def _by_account(self, session: Session) -> bool:
-        mode = self.config.identify_by
-        return bool(session.caps.acked & ACCOUNT_CAPS) if mode == "auto" else mode == "account"
-
     def _on_welcome(self, session: Session, event: irc.client.Event) -> None:
         session.registered = True
         session.nick = session.conn.get_nickname()
         self.registrations += 1
         log.info("%s: registered as %s", self.name, session.nick)
-        if self.config.identify_by == "account" and not session.caps.acked & ACCOUNT_CAPS:
-            log.warning(
-                "%s: identify_by is account but the server offers no account "
-                "information; nobody will count as logged in",
-                self.name,
-            )
+        self._identified = identify_people(self.name, self.config.identify_by, session.caps.acked)
         for channel in self.config.channels:
             send_line(session.conn, f"JOIN {channel}")
         sendable = partial(self._sendable, session)

@@ -27,7 +27,7 @@ from nio.exceptions import LocalProtocolError
 from bot.clock import Clock, SystemClock
 from bot.config.networks import MatrixNetworkConfig
 from bot.errors import StartupError
-from bot.messages import Reply
+from bot.messages import IdentifiedBy, Reply, Sender
 from bot.state import State
 from bot.transports.matrix.render import render
 from bot.transports.matrix.rooms import Rooms
@@ -135,6 +135,16 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
     def fold(self, name: str) -> str:
         """Matrix IDs are compared exactly: the spec makes them case-sensitive."""
         return name
+
+    @property
+    def identified_by(self) -> IdentifiedBy:
+        return IdentifiedBy.USER_ID
+
+    def private_room(self, sender: Sender) -> str | None:
+        return self._rooms.direct_with(sender.id)
+
+    def current_id(self, nick: str) -> str | None:
+        return None  # display names are anyone's: people are named by user ID
 
     async def send(self, room_id: str, reply: Reply) -> None:
         if not _ROOM.match(room_id):
