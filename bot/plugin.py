@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from bot.commands import Registry
 
 T = TypeVar("T")
+# the oldest a message's own time is believed: Matrix catches up on at most this much
+MAX_MESSAGE_AGE = timedelta(days=7)
 Handler = Callable[[object], Awaitable[None]]
 
 
@@ -150,6 +152,18 @@ class Context:
     @property
     def now(self) -> datetime:
         return self.api.clock.now()
+
+    @property
+    def when(self) -> datetime:
+        """When the message was said, as its network stamped it (IRCv3 server-time, Matrix
+        origin_server_ts), so a command that waited while the bot was down is timed when
+        it was said; the bot's own clock when the network gave no time, or one in the
+        future or implausibly old (clocks are skewed, servers can be wrong)."""
+        now = self.now
+        sent = self.message.server_time
+        if sent is None or sent > now or now - sent > MAX_MESSAGE_AGE:
+            return now
+        return sent
 
     @property
     def network(self) -> str:

@@ -105,6 +105,10 @@ class Incident(Base):
     consumer_known: Mapped[bool | None] = mapped_column()
     staging_mixup: Mapped[bool] = mapped_column(default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer)
+    # derived from the event log (metrics.stats.first_response / last_fix), written in the
+    # transaction that appends the event, so MTTA/MTTR need not scan the log
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    fixed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 

@@ -161,9 +161,11 @@ class Harness:
         network: str = "test",
         account: str | None = None,
         at: datetime | None = None,
+        sent_at: datetime | None = None,
     ) -> Said:
         """`nick` says `text` in `room` (a nick as room means a private message); logged
-        in to services as `account`, or with that Matrix user ID (see MemoryTransport)."""
+        in to services as `account`, or with that Matrix user ID (see MemoryTransport).
+        The network stamps it `sent_at` (default: now), as if it waited before arriving."""
         if at is not None:
             self.clock.set(at)  # a jump: jobs due on the way are skipped, as after a pause
         transport = self.transport(network)
@@ -176,7 +178,7 @@ class Harness:
                 Room(room if not direct else nick, direct),
                 sender,
                 text,
-                server_time=self.clock.now(),
+                server_time=sent_at or self.clock.now(),
             )
         )
         await self.app.tracker.settle()

@@ -66,7 +66,7 @@ class IncidentsPlugin(Plugin):
             ctx.person,
             ctx.network,
             ctx.message.room.id,
-            ctx.now,
+            ctx.when,
             environment=env,
             consumer=consumer,
         )
@@ -318,7 +318,7 @@ class IncidentsPlugin(Plugin):
 
     async def _act(self, ctx: Context, n: int, action: Action, **kw: object) -> Change:
         return await IncidentService.of(self.api).act(
-            n, action, ctx.person, ctx.now, network=ctx.network, room=ctx.message.room.id, **kw
+            n, action, ctx.person, ctx.when, network=ctx.network, room=ctx.message.room.id, **kw
         )  # type: ignore[arg-type]
 
     async def _mention(self, person: PersonRef) -> Mention:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import Connection, Row, func, insert, select
 from sqlalchemy.orm.exc import StaleDataError
@@ -18,7 +18,7 @@ from bot.store import Store
 from bot.store.db import next_counter
 from plugins.common.checks import check_consumer, check_environment, check_service
 from plugins.incidents.judges import NOTHING, Flags, Judge
-from plugins.incidents.lifecycle import RESPONSES, Action, Refused, State, Status, apply
+from plugins.incidents.lifecycle import Action, Refused, State, Status, apply
 from plugins.incidents.queries import (
     ACTIVE_DEPLOY,
     EVENTS,
@@ -55,8 +55,10 @@ class IncidentView:
     staging_mixup: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class EventView:
+class EventView(NamedTuple):
+    """One event of an incident's timeline (a tuple: a busy deploy's digest makes tens of
+    thousands of them)."""
+
     at: datetime
     actor: str | None
     kind: Action
@@ -113,10 +115,11 @@ class IncidentService:
         reporter: PersonRef,
         network: str,
         room: str,
-        now: datetime,
+        at: datetime,
         environment: str | None = None,
         consumer: str | None = None,
     ) -> IncidentView:
+        """Open an incident reported at `at` (when the report was said)."""
         service = check_service(service)
         environment = check_environment(environment) if environment is not None else None
         consumer = check_consumer(consumer) if consumer is not None else None
@@ -128,7 +131,7 @@ class IncidentService:
         )
         severity = severity or self._limits.default_severity
         incident, event = report_rows(
-            service, summary, severity, reporter.id, network, room, now, environment, consumer
+            service, summary, severity, reporter.id, network, room, at, environment, consumer
         )
 
         def unit(conn: Connection) -> IncidentView:
@@ -165,7 +168,7 @@ class IncidentService:
         number: int,
         action: Action,
         actor: PersonRef,
-        now: datetime,
+        at: datetime,
         *,
         network: str,
         room: str,
@@ -174,9 +177,10 @@ class IncidentService:
         severity: int | None = None,
         other: int | None = None,
     ) -> Change:
+        """Apply `action`, said at `at` (never before the report: a network's clock may be
+        off), and append its event."""
         detail = self._detail(number, action, detail)
         event = {
-            "at": now,
             "actor_id": actor.id,
             "kind": action.value,
             "detail": detail,
@@ -193,8 +197,9 @@ class IncidentService:
             if action is Action.DUPLICATE:
                 self._check_duplicate(conn, number, other)
             after = self._next(number, row, before, action, actor, target)
-            changes = changed_columns(row, after, action, now, severity, other)
-            save_change(conn, number, row, changes, event)
+            when = max(at, row.created_at)
+            changes = changed_columns(row, after, action, when, severity, other)
+            save_change(conn, number, row, changes, {**event, "at": when})
             names = {before.owner_id: row.owner_name, actor.id: actor.name}
             if target is not None:
                 names[target.id] = target.name
@@ -204,7 +209,8 @@ class IncidentService:
                 names.get(after.owner_id),
                 row.deploy_name,
             )
-            return Change(view, action in RESPONSES and not row.responded)
+            first = row.acknowledged_at is None and changes["acknowledged_at"] is not None
+            return Change(view, first)
 
         try:
             return await self._store.write(unit)
@@ -323,7 +329,7 @@ def _missing(number: int, prefix: str) -> str:
 
 def _locked(conn: Connection, number: int, prefix: str) -> Row[Any]:
     """The incident to change, locked (PostgreSQL; SQLite's write lock is already held),
-    with what the reply needs: names, and whether anyone responded yet. One statement."""
+    with what the reply needs (names, when it was first acknowledged). One statement."""
     row = conn.execute(LOCKED, {"number": number}).first()
     if row is None:
         raise UserError(_missing(number, prefix))
