@@ -327,6 +327,22 @@ class IrcServer:
         return user
 
 
+def irc_network(server: IrcServer, nick: str, channel: str, identify_by: str) -> dict:
+    """The bot's config for a network on `server` (a lifted flood limit: tests wait on
+    replies, not on pacing). Without services, people are their nicks, which the config
+    must say (`identify_by: nick`) for admins to be named there."""
+    return {
+        "kind": "irc",
+        "host": server.host,
+        "port": server.port,
+        "tls": False,
+        "nick": nick,
+        "channels": [channel],
+        "flood": {"burst": 20, "per_second": 20},
+        "identify_by": identify_by,
+    }
+
+
 def _miniircd() -> str | None:
     """The console script next to this Python (a venv not on PATH), else on PATH."""
     beside = Path(sys.executable).parent / "miniircd"

@@ -24,7 +24,7 @@ from bot.devtools.ircuser import IrcUser
 from bot.loading import build_config
 from bot.text import clean
 from bot.transports.irc import IrcTransport
-from tests.servers.ircd import IrcServer
+from tests.servers.ircd import IrcServer, irc_network
 
 pytestmark = pytest.mark.servers
 
@@ -44,16 +44,7 @@ async def bot_on(
             "database": f"sqlite:///{db}",
             "admins": admins,
             "networks": {
-                name: {
-                    "kind": "irc",
-                    "host": server.host,
-                    "port": server.port,
-                    "tls": False,
-                    "nick": nick,
-                    "channels": [channel],
-                    "identify_by": identify_by,
-                    "flood": {"burst": 20, "per_second": 20},
-                }
+                name: irc_network(server, nick, channel, identify_by)
                 for nick, (name, (channel, identify_by)) in zip(
                     nicks, networks.items(), strict=True
                 )

@@ -14,7 +14,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.devtools.ircuser import IrcUser
 from bot.text import clean
-from tests.servers.ircd import IrcServer
+from tests.servers.ircd import IrcServer, irc_network
 from tests.servers.matrix_bot import WAIT, bot_account, matrix_network, start_bot
 from tests.servers.synapse import Homeserver, MatrixUser
 
@@ -39,16 +39,7 @@ async def test_display_names_name_nobody_on_irc_and_take_no_link(
     alice = await IrcUser.connect(miniircd.host, miniircd.port, alice_nick, timeout=WAIT)
     await alice.join(channel)
     networks = {
-        "libera": {
-            "kind": "irc",
-            "host": miniircd.host,
-            "port": miniircd.port,
-            "tls": False,
-            "nick": synapse.unique("ddname"),
-            "channels": [channel],
-            "flood": {"burst": 20, "per_second": 20},
-            "identify_by": "nick",  # miniircd has no services
-        },
+        "libera": irc_network(miniircd, synapse.unique("ddname"), channel, "nick"),
         "fedora": matrix_network(synapse, bot_id, [f"#{local}:localhost"]),
     }
     bot = await start_bot(

@@ -13,7 +13,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.devtools.ircuser import IrcUser
 from bot.text import clean
-from tests.servers.ircd import IrcServer
+from tests.servers.ircd import IrcServer, irc_network
 from tests.servers.matrix_bot import WAIT, bot_account, matrix_network, start_bot
 from tests.servers.synapse import Homeserver
 
@@ -37,16 +37,7 @@ async def test_one_incident_across_irc_and_matrix(
     await carol.join(channel)
     await erin_irc.join(channel)
     networks = {
-        "libera": {
-            "kind": "irc",
-            "host": miniircd.host,
-            "port": miniircd.port,
-            "tls": False,
-            "nick": bot_nick + str(miniircd.port % 1000),
-            "channels": [channel],
-            "flood": {"burst": 20, "per_second": 20},
-            "identify_by": "nick",  # miniircd has no services
-        },
+        "libera": irc_network(miniircd, bot_nick + str(miniircd.port % 1000), channel, "nick"),
         "fedora": matrix_network(synapse, bot_id, [f"#{local}:localhost"]),
     }
     bot = await start_bot(
