@@ -280,6 +280,8 @@ class App(PluginAPI):
         """How each network identifies people and who its admins are; a warning where
         admin rights rest on nicks, which anyone can take."""
         for name, transport in self.transports.items():
+            if transport.trusted:
+                continue  # the console: its operator owns the database anyway
             mode = transport.identified_by
             if mode is IdentifiedBy.USER_ID:
                 admins = self.admins.matrix_ids()

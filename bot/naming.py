@@ -48,7 +48,8 @@ class Wanted:
 def nick_key(mode: IdentifiedBy | None, fold: Callable[[str], str], nick: str) -> str:
     """How nicks are compared: the IRC server's casemapping; display names on Matrix
     case-insensitively (they are only ever a convenience there)."""
-    return nick.casefold() if mode is IdentifiedBy.USER_ID else fold(nick)
+    folded = nick.casefold() if mode is IdentifiedBy.USER_ID else fold(nick)
+    return folded[:MAX_NAME]  # folding may lengthen it (ß is ss); it must fit its column
 
 
 def read_name(typed: str, here: str, networks: Networks) -> Wanted:

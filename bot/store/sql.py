@@ -61,6 +61,6 @@ def _iso_postgresql(element: iso_utc, compiler: Any, **kw: Any) -> str:
     utc = f"({compiler.process(when, **kw)} AT TIME ZONE 'UTC')"
     return (
         f"(CASE WHEN date_trunc('second', {utc}) = {utc} "
-        f"THEN to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-        f"ELSE to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') END)"
+        f'THEN to_char({utc}, \'YYYY-MM-DD"T"HH24:MI:SS"Z"\') '
+        f'ELSE to_char({utc}, \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\') END)'
     )
