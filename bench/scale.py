@@ -176,7 +176,7 @@ def run(work: Path, incidents: int, runs: int, whole_log: bool) -> list[Figure]:
         yaml.safe_dump(
             {
                 "database": f"sqlite:///{db}",
-                "admins": [ADMIN],
+                "admins": [f"{ADMIN}@bench"],
                 "rate_limit": {"burst": 1000, "per_minute": 6000},
             }
         )

@@ -17,6 +17,8 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from bot import __version__
+from bot.admins import Admins
+from bot.casemapping import fold
 from bot.clock import Clock, SystemClock
 from bot.commands import Level, Registry
 from bot.config import Config, ConfigError
@@ -24,7 +26,7 @@ from bot.dispatcher import Dispatcher
 from bot.errors import StartupError
 from bot.lease import Leases
 from bot.loading import load_plugin_classes
-from bot.messages import Message, Reply, Sender
+from bot.messages import IdentifiedBy, Message, Reply, Sender
 from bot.notify import Notifier
 from bot.people import People
 from bot.plugin import Handler, NetworkStatus, Plugin, PluginAPI
@@ -52,6 +54,13 @@ RESTART_KEYS = (
     "timezone",
     "console",
 )
+
+_IRC_IDENTIFY = {
+    "account": "services account (identify_by: account)",
+    "nick": "nick (identify_by: nick), which anyone can take",
+    "auto": "services account where the server tracks accounts, else nick "
+    "(identify_by: auto; what the server offers is logged on connecting)",
+}
 
 
 class App(PluginAPI):
@@ -85,14 +94,14 @@ class App(PluginAPI):
             Relay(self.store, self.clock, self.leases, RELAY_INTERVAL) if self.leases else None
         )
         self._background: list[asyncio.Task[None]] = []
-        self.people = People(self.store, self.clock, self.fold)
+        self.people = People(self.store, self.clock, self)
         self.registry = Registry()
         self.routes = Routes()
         self.dispatcher = Dispatcher(self, self.tracker)
         self.command_stats = self.dispatcher.stats
         self._shared: dict[Callable[..., Any], Any] = {}
         self._subscribers: dict[str, list[Handler]] = {}
-        self._admins = {a.casefold() for a in config.admins}
+        self.admins = Admins(config.admins)
         classes = (
             plugin_classes if plugin_classes is not None else load_plugin_classes(config.plugins)
         )
@@ -134,7 +143,10 @@ class App(PluginAPI):
                 log.exception("subscriber %r of %s failed", handler, topic)
 
     async def has_level(self, person_id: int, level: Level) -> bool:
-        """Whether a plugin that grants `level` (roster membership) grants it to them."""
+        """Whether any identity of theirs is among the admins (ADMIN), or a plugin that
+        grants `level` (roster membership) grants it to them."""
+        if level is Level.ADMIN:
+            return await self._admin_person(person_id)
         for plugin in self.plugins:
             if level in plugin.grants and await plugin.has_level(person_id, level):
                 return True
@@ -153,15 +165,18 @@ class App(PluginAPI):
         except Exception:
             log.exception("sending to %s/%s failed", network, room_id)
 
-    async def send_private(self, to: Message, reply: Reply) -> bool:
-        transport = self.transports.get(to.network)
-        if transport is None or not self.serves(to.network):
+    async def send_privately(self, message: Message, reply: Reply) -> bool:
+        """Send `reply` to the sender of `message` alone: in the direct chat it came from,
+        else privately on its network; False when the network offers no private way."""
+        if message.room.is_direct:
+            await self.send(message.network, message.room.id, reply)
+            return True
+        transport = self.transports.get(message.network)
+        room = transport.private_room(message.sender) if transport else None
+        if room is None:
             return False
-        try:
-            return await transport.send_private(to.sender, reply)
-        except Exception:
-            log.exception("sending privately to %s on %s failed", to.sender.id, to.network)
-            return False
+        await self.send(message.network, room, reply)
+        return True
 
     async def announce(
         self, reply: Reply, *, origin: Message | None = None, networks: set[str] | None = None
@@ -211,9 +226,36 @@ class App(PluginAPI):
 
     # --- helpers for the dispatcher ---------------------------------------------------------
 
+    def network_names(self) -> tuple[str, ...]:
+        """The networks this instance serves and those its config names."""
+        return tuple(dict.fromkeys([*self.transports, *self.config.networks]))
+
+    def identified_by(self, network: str) -> IdentifiedBy | None:
+        """How `network` identifies people now: its transport knows (an IRC server's
+        account tracking is learnt on connecting); without one (`deployday console`, the
+        CLI), the config's word, and services accounts where it says `auto`."""
+        transport = self.transports.get(network)
+        if transport is not None:
+            return transport.identified_by
+        configured = self.config.networks.get(network)
+        if configured is None:
+            return None
+        if configured.kind == "matrix":
+            return IdentifiedBy.USER_ID
+        return IdentifiedBy.NICK if configured.identify_by == "nick" else IdentifiedBy.ACCOUNT
+
+    def current_id(self, network: str, nick: str) -> str | None:
+        transport = self.transports.get(network)
+        return transport.current_id(nick) if transport else None
+
     def fold(self, network: str, name: str) -> str:
         transport = self.transports.get(network)
-        return transport.fold(name) if transport else name.casefold()
+        if transport is not None:
+            return transport.fold(name)
+        configured = self.config.networks.get(network)
+        if configured is not None and configured.kind == "irc":
+            return fold(name)  # the IRC default until a server says otherwise
+        return name if configured is not None else name.casefold()
 
     def own_names(self, network: str) -> tuple[str, ...]:
         transport = self.transports.get(network)
@@ -224,11 +266,19 @@ class App(PluginAPI):
         return transport is not None and transport.trusted
 
     async def is_admin(self, network: str, sender: Sender, person_id: int | None = None) -> bool:
-        """The console, a listed id, or a person any of whose linked identities is listed."""
-        if self.is_trusted(network) or sender.room_admin or sender.id.casefold() in self._admins:
+        """The console, a room's admin, a listed identity, or a person any of whose linked
+        identities is listed."""
+        if self.is_trusted(network) or sender.room_admin or self._listed(network, sender.id):
             return True
-        return person_id is not None and await self.people.has_identity_in(
-            person_id, frozenset(self._admins)
+        return person_id is not None and await self._admin_person(person_id)
+
+    async def _admin_person(self, person_id: int) -> bool:
+        keys = await self.people.identity_keys(person_id)
+        return any(self._listed(network, key) for network, key in keys)
+
+    def _listed(self, network: str, key: str) -> bool:
+        return self.admins.match(
+            network, key, self.identified_by(network), lambda name: self.fold(network, name)
         )
 
     # --- life cycle -----------------------------------------------------------------------
@@ -269,6 +319,7 @@ class App(PluginAPI):
         for plugin in self.plugins:
             await plugin.start()
         await self.scheduler.start()
+        self._log_identification()
         for transport in self.transports.values():
             await transport.start(self.dispatcher.submit)
         log.info(
@@ -278,6 +329,35 @@ class App(PluginAPI):
             self.store.dialect,
             ", ".join(p.name for p in self.plugins),
         )
+
+    def _log_identification(self) -> None:
+        """How each network identifies people and who its admins are; a warning where
+        admin rights rest on nicks, which anyone can take."""
+        for name, transport in self.transports.items():
+            if transport.trusted:
+                continue  # the console: its operator owns the database anyway
+            mode = transport.identified_by
+            if mode is IdentifiedBy.USER_ID:
+                admins = self.admins.matrix_ids()
+            else:
+                admins = [f"{e.name}@{name}" for e in self.admins.on(name)]
+            configured = self.config.networks.get(name)
+            how = mode.value
+            if configured is not None and configured.kind == "irc":
+                how = _IRC_IDENTIFY[configured.identify_by]
+            log.info(
+                "%s: people are identified by %s; admins: %s",
+                name,
+                how,
+                ", ".join(admins) or "none",
+            )
+            if mode is IdentifiedBy.NICK and admins:
+                log.warning(
+                    "%s: admin rights rest on nicks (%s): anyone who takes one of these nicks "
+                    "is an admin here",
+                    name,
+                    ", ".join(admins),
+                )
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop taking commands, let running ones finish and answer, then disconnect."""

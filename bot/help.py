@@ -14,7 +14,7 @@ class HelpPlugin(Plugin):
         "help",
         help="list the commands, or explain one",
         examples=[
-            Example("!help", r"commands:.*help"),
+            Example("!help", r"commands:.*help.*name people as bob .*bob@NETWORK"),
             Example("!help break", r"!break <service> <summary…>"),
         ],
     )
@@ -32,6 +32,8 @@ class HelpPlugin(Plugin):
             return Reply.of(
                 f"commands: {listed}",
                 f"{p}help <command> explains one; in a private message no {p} needed",
+                "name people as bob (on this network), bob@NETWORK (the account, or the nick "
+                "where the network goes by nicks) or @bob:server (Matrix)",
             )
         topic = topic.removeprefix(p).strip().lower()
         cmd = registry.get(topic)

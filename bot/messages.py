@@ -6,7 +6,23 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
+
+
+class IdentifiedBy(StrEnum):
+    """How a network says who someone is. It decides what a typed name means there, what
+    may be linked, and whether admin rights may rest on it."""
+
+    ACCOUNT = "services account"  # IRC with account tracking; "~nick": not logged in
+    NICK = "nick"  # declared (`identify_by: nick`): anyone can take a nick
+    AUTO_NICK = "nick, for want of account tracking"  # `auto` on a server without it
+    USER_ID = "Matrix user ID"
+    OPERATOR = "local operator"  # the console: whoever types owns the database anyway
+
+    @property
+    def by_nick(self) -> bool:
+        return self in (IdentifiedBy.NICK, IdentifiedBy.AUTO_NICK)
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,13 +63,14 @@ class PluginAPI(Protocol):
 
     async def send(self, network: str, room_id: str, reply: Reply) -> None: ...
 
-    async def send_private(self, to: Message, reply: Reply) -> bool:
-        """Send `reply` to the sender of `to` alone, on their network; False when that
-        network offers no private way (the caller then keeps it out of public rooms)."""
+    async def send_privately(self, message: Message, reply: Reply) -> bool:
+        """Send to the sender of `message` alone; False when their network offers no
+        private way to reach them from where they are."""
 
     async def has_level(self, person_id: int, level: Level) -> bool:
-        """Whether a plugin that grants `level` grants it to this person (Context.level
-        says MEMBER only for commands that need it)."""
+        """Whether any identity of this person is among the admins (ADMIN), or a plugin
+        that grants `level` grants it to them (Context.level says MEMBER only for
+        commands that need it)."""
 
     def shared(self, factory: Callable[[PluginAPI], T]) -> T:
         """One instance of `factory`'s result per app, for services plugins share."""

@@ -32,6 +32,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
     """The whole bot on a memory transport and a real SQLite file; alice is an admin."""
-    harness = await Harness.start(tmp_path / "bot.sqlite3", admins=["alice"])
+    harness = await Harness.start(tmp_path / "bot.sqlite3", admins=["alice@test"])
     yield harness
     await harness.close()

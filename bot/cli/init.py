@@ -35,8 +35,9 @@ database: sqlite:///deployday.sqlite3
 # How times are shown in chat (an IANA zone); everything is stored in UTC.
 timezone: {timezone}
 
-# Who may start and end deploys and manage the roster: IRC nicks (services accounts on
-# networks with services) and Matrix user IDs.
+# Who may start and end deploys and manage the roster, each named with their network:
+# NAME@NETWORK (the services account NAME there, or the nick NAME where that network
+# says identify_by: nick) or a Matrix user ID like @alice:example.org.
 admins: [{admin}]
 
 # Teams people check in for (lowercase).
@@ -64,10 +65,18 @@ networks:
     tls: {tls}
     nick: {nick}
     channels: [{channel}]
-    # auto: people are known by services account where the server tracks accounts,
-    # else by nick (which anyone can take); check-config --connect says which.
-    identify_by: auto
+{identify}
 {login}"""
+
+BY_ACCOUNT = """\
+    # auto: people are known by services account where the server tracks accounts; on a
+    # server without services they are their nicks, and admins get no rights until you
+    # say identify_by: nick (which anyone can take). check-config --connect says which.
+    identify_by: auto"""
+BY_NICK = """\
+    # a server on this machine, without services: people are their nicks, which anyone
+    # who can reach it can take. Use auto (services accounts) on a shared network.
+    identify_by: nick"""
 
 LOGIN = """\
     sasl_username: {account}       # the bot logs in with SASL PLAIN as this account
@@ -87,7 +96,11 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--channel", help="channel the bot joins and announces in, e.g. #deploy")
     p.add_argument("--nick", help=f"the bot's nick (default {DEFAULT_NICK})")
-    p.add_argument("--admin", help="your IRC nick (or services account): you may start deploys")
+    p.add_argument(
+        "--admin",
+        help="your services account (your nick on a server without services): you may "
+        "start deploys",
+    )
     p.add_argument("--account", help="the bot's services account, to log in with SASL")
     p.add_argument("--tls", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--timezone", help="IANA zone for times in chat (default UTC)")
@@ -122,7 +135,11 @@ def _answers(args: argparse.Namespace, stdin: TextIO) -> dict[str, str]:
         args.server = args.server or _ask("IRC server (host or host:port)", "irc.libera.chat")
         args.channel = args.channel or _ask("channel to join", "#deploy")
         args.nick = args.nick or _ask("the bot's nick", DEFAULT_NICK)
-        args.admin = args.admin or _ask("your nick (you become an admin)", None)
+        args.admin = args.admin or _ask(
+            "your services account, or your nick on a server without services (you become "
+            "an admin)",
+            None,
+        )
     missing = [f"--{k}" for k in ("server", "channel", "admin") if not getattr(args, k)]
     if missing:
         raise StartupError(
@@ -144,8 +161,9 @@ def _answers(args: argparse.Namespace, stdin: TextIO) -> dict[str, str]:
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "timezone": args.timezone or "UTC",
-        "admin": json.dumps(args.admin),
+        "admin": json.dumps(args.admin if "@" in args.admin else f"{args.admin}@{network}"),
         "network": network,
+        "identify": BY_NICK if _loopback(host) else BY_ACCOUNT,
         "host": host,
         "port": str(port),
         "tls": "true" if tls else "false",

@@ -10,11 +10,12 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     Field,
     PrivateAttr,
@@ -23,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.config.admins import admin_problems, check_admin
 from bot.config.base import (
     ConfigError,
     PluginSettings,
@@ -102,7 +104,7 @@ class Config(StrictModel):
     auto_migrate: bool = True
     timezone: str = "UTC"
     prefix: str = Field("!", min_length=1, max_length=3)
-    admins: tuple[str, ...] = ()
+    admins: tuple[Annotated[str, AfterValidator(check_admin)], ...] = ()
     teams: tuple[str, ...] = Field(("infra", "releng", "docs", "qa"), min_length=1)
     console: ConsoleConfig = ConsoleConfig()
     mail: MailConfig | None = None
@@ -130,6 +132,8 @@ class Config(StrictModel):
             config = cls.model_validate(core)
         except ValidationError as exc:
             problems += problem_lines(exc.errors(include_url=False), cls, list(sections))
+        else:
+            problems += admin_problems(config.admins, config.networks)
         parsed: dict[str, BaseModel] = {}
         for key, model in sections.items():
             try:

@@ -156,7 +156,7 @@ def _config(db_path: Path, port: int, zone: str) -> dict[str, object]:
     return {
         "database": f"sqlite:///{db_path}",
         "timezone": zone,
-        "admins": ["alice"],
+        "admins": ["alice@demo"],
         "networks": {
             "demo": {
                 "kind": "irc",

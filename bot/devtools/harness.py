@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.app import App
+from bot.casemapping import fold
 from bot.clock import FakeClock
 from bot.loading import build_config
-from bot.messages import Message, Reply, Room, Sender
+from bot.messages import IdentifiedBy, Message, Reply, Room, Sender
 from bot.store import Store
 from bot.transports.base import Sink, TransportStats
 
@@ -27,17 +28,33 @@ class Sent:
         return self.reply.plain
 
 
+@dataclass(frozen=True, slots=True)
+class MemoryNetwork:
+    """A memory network like a real one: IRC-like, identified by nick (as with
+    `identify_by: nick`) or by services account, with a casemapping; Matrix-like,
+    identified by user ID and compared exactly; or a console (OPERATOR)."""
+
+    rooms: Sequence[str]
+    identified_by: IdentifiedBy = IdentifiedBy.NICK
+    casemapping: str = "rfc1459"
+
+
 class MemoryTransport:
     """Records what the bot sends; `deliver` plays a message in as if from the network."""
 
     kind = "memory"
-    trusted = False
 
-    def __init__(self, name: str, rooms: Sequence[str], nick: str = "deployday") -> None:
+    def __init__(
+        self, name: str, network: MemoryNetwork | Sequence[str], nick: str = "deployday"
+    ) -> None:
+        self.network = network if isinstance(network, MemoryNetwork) else MemoryNetwork(network)
+        # an operator network is a console: whoever types there owns the database anyway
+        self.trusted = self.network.identified_by is IdentifiedBy.OPERATOR
         self.name = name
-        self.rooms = tuple(rooms)
+        self.rooms = tuple(self.network.rooms)
         self.nick = nick
         self.sent: list[Sent] = []
+        self.present: dict[str, str] = {}  # folded nick -> account, as IRC channels show
         self._sink: Sink | None = None
         self.connected = True  # what stats() reports; tests of health checks change them
         self.reconnects = 0
@@ -51,7 +68,32 @@ class MemoryTransport:
         return self.rooms
 
     def fold(self, name: str) -> str:
-        return name.casefold()
+        if self.network.identified_by is IdentifiedBy.USER_ID:
+            return name
+        return fold(name, self.network.casemapping)
+
+    @property
+    def identified_by(self) -> IdentifiedBy:
+        return self.network.identified_by
+
+    def private_room(self, sender: Sender) -> str | None:
+        return sender.nick
+
+    def current_id(self, nick: str) -> str | None:
+        return self.present.get(self.fold(nick))
+
+    def sender(self, nick: str, account: str | None) -> Sender:
+        """Who `nick` is here: their nick, their services account (or `~nick` when they
+        are not logged in), or their Matrix user ID (`account`) with `nick` shown."""
+        by = self.network.identified_by
+        if by is IdentifiedBy.USER_ID:
+            assert account and account.startswith("@"), "Matrix-like networks need a user ID"
+            return Sender(account, nick, authenticated=True)
+        if by is IdentifiedBy.ACCOUNT:
+            if account is None:
+                return Sender("~" + self.fold(nick), nick)
+            return Sender(self.fold(account), nick, authenticated=True)
+        return Sender(self.fold(nick), nick, authenticated=by is IdentifiedBy.OPERATOR)
 
     def stats(self) -> TransportStats:
         return TransportStats(self.connected, self.reconnects, queued=0)
@@ -64,11 +106,6 @@ class MemoryTransport:
 
     async def send(self, room_id: str, reply: Reply) -> None:
         self.sent.append(Sent(self.name, room_id, reply))
-
-    async def send_private(self, sender: Sender, reply: Reply) -> bool:
-        """As to their nick, like IRC (tests read it as a private reply to them)."""
-        self.sent.append(Sent(self.name, sender.nick, reply))
-        return True
 
     async def deliver(self, message: Message) -> None:
         assert self._sink is not None, "transport not started"
@@ -97,7 +134,7 @@ class Harness:
         cls,
         db_path: Path,
         *,
-        networks: dict[str, Sequence[str]] | None = None,
+        networks: dict[str, Sequence[str] | MemoryNetwork] | None = None,
         clock: FakeClock | None = None,
         database_url: str | None = None,
         **config: object,
@@ -110,7 +147,7 @@ class Harness:
         config.setdefault("coordination", {"lease": False})
         cfg = build_config({"database": database_url or f"sqlite:///{db_path}", **config})
         clock = clock or FakeClock()
-        transports = [MemoryTransport(name, rooms) for name, rooms in networks.items()]
+        transports = [MemoryTransport(name, net) for name, net in networks.items()]
         app = App(cfg, transports, clock=clock, store=Store(cfg.database_url))
         await app.start()
         return cls(app, clock)
@@ -131,13 +168,14 @@ class Harness:
         at: datetime | None = None,
         sent_at: datetime | None = None,
     ) -> Said:
-        """`nick` says `text` in `room` (a nick as room means a private message). The
-        network stamps it `sent_at` (default: now), as if it waited before arriving."""
+        """`nick` says `text` in `room` (a nick as room means a private message); logged
+        in to services as `account`, or with that Matrix user ID (see MemoryTransport).
+        The network stamps it `sent_at` (default: now), as if it waited before arriving."""
         if at is not None:
             self.clock.set(at)  # a jump: jobs due on the way are skipped, as after a pause
         transport = self.transport(network)
         before = {name: len(t.sent) for name, t in self.app.transports.items()}  # type: ignore[attr-defined]
-        sender = Sender(id=(account or nick).casefold(), nick=nick, authenticated=bool(account))
+        sender = transport.sender(nick, account)
         direct = not room.startswith("#")
         await transport.deliver(
             Message(

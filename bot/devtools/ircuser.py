@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import irc.client
 
+from bot.casemapping import fold
 from bot.transports.irc.caps import CapNegotiator
 from bot.transports.irc.connection import IrcConnection, IrcReactor, connect_factory, tags_of
-from bot.transports.irc.members import fold
 
 USER_CAPS = ("account-tag", "server-time")
 BUFFERED = 1000  # unread messages and events kept; older ones are forgotten

@@ -36,19 +36,40 @@ class Person(Base):
 
 class Identity(Base):
     """How a person appears on one network. `key` is the stable, case-folded id
-    (IRC account or nick, Matrix user ID); `nick` is what others see."""
+    (IRC account or nick, Matrix user ID); `nick` is what others see, `nick_folded` the
+    same compared the network's way (a typed name may be someone's current nick).
+    Whether someone is logged in is a property of each message (`Sender.authenticated`),
+    not stored: on an account network a logged-out identity's key starts with `~`."""
 
     __tablename__ = "identities"
-    __table_args__ = (UniqueConstraint("network", "key"),)
+    __table_args__ = (
+        UniqueConstraint("network", "key"),
+        Index("ix_identities_network_nick_folded", "network", "nick_folded"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     network: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(255))
     nick: Mapped[str] = mapped_column(String(255))
-    authenticated: Mapped[bool] = mapped_column(default=False)
+    nick_folded: Mapped[str] = mapped_column(String(255))
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
     person: Mapped[Person] = relationship(back_populates="identities", lazy="joined")
+
+
+class LinkEvent(Base):
+    """An identity linked to or unlinked from a person: which, with whom, asked by whom,
+    when. Kept with the person (`!whoami` shows the latest)."""
+
+    __tablename__ = "identity_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # linked | unlinked
+    identity: Mapped[str] = mapped_column(String(300))  # qualified, as shown
+    other: Mapped[str | None] = mapped_column(String(300))  # linked with this identity
+    actor: Mapped[str] = mapped_column(String(300))  # who asked
 
 
 class Counter(Base):

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.messages import Message, Reply, Sender
+from bot.messages import IdentifiedBy, Message, Reply, Sender
 
 Sink = Callable[[Message], Awaitable[None]]
 
@@ -44,12 +44,19 @@ class Transport(Protocol):
     async def send(self, room_id: str, reply: Reply) -> None:
         """Render and deliver `reply`; never raises for network trouble (queues or logs)."""
 
-    async def send_private(self, sender: Sender, reply: Reply) -> bool:
-        """Deliver `reply` to this person alone (a direct message); False when there is no
-        way to on this network, so the caller can do something else."""
-
     def fold(self, name: str) -> str:
         """Case-fold a nick, account or room id by the network's own rules."""
 
     def stats(self) -> TransportStats:
         """Its state now."""
+
+    @property
+    def identified_by(self) -> IdentifiedBy:
+        """How this network identifies people now (which `Sender.id`s it produces)."""
+
+    def private_room(self, sender: Sender) -> str | None:
+        """Where to reach `sender` alone (an IRC nick, a Matrix direct chat), if anywhere."""
+
+    def current_id(self, nick: str) -> str | None:
+        """The stable id of whoever uses `nick` here now, when the network says so (an IRC
+        services account, from the channels the bot is in); else None."""

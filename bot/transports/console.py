@@ -13,7 +13,16 @@ from collections.abc import AsyncIterator, Callable
 from typing import TextIO
 
 from bot.clock import Clock
-from bot.messages import Message, Reply, Room, Sender, Span, Table, table_as_lines
+from bot.messages import (
+    IdentifiedBy,
+    Message,
+    Reply,
+    Room,
+    Sender,
+    Span,
+    Table,
+    table_as_lines,
+)
 from bot.text import clean
 from bot.transports.base import Sink, TransportStats
 from bot.transports.terminal import LineEditor, history_path, readline_module
@@ -59,6 +68,16 @@ class ConsoleTransport:
     def stats(self) -> TransportStats:
         return TransportStats(connected=True, reconnects=0, queued=0)
 
+    @property
+    def identified_by(self) -> IdentifiedBy:
+        return IdentifiedBy.OPERATOR
+
+    def private_room(self, sender: Sender) -> str | None:
+        return ROOM
+
+    def current_id(self, nick: str) -> str | None:
+        return None
+
     async def start(self, sink: Sink) -> None:
         readline = readline_module()
         terminal = self._stdin is sys.stdin and self._stdout is sys.stdout
@@ -83,10 +102,6 @@ class ConsoleTransport:
             self._stdout.write(line + "\n")
         self._stdout.flush()
         self._prompt()
-
-    async def send_private(self, sender: Sender, reply: Reply) -> bool:
-        await self.send(ROOM, reply)
-        return True
 
     def _prompt(self) -> None:
         if self._interactive and self._editor is None:

@@ -85,7 +85,7 @@ async def aside(api: PluginAPI, origin: Message | None, line: str) -> str | None
         return None
     if origin.room.is_direct:
         return line
-    await api.send_private(origin, Reply.of(line))
+    await api.send_privately(origin, Reply.of(line))
     return None
 
 
@@ -101,6 +101,6 @@ async def where(
     if origin is not None and origin.room.is_direct:
         return str(path)
     log.info("%s written to %s", label, path)
-    if origin is not None and await api.send_private(origin, Reply.of(f"{label}: {path}")):
+    if origin is not None and await api.send_privately(origin, Reply.of(f"{label}: {path}")):
         return f"{path.name} (the path went to {origin.sender.nick} privately)"
     return path.name

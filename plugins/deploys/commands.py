@@ -105,7 +105,7 @@ class DeploysPlugin(Plugin):
             return Reply.of([mention, text(f" leads deploy {deploy.name}")])
         if ctx.level < Level.ADMIN:
             raise UserError(f"setting the lead is for admins; {ctx.prefix}lead shows who leads")
-        person = await self.api.people.ensure(ctx.network, who)
+        person = (await self.api.people.find_or_record(ctx.network, who)).person
         deploy = await deploys.set_lead(person)
         mention = (await self.api.people.mentions([person.id]))[person.id]
         return Reply.of([mention, text(f" now leads deploy {deploy.name}")])

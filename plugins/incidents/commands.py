@@ -134,12 +134,13 @@ class IncidentsPlugin(Plugin):
         ],
     )
     async def assign(self, ctx: Context, n: IncidentNumber, who: str) -> Reply:
-        person = await self.api.people.lookup(ctx.network, who)
-        if person is None:
+        named = await self.api.people.find(ctx.network, who)
+        if named is None:
             raise UserError(
                 f"I don't know {who[:40]} here yet; they need to say something where "
                 f"I can see it, or an admin can {ctx.prefix}roster add {who[:40]} <team>"
             )
+        person = named.person
         await self._act(ctx, n, Action.ASSIGN, target=person)
         mention = await self._mention(person)
         return Reply.of([number(n), text(" assigned to "), mention, text(f" by {ctx.person.name}")])

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, delete, exists, insert, select, update
 
 from bot.commands import UserError
+from bot.messages import Sender
 from bot.plugin import PluginAPI
 from bot.store.workers import Unit
 from plugins.common.chat import duration, plural
@@ -89,7 +90,8 @@ class Offline:
             took = duration((d.ended_at or now) - d.started_at)
             people = plural(ended.checked_out, "person", "people")
             return f"deploy {d.name} ended after {took}; {people} checked out"
-        by = await api.people.ensure("console", api.config.console.user)
+        user = api.config.console.user
+        by = await api.people.identify("console", Sender(user, user, True))
         unit = deploys.starting(
             check_deploy_name(args.name),
             args.api_break,

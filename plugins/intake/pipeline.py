@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from bot.commands import UserError
+from bot.messages import Sender
 from bot.plugin import PluginAPI
 from bot.text import clean
 from bot.web import HttpError, Request, Response
@@ -61,7 +62,8 @@ class Pipeline:
             name = check_deploy_name(body.name)
             environment = check_environment(body.environment) if body.environment else None
             description = check_description(body.description)
-            by = await self._api.people.ensure(NETWORK, check_who(body.by or PIPELINE))
+            who = check_who(body.by or PIPELINE)
+            by = await self._api.people.identify(NETWORK, Sender(who.casefold(), who))
         with refused(409):
             deploy = await DeployService.of(self._api).start(
                 name, body.api_break, description, by, self._api.clock.now(), environment

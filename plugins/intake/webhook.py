@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.messages import Sender
 from bot.people import PersonRef
 from bot.plugin import PluginAPI
 from bot.text import clean
@@ -75,5 +76,5 @@ class AlertIntake:
     async def _alertmanager(self) -> PersonRef:
         """Who the timeline says acted: a person named alertmanager, on no chat network."""
         if self._actor is None:
-            self._actor = await self._api.people.ensure(NETWORK, ACTOR)
+            self._actor = await self._api.people.identify(NETWORK, Sender(ACTOR, ACTOR))
         return self._actor

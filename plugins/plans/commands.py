@@ -13,7 +13,7 @@ import sys
 from datetime import datetime, timedelta
 
 from bot.commands import Example, Level, Text, UserError, command
-from bot.messages import Reply, addressed, bold, text
+from bot.messages import Reply, Sender, addressed, bold, text
 from bot.people import PersonRef
 from bot.plugin import Context, Plugin, PluginAPI, cli_command
 from plugins import MIGRATIONS
@@ -170,7 +170,7 @@ class PlansPlugin(Plugin):
             if word.lower() in self.api.config.teams:
                 wanted.append(word.lower())
             elif word:
-                wanted.append(await self.api.people.ensure(ctx.network, word))
+                wanted.append((await self.api.people.find_or_record(ctx.network, word)).person)
         plan, responders = await PlanService.of(self.api).expect(
             name.lower(), wanted, ctx.person, ctx.now
         )
@@ -333,7 +333,8 @@ class PlansPlugin(Plugin):
                     print(line)
                 return 0
             if args.action == "add":
-                by = await self.api.people.ensure("console", getpass.getuser())
+                user = getpass.getuser()
+                by = await self.api.people.identify("console", Sender(user, user, True))
                 when = self._when_all(args.when, now)
                 plan = await self.plan(
                     by,

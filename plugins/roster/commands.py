@@ -101,9 +101,9 @@ class RosterPlugin(Plugin):
     async def roster_add(self, ctx: Context, who: str, team: str) -> Reply:
         roster = RosterService.of(self.api)
         team = roster.check_team(team)
-        person = await self.api.people.ensure(ctx.network, who)
-        added = await roster.add(person, team, ctx.person, ctx.now)
-        return Reply.of(f"{person.name} is on the {team} roster" + ("" if added else " already"))
+        named = await self.api.people.find_or_record(ctx.network, who)
+        added = await roster.add(named.person, team, ctx.person, ctx.now)
+        return Reply.of(f"{named.shown} is on the {team} roster" + ("" if added else " already"))
 
     @command(
         "roster remove",
@@ -118,11 +118,11 @@ class RosterPlugin(Plugin):
         ],
     )
     async def roster_remove(self, ctx: Context, who: str) -> Reply:
-        person = await self.api.people.lookup(ctx.network, who)
-        teams = await RosterService.of(self.api).remove(person, ctx.now) if person else []
-        if not teams:
+        named = await self.api.people.find(ctx.network, who)
+        teams = await RosterService.of(self.api).remove(named.person, ctx.now) if named else []
+        if not named or not teams:
             return Reply.of(f"{who[:40]} is not on the roster")
-        return Reply.of(f"{person.name} is off the roster (was {', '.join(teams)})")
+        return Reply.of(f"{named.shown} is off the roster (was {', '.join(teams)})")
 
     @command(
         "page",
@@ -151,13 +151,13 @@ class RosterPlugin(Plugin):
             head = f"page for {team}"
             by = f" from {ctx.person.name} ({f'on duty: {duty}' if duty else 'nobody on duty'})"
         else:
-            person = await self.api.people.lookup(ctx.network, target)
-            if person is None:
+            named = await self.api.people.find(ctx.network, target)
+            if named is None:
                 return Reply.of(
                     f"{target[:40]} is neither a team ({', '.join(roster.teams)}) "
                     "nor someone I have seen here"
                 )
-            ids, head, by = [person.id], "page", f" from {ctx.person.name}"
+            ids, head, by = [named.person.id], "page", f" from {ctx.person.name}"
         mentions = await self.api.people.mentions(ids)
         about = f" — {message}" if message else ""
         line = addressed((mentions[i] for i in ids), [bold(head), text(by + about)])

@@ -57,7 +57,7 @@ async def start(db: Path, **config: object) -> Harness:
     return await Harness.start(
         db,
         clock=FakeClock(T0),
-        admins=["alice"],
+        admins=["alice@libera"],
         timezone="Europe/Prague",
         networks={NETWORK: (ROOM,)},
         **config,

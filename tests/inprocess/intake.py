@@ -82,7 +82,7 @@ async def running(
         database_url=database_url,
         networks=ROOMS,
         clock=FakeClock(T0),
-        admins=["alice"],
+        admins=["alice@libera"],
         plugins=[*BUILTIN_PLUGINS, "plugins.intake"],
         intake={"listen": "127.0.0.1:0", **intake},
         digest={"directory": str(tmp_path / "digests")},

@@ -19,7 +19,7 @@ T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # 09:00 in Prague (CET)
 async def prague(tmp_path: Path) -> AsyncIterator[Harness]:
     harness = await Harness.start(
         tmp_path / "bot.sqlite3",
-        admins=["alice"],
+        admins=["alice@test"],
         clock=FakeClock(T0),
         timezone="Europe/Prague",
         teams=["infra", "releng", "docs"],

@@ -40,6 +40,12 @@ def test_check_config_accepts_the_example() -> None:
     assert "OK — networks: libera (irc, 2 channels), fedora (matrix, 2 rooms)" in done.stdout
 
 
+NETWORK_X = (
+    "networks:\n  x:\n    kind: irc\n    host: h\n    nick: n\n"
+    "    channels: ['#a']\n    password_env: NOT_SET_ANYWHERE\n"
+)
+
+
 def test_check_config_explains_each_problem(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
@@ -51,10 +57,15 @@ def test_check_config_explains_each_problem(tmp_path: Path) -> None:
     assert done.stderr.splitlines() == [
         f"{bad}: timezone: expected an IANA time zone like Europe/Prague, got 'Nowhere/Land'"
     ]
-    bad.write_text(
-        "networks:\n  x:\n    kind: irc\n    host: h\n    nick: n\n"
-        "    channels: ['#a']\n    password_env: NOT_SET_ANYWHERE\n"
-    )
+    bad.write_text("admins: [alice]\n" + NETWORK_X)
+    done = deployday("check-config", "-c", str(bad))
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"{bad}: admins[0]: an admin must be named with their network: write alice@NETWORK "
+        "(a services account there, or a nick where that network says identify_by: nick) or "
+        "a Matrix user ID like @alice:example.org; got 'alice'"
+    ]
+    bad.write_text(NETWORK_X)
     done = deployday("check-config", "-c", str(bad))
     assert done.returncode == 2
     assert done.stderr.splitlines()[0] == (

@@ -102,7 +102,7 @@ def test_init_writes_a_starter_that_passes_check_config(
     assert done.stdout.splitlines()[0] == f"wrote {config}"
     text = config.read_text()
     assert "host: irc.libera.chat\n    port: 6697\n    tls: true" in text
-    assert 'channels: ["#deploy"]' in text and 'admins: ["alice"]' in text
+    assert 'channels: ["#deploy"]' in text and 'admins: ["alice@libera"]' in text
     assert "# sasl_username: deployday" in text  # a login is explained, not required
     done = deployday("check-config", "-c", str(config))
     assert done.returncode == 0, done.stderr
@@ -164,7 +164,8 @@ def test_check_config_finds_what_run_would_refuse(
     tmp_path: Path, deployday: Callable[..., Done]
 ) -> None:
     config = one_network(
-        tmp_path, "admins: [alice]\nreminders: {enabled: true, rooms: {libera: ['#fedora-noc']}}"
+        tmp_path,
+        "admins: [alice@libera]\nreminders: {enabled: true, rooms: {libera: ['#fedora-noc']}}",
     )
     done = deployday("check-config", "-c", str(config))
     assert done.returncode == 2
@@ -294,8 +295,9 @@ def test_init_asks_on_a_terminal(tmp_path: Path) -> None:
     asked = out.decode().splitlines()[-3]  # the prompts, then what it did
     assert asked == (
         "IRC server (host or host:port) [irc.libera.chat]: channel to join [#deploy]: "
-        f"the bot's nick [deployday]: your nick (you become an admin): wrote {config}"
+        "the bot's nick [deployday]: your services account, or your nick on a server without "
+        f"services (you become an admin): wrote {config}"
     )
     text = config.read_text()
     assert "host: irc.example.org\n    port: 6697\n    tls: true\n    nick: deployday" in text
-    assert 'admins: ["alice"]' in text and 'channels: ["#deploy"]' in text
+    assert 'admins: ["alice@example"]' in text and 'channels: ["#deploy"]' in text

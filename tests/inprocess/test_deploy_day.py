@@ -25,7 +25,7 @@ async def day(tmp_path: Path, database_url: str) -> Harness:
         database_url=database_url,
         networks={"libera": ("#fedora-admin", "#fedora-noc")},
         clock=FakeClock(T0),
-        admins=["alice"],
+        admins=["alice@libera"],
         timezone="Europe/Prague",
     )
     yield bot
@@ -160,7 +160,9 @@ async def test_a_deploy_day(day: Harness) -> None:
 
 async def test_new_incidents_and_fixes_are_announced_elsewhere(tmp_path: Path) -> None:
     bot = await Harness.start(
-        tmp_path / "a.sqlite3", networks={"libera": ("#a", "#b"), "oftc": ("#c",)}, admins=["alice"]
+        tmp_path / "a.sqlite3",
+        networks={"libera": ("#a", "#b"), "oftc": ("#c",)},
+        admins=["alice@oftc"],
     )
     try:
         said = await bot.say("dave", "!break pkgdb down", network="libera", room="#a")

@@ -176,7 +176,7 @@ def test_markdown_escapes_what_would_break_a_table(config: Path, tmp_path: Path)
 async def test_markdown_times_are_local_to_the_second(tmp_path: Path) -> None:
     at = datetime(2026, 11, 25, 8, 10, 5, 123456, tzinfo=UTC)
     bot = await Harness.start(
-        tmp_path / "t.sqlite3", admins=["alice"], clock=FakeClock(at), timezone="Europe/Prague"
+        tmp_path / "t.sqlite3", admins=["alice@test"], clock=FakeClock(at), timezone="Europe/Prague"
     )
     try:
         await bot.say("alice", "!break pkgdb API down")

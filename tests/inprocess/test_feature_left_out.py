@@ -44,7 +44,7 @@ async def test_the_others_work_without_it(
     bot = await Harness.start(
         tmp_path / "f.sqlite3",
         clock=FakeClock(datetime(2026, 11, 25, 8, 0, tzinfo=UTC)),
-        admins=["alice"],
+        admins=["alice@test"],
         plugins=present,
         **sections,
     )

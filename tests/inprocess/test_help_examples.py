@@ -40,7 +40,7 @@ def test_every_command_has_an_example() -> None:
 
 @pytest.mark.parametrize(("name", "example"), EXAMPLES, ids=[e.says for _, e in EXAMPLES])
 async def test_example(tmp_path: Path, name: str, example: Example) -> None:
-    bot = await Harness.start(tmp_path / "ex.sqlite3", admins=["alice"])
+    bot = await Harness.start(tmp_path / "ex.sqlite3", admins=["alice@test"])
     try:
         for line in example.setup:
             said = await bot.say("alice", line)

@@ -41,7 +41,7 @@ async def start(db: Path, port: int, **plans: object) -> Harness:
     return await Harness.start(
         db,
         clock=FakeClock(EARLY),
-        admins=["alice"],
+        admins=["alice@libera"],
         timezone="Europe/Prague",
         networks={"libera": ("#fedora-admin", "#fedora-noc")},
         catalog=CATALOG,

@@ -41,7 +41,7 @@ async def start(
         db,
         clock=clock,
         database_url=database_url,
-        admins=["alice"],
+        admins=["alice@libera"],
         timezone="Europe/Prague",
         networks={NET: (ADMIN_ROOM, NOC)},
         catalog=CATALOG,

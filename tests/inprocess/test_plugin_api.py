@@ -50,7 +50,7 @@ async def test_plugins_hear_about_deploys_after_they_are_announced(tmp_path: Pat
     Watcher.seen = []
     bot = await Harness.start(
         tmp_path / "p.sqlite3",
-        admins=["alice"],
+        admins=["alice@test"],
         plugins=["plugins.deploys", "plugins.metrics", __name__],
         watcher={"greeting": "digest soon"},
     )

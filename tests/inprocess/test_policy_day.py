@@ -70,7 +70,7 @@ async def start(db: Path, **config: object) -> Harness:
     return await Harness.start(
         db,
         clock=FakeClock(t(-1440)),
-        admins=["alice"],
+        admins=["alice@libera"],
         timezone="Europe/Prague",
         networks={NET: (ROOM,)},
         catalog=CATALOG,
@@ -244,7 +244,7 @@ async def test_a_leaf_service_gets_the_lighter_routine(
 ) -> None:
     catalog = {**CATALOG, "leaf_routine": routine}
     bot = await Harness.start(
-        tmp_path / "l.sqlite3", admins=["alice"], catalog=catalog, networks={NET: (ROOM,)}
+        tmp_path / "l.sqlite3", admins=["alice@libera"], catalog=catalog, networks={NET: (ROOM,)}
     )
     try:
         await bot.say("alice", "!roster add bob infra", network=NET, room=ROOM)
@@ -263,7 +263,7 @@ async def test_a_leaf_service_gets_the_lighter_routine(
 
 async def test_the_catalogue_in_chat(tmp_path: Path) -> None:
     bot = await Harness.start(
-        tmp_path / "c.sqlite3", admins=["alice"], catalog=CATALOG, networks={NET: (ROOM,)}
+        tmp_path / "c.sqlite3", admins=["alice@libera"], catalog=CATALOG, networks={NET: (ROOM,)}
     )
 
     async def say(who: str, line: str) -> str:

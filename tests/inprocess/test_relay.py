@@ -29,7 +29,7 @@ async def test_announcements_cross_to_the_network_another_instance_serves(
     common = {
         "database_url": database_url,
         "clock": clock,
-        "admins": ["alice"],
+        "admins": ["alice@libera", "alice@fedora"],
         "coordination": {"lease": True, "lease_seconds": 30},
     }
     irc = await Harness.start(Path("unused"), networks={"libera": ("#ops", "#noc")}, **common)

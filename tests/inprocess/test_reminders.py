@@ -32,7 +32,7 @@ async def start(db: Path, clock: FakeClock, **reminders: object) -> Harness:
     return await Harness.start(
         db,
         clock=clock,
-        admins=["alice"],
+        admins=["alice@test"],
         networks={"test": ("#ops", "#noc")},
         reminders={**REMINDERS, **reminders},
     )

@@ -58,7 +58,7 @@ async def test_a_deploy_day_on_a_real_irc_server(irc_server: IrcServer, tmp_path
     config = build_config(
         {
             "database": f"sqlite:///{tmp_path / 'day.sqlite3'}",
-            "admins": [alice_nick],
+            "admins": [f"{alice_nick}@net"],
             "networks": {
                 "net": {
                     "kind": "irc",
@@ -67,6 +67,8 @@ async def test_a_deploy_day_on_a_real_irc_server(irc_server: IrcServer, tmp_path
                     "tls": False,
                     "nick": bot_nick,
                     "channels": [channel],
+                    # without services, admins are nicks: that must be said
+                    "identify_by": "auto" if irc_server.accounts else "nick",
                     "flood": {"burst": 20, "per_second": 20},
                 }
             },

@@ -37,7 +37,7 @@ async def test_one_incident_across_irc_and_matrix(
     await carol.join(channel)
     await erin_irc.join(channel)
     networks = {
-        "libera": irc_network(miniircd, bot_nick + str(miniircd.port % 1000), channel),
+        "libera": irc_network(miniircd, bot_nick + str(miniircd.port % 1000), channel, "nick"),
         "fedora": matrix_network(synapse, bot_id, [f"#{local}:localhost"]),
     }
     bot = await start_bot(
@@ -46,7 +46,7 @@ async def test_one_incident_across_irc_and_matrix(
         networks,
         bot_id,
         password,
-        admins=[carol_nick, dave.user_id, erin_nick],
+        admins=[f"{carol_nick}@libera", dave.user_id, f"{erin_nick}@libera"],
     )
     irc_bot = bot.irc.own_names[0]
 
@@ -85,17 +85,26 @@ async def test_one_incident_across_irc_and_matrix(
         refused = await erin.expect("admins only", sender=bot_id, room=room, timeout=WAIT)
         assert refused.body.startswith("Erin: !deploy start is for admins only")
         erin_irc.say(channel, f"!link fedora {erin.user_id}")
-        asked = await on_irc(erin_irc, "link confirm")
-        code = re.search(r"!link confirm ([A-Z2-9]{6})", asked)
+        assert await on_irc(erin_irc, "privately") == (
+            f"{erin_nick}: I sent you the code to link {erin.user_id} privately"
+        )
+        asked = await erin_irc.next_message(
+            lambda m: m.target.lower() == erin_nick.lower() and "link confirm" in m.text,
+            timeout=WAIT,
+        )
+        code = re.search(r"!link confirm ([A-Z2-9]{6})", clean(asked.text))
         assert code is not None, asked
-        await erin.say(room, f"!link confirm {code[1]}")
+        await erin.say(room, f"!link confirm {code[1]} yes")
         linked = await erin.expect("^linked", sender=bot_id, room=room, timeout=WAIT)
-        assert linked.body.startswith(f"linked: you are {erin_nick} on fedora: Erin")
-        assert f"libera: {erin_nick}" in linked.body
+        assert linked.body.startswith(
+            f"linked: you are {erin_nick}, {erin.user_id}, {erin_nick}@libera (admin)"
+        )
 
         await erin.say(room, "!whoami")
         whoami = await erin.expect("you are", sender=bot_id, room=room, timeout=WAIT)
-        assert whoami.body.startswith(f"you are {erin_nick} (admin); identities: fedora: Erin")
+        assert whoami.body.startswith(
+            f"you are {erin_nick} (admin); identities: {erin.user_id} (Erin), {erin_nick}@libera"
+        )
         await erin.say(room, "!deploy start pkgdb2")
         started = await erin.expect("Deploy day", sender=bot_id, room=room, timeout=WAIT)
         assert started.body.startswith(f"Deploy day: deploy pkgdb2 started by {erin_nick}")

@@ -44,6 +44,7 @@ def config_text(
         f"networks:\n  {network}:\n    kind: irc\n    host: {server.host}\n"
         f"    port: {server.port}\n    tls: false\n    nick: {nick}\n"
         f"    channels: ['{channel}']\n    flood: {{burst: 100, per_second: 1000}}\n"
+        "    identify_by: nick\n"
     )
 
 
@@ -59,9 +60,11 @@ async def test_two_instances_share_one_postgresql(
         await user.join(channel)
     procs: list[asyncio.subprocess.Process] = []
     try:
-        for name, channel in zip(names, channels, strict=True):
+        for name, channel, admin in zip(names, channels, people, strict=True):
             config = tmp_path / f"{name}.yaml"
-            config.write_text(config_text(miniircd, postgres_url, name, channel, people, name))
+            config.write_text(
+                config_text(miniircd, postgres_url, name, channel, [f"{admin}@{name}"], name)
+            )
             procs.append(await run_bot(config))
         for user, name in zip(users, names, strict=True):
             await user.wait_event("join", lambda e, name=name: e.source.nick == name, timeout=WAIT)

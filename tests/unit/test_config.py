@@ -262,3 +262,49 @@ def test_plugin_sections_are_validated_with_the_config(tmp_path: Path) -> None:
     path.write_text("plugins: [plugins.incidents]\nroster: {self_checkin: true}\n")
     with pytest.raises(ConfigError, match="roster: unknown key"):
         load_config(path)
+
+
+_NETS = (
+    "networks: {libera: {kind: irc, host: h, nick: n, channels: ['#a']}, "
+    "fedora: {kind: matrix, homeserver: 'https://h', user_id: '@d:h', password_env: P, "
+    "rooms: ['!r']}}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("admins", "expected"),
+    [
+        (
+            "[alice]",
+            "admins[0]: an admin must be named with their network: write alice@NETWORK (a "
+            "services account there, or a nick where that network says identify_by: nick) or a "
+            "Matrix user ID like @alice:example.org; got 'alice'",
+        ),
+        (
+            "[alice@oftc]",
+            "admins[0]: 'alice@oftc' names no configured network (networks: libera, fedora)",
+        ),
+        (
+            "[ok@libera, alice@fedora]",
+            "admins[1]: fedora is a Matrix network; name the admin there by user ID, like "
+            "@alice:example.org",
+        ),
+        (
+            "['~alice@libera']",
+            "admins[0]: expected an account or nick and a network like alice@libera, "
+            "got '~alice@libera'",
+        ),
+        (
+            "['@Alice']",
+            "admins[0]: expected a Matrix user ID like @alice:example.org, got '@Alice'",
+        ),
+    ],
+)
+def test_admins_are_named_with_their_network(tmp_path: Path, admins: str, expected: str) -> None:
+    assert problems(tmp_path, f"admins: {admins}\n{_NETS}") == [expected]
+
+
+def test_qualified_admins_are_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(f"admins: ['[alice]@libera', '@alice:example.org']\n{_NETS}")
+    assert load_config(path).admins == ("[alice]@libera", "@alice:example.org")

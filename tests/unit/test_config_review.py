@@ -29,7 +29,7 @@ MATRIX = {
 
 
 def reviewed(tmp_path: Path, **raw: object) -> tuple[list[str], list[str]]:
-    raw = {"database": "sqlite:///d.sqlite3", "admins": ["alice"], **raw}
+    raw = {"database": "sqlite:///d.sqlite3", "admins": ["alice@libera"], **raw}
     raw.setdefault("networks", {"libera": IRC, "fedora": MATRIX})
     found = review(build_config(raw, base_dir=tmp_path))
     return found.errors, found.warnings

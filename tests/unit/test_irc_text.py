@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from irc.client import Event, NickMask
 from irc.features import FeatureSet
 
+from bot.casemapping import fold
 from bot.clock import FakeClock
 from bot.config.networks import IrcNetworkConfig
 from bot.messages import (
@@ -34,7 +35,6 @@ from bot.messages import (
 from bot.ratelimit import TokenBucket
 from bot.transports.irc.caps import CapNegotiator
 from bot.transports.irc.connection import ReplacingLineBuffer, parse_server_time
-from bot.transports.irc.members import fold
 from bot.transports.irc.session import Session as _Session
 from bot.transports.irc.session import nick_candidates
 from bot.transports.irc.text import (

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from string import ascii_lowercase, ascii_uppercase
 
 import irc.client
 
@@ -17,19 +16,6 @@ from bot.messages import Sender
 Fold = Callable[[str], str]
 
 WHOX_TOKEN = "42"  # marks the replies to our own `WHO #channel %tna,42`
-
-_FOLDS = {
-    "ascii": str.maketrans(ascii_uppercase, ascii_lowercase),
-    "rfc1459": str.maketrans(ascii_uppercase + "[]\\~", ascii_lowercase + "{}|^"),
-    "strict-rfc1459": str.maketrans(ascii_uppercase + "[]\\", ascii_lowercase + "{}|"),
-}
-
-
-def fold(name: str, casemapping: str = "rfc1459") -> str:
-    """Fold a nick or channel the way the server compares them. Unknown mappings (such as
-    rfc7613, which is Unicode-aware) fall back to Unicode case folding."""
-    table = _FOLDS.get(casemapping.lower())
-    return name.translate(table) if table is not None else name.casefold()
 
 
 @dataclass(eq=False, kw_only=True)

@@ -20,10 +20,11 @@ from typing import Any, ClassVar
 
 import irc.client
 
+from bot.casemapping import fold
 from bot.clock import Clock
 from bot.config.networks import IrcNetworkConfig
 from bot.errors import reason
-from bot.messages import Message, Reply, Room, Sender
+from bot.messages import Message, Reply, Room
 from bot.transports.irc.caps import ACCOUNT_CAPS
 from bot.transports.irc.connection import (
     IrcConnection,
@@ -33,7 +34,8 @@ from bot.transports.irc.connection import (
     send_line,
     tags_of,
 )
-from bot.transports.irc.members import WHOX_TOKEN, fold
+from bot.transports.irc.identify import IdentifiesPeople, identified_by, identify_people
+from bot.transports.irc.members import WHOX_TOKEN
 from bot.transports.irc.sendqueue import QueuedLine, SendQueue
 from bot.transports.irc.session import QUIT_MESSAGE, Session
 from bot.transports.irc.text import privmsg_budget, wire_lines
@@ -46,7 +48,7 @@ NICK_REFUSED = event_types("432", "433", "436", "437")
 JOIN_REFUSED = event_types("403", "405", "471", "473", "474", "475", "477")
 
 
-class IrcTransport(SupervisedTransport[QueuedLine]):
+class IrcTransport(SupervisedTransport[QueuedLine], IdentifiesPeople):
     """One IRC network: connects, keeps itself connected, turns PRIVMSGs into Messages and
     Replies into flood-controlled lines that fit the server's 512-byte limit."""
 
@@ -70,6 +72,7 @@ class IrcTransport(SupervisedTransport[QueuedLine]):
         self._inbox: asyncio.Queue[Message] = asyncio.Queue(INBOX_LIMIT)
         self._queue = SendQueue(self._outbox, config.flood, note=self._late_note, sent=self._notify)
         self._casemapping = "rfc1459"
+        self._identified = identified_by(config.identify_by, ACCOUNT_CAPS)
         self._session: Session | None = None
         self._reactor: IrcReactor | None = None
         self.registrations = 0  # successful registrations so far (reconnects = this - 1)
@@ -102,11 +105,6 @@ class IrcTransport(SupervisedTransport[QueuedLine]):
         now = self._clock.now()
         self._enqueue(QueuedLine(target=room_id, text=line, queued_at=now) for line in lines)
         self._queue.wake.set()
-
-    async def send_private(self, sender: Sender, reply: Reply) -> bool:
-        """A private message to their current nick."""
-        await self.send(sender.nick, reply)
-        return True
 
     # --- state for callers that need to wait (tests, the demo) ---
 
@@ -232,22 +230,13 @@ class IrcTransport(SupervisedTransport[QueuedLine]):
         chantypes = getattr(session.conn.features, "chantypes", None) if session else None
         return bool(target) and target[0] in (chantypes or "#&+!")
 
-    def _by_account(self, session: Session) -> bool:
-        mode = self.config.identify_by
-        return bool(session.caps.acked & ACCOUNT_CAPS) if mode == "auto" else mode == "account"
-
     def _on_welcome(self, session: Session, event: irc.client.Event) -> None:
         session.registered = True
         session.nick = session.conn.get_nickname()
         self.registrations += 1
         self.outage.ended()
         log.info("%s: registered as %s", self.name, session.nick)
-        if self.config.identify_by == "account" and not session.caps.acked & ACCOUNT_CAPS:
-            log.warning(
-                "%s: identify_by is account but the server offers no account "
-                "information; nobody will count as logged in",
-                self.name,
-            )
+        self._identified = identify_people(self.name, self.config.identify_by, session.caps.acked)
         for channel in self.config.channels:
             send_line(session.conn, f"JOIN {channel}")
         sendable = partial(self._sendable, session)

@@ -76,10 +76,10 @@ class Rooms:
         return room_id in self.direct and room_id not in self.ids.values()
 
     def direct_with(self, user_id: str) -> str | None:
-        """A direct chat the bot is in with `user_id` and nobody else, if any."""
+        """A direct chat the bot shares with `user_id` alone, if one was accepted."""
         for room_id in sorted(self.direct & self.joined):
             room = self._client.rooms.get(room_id)
-            if room is not None and user_id in room.users and len(room.users) <= 2:
+            if room is not None and set(room.users) == {self.config.user_id, user_id}:
                 return room_id
         return None
 

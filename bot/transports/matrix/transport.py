@@ -27,7 +27,7 @@ from nio.exceptions import EncryptionError, LocalProtocolError, OlmTrustError
 from bot.clock import Clock, SystemClock
 from bot.config.networks import MatrixNetworkConfig
 from bot.errors import StartupError
-from bot.messages import Mention, Reply, Sender, Span
+from bot.messages import IdentifiedBy, Mention, Reply, Sender, Span
 from bot.state import State
 from bot.transports.matrix.crypto import Crypto, LostStore
 from bot.transports.matrix.render import render
@@ -146,6 +146,16 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
         """Matrix IDs are compared exactly: the spec makes them case-sensitive."""
         return name
 
+    @property
+    def identified_by(self) -> IdentifiedBy:
+        return IdentifiedBy.USER_ID
+
+    def private_room(self, sender: Sender) -> str | None:
+        return self._rooms.direct_with(sender.id)
+
+    def current_id(self, nick: str) -> str | None:
+        return None  # display names are anyone's: people are named by user ID
+
     async def send(self, room_id: str, reply: Reply) -> None:
         if not _ROOM.match(room_id):
             log.error("%s: not a Matrix room: %r", self.name, room_id[:80])
@@ -157,15 +167,6 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
         sender = self._senders.get(room_id)
         if sender is None or sender.done():
             self._senders[room_id] = self._spawn(self._send_room(room_id), f"send:{room_id}")
-
-    async def send_private(self, sender: Sender, reply: Reply) -> bool:
-        """Into a direct chat the bot already shares with them; opening one unasked would
-        be an invite they never wanted."""
-        room_id = self._rooms.direct_with(sender.id)
-        if room_id is None:
-            return False
-        await self.send(room_id, reply)
-        return True
 
     # --- state for callers that need to wait (tests, operators' logs) ---
 
