@@ -5,10 +5,15 @@ nick on a network whose config says `identify_by: nick`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Callable, Iterable, Mapping
 
+from bot.config import Config
 from bot.config.admins import AdminEntry, parse_admin
 from bot.messages import IdentifiedBy
+from bot.transports.base import Transport
+
+log = logging.getLogger(__name__)
 
 
 class Admins:
@@ -31,3 +36,38 @@ class Admins:
 
     def matrix_ids(self) -> list[str]:
         return [e.name for e in self.entries if e.network is None]
+
+
+_IRC_IDENTIFY = {
+    "account": "services account (identify_by: account)",
+    "nick": "nick (identify_by: nick), which anyone can take",
+    "auto": "services account where the server tracks accounts, else nick "
+    "(identify_by: auto; what the server offers is logged on connecting)",
+}
+
+
+def log_identification(admins: Admins, transports: Mapping[str, Transport], config: Config) -> None:
+    """How each network identifies people and who its admins are; a warning where
+    admin rights rest on nicks, which anyone can take."""
+    for name, transport in transports.items():
+        if transport.trusted:
+            continue  # the console: its operator owns the database anyway
+        mode = transport.identified_by
+        if mode is IdentifiedBy.USER_ID:
+            listed = admins.matrix_ids()
+        else:
+            listed = [f"{e.name}@{name}" for e in admins.on(name)]
+        configured = config.networks.get(name)
+        how = mode.value
+        if configured is not None and configured.kind == "irc":
+            how = _IRC_IDENTIFY[configured.identify_by]
+        log.info(
+            "%s: people are identified by %s; admins: %s", name, how, ", ".join(listed) or "none"
+        )
+        if mode is IdentifiedBy.NICK and listed:
+            log.warning(
+                "%s: admin rights rest on nicks (%s): anyone who takes one of these nicks "
+                "is an admin here",
+                name,
+                ", ".join(listed),
+            )

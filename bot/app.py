@@ -17,11 +17,11 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from bot import __version__
-from bot.admins import Admins
+from bot.admins import Admins, log_identification
 from bot.casemapping import fold
 from bot.clock import Clock, SystemClock
 from bot.commands import Level, Registry
-from bot.config import Config, ConfigError
+from bot.config import Config
 from bot.dispatcher import Dispatcher
 from bot.errors import StartupError
 from bot.lease import Leases
@@ -31,6 +31,7 @@ from bot.notify import Notifier
 from bot.people import People
 from bot.plugin import Handler, NetworkStatus, Plugin, PluginAPI
 from bot.relay import Relay
+from bot.reload import reload
 from bot.scheduler import Scheduler
 from bot.store import Store
 from bot.store.errors import database_unavailable
@@ -42,25 +43,6 @@ from bot.web import Routes
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 RELAY_INTERVAL = timedelta(seconds=1)  # how often relayed announcements are picked up
-# What a reload cannot change under a running bot: the connections and the database are
-# open, and the rate limits and plugin list were built from them.
-RESTART_KEYS = (
-    "database",
-    "auto_migrate",
-    "networks",
-    "plugins",
-    "coordination",
-    "rate_limit",
-    "timezone",
-    "console",
-)
-
-_IRC_IDENTIFY = {
-    "account": "services account (identify_by: account)",
-    "nick": "nick (identify_by: nick), which anyone can take",
-    "auto": "services account where the server tracks accounts, else nick "
-    "(identify_by: auto; what the server offers is logged on connecting)",
-}
 
 
 class App(PluginAPI):
@@ -77,7 +59,7 @@ class App(PluginAPI):
     ) -> None:
         self.config = config
         self.notifier = notifier or Notifier(None)
-        self._reload = reload  # reads and checks the config file again, for SIGHUP
+        self.read_config = reload  # reads and checks the config file again, for SIGHUP
         self.clock = clock or SystemClock()
         self.store = store or Store(config.database_url)
         self.transports = {t.name: t for t in transports}
@@ -319,7 +301,7 @@ class App(PluginAPI):
         for plugin in self.plugins:
             await plugin.start()
         await self.scheduler.start()
-        self._log_identification()
+        log_identification(self.admins, self.transports, self.config)
         for transport in self.transports.values():
             await transport.start(self.dispatcher.submit)
         log.info(
@@ -329,35 +311,6 @@ class App(PluginAPI):
             self.store.dialect,
             ", ".join(p.name for p in self.plugins),
         )
-
-    def _log_identification(self) -> None:
-        """How each network identifies people and who its admins are; a warning where
-        admin rights rest on nicks, which anyone can take."""
-        for name, transport in self.transports.items():
-            if transport.trusted:
-                continue  # the console: its operator owns the database anyway
-            mode = transport.identified_by
-            if mode is IdentifiedBy.USER_ID:
-                admins = self.admins.matrix_ids()
-            else:
-                admins = [f"{e.name}@{name}" for e in self.admins.on(name)]
-            configured = self.config.networks.get(name)
-            how = mode.value
-            if configured is not None and configured.kind == "irc":
-                how = _IRC_IDENTIFY[configured.identify_by]
-            log.info(
-                "%s: people are identified by %s; admins: %s",
-                name,
-                how,
-                ", ".join(admins) or "none",
-            )
-            if mode is IdentifiedBy.NICK and admins:
-                log.warning(
-                    "%s: admin rights rest on nicks (%s): anyone who takes one of these nicks "
-                    "is an admin here",
-                    name,
-                    ", ".join(admins),
-                )
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop taking commands, let running ones finish and answer, then disconnect."""
@@ -423,46 +376,22 @@ class App(PluginAPI):
         await self.store.read(_select_one)
 
     def _on_hangup(self) -> None:
-        self._background.append(asyncio.create_task(self.reload(), name="reload"))
+        self._background.append(asyncio.create_task(reload(self), name="reload"))
 
-    async def reload(self) -> bool:
-        """Read the config file again and apply it without reconnecting: the plugins
-        restart on the new config (jobs, services, subscriptions); what only a restart can
-        change stays as it is, and the log says so. A config with problems is refused
-        whole and the running one stays."""
-        if self._reload is None:
-            log.warning("SIGHUP: this bot was started without a config file to reload")
-            return False
-        self.notifier.send(reloading="1", monotonic_usec=str(time.monotonic_ns() // 1000))
-        try:
-            new = await asyncio.to_thread(self._reload)
-        except ConfigError as exc:
-            log.error("config not reloaded, the running one stays: %s", "; ".join(exc.problems))
-            self.notifier.send(ready="1", status="config not reloaded: it has problems")
-            return False
-        await self._apply(new)
-        self.notifier.send(ready="1", status=f"serving {', '.join(self.transports)}")
-        return True
-
-    async def _apply(self, new: Config) -> None:
-        held = [k for k in RESTART_KEYS if getattr(new, k) != getattr(self.config, k)]
+    async def reconfigure(self, new: Config, held: Sequence[str]) -> None:
+        """Run on `new`, keeping the running values of the `held` keys (those only a
+        restart can change): plugins restart on it, with their jobs, services and
+        subscriptions; the connections stay."""
         await self.scheduler.reset()
         for plugin in reversed(self.plugins):
             await plugin.stop()
         self.config = new.model_copy(update={k: getattr(self.config, k) for k in held})
-        self._admins = {a.casefold() for a in self.config.admins}
+        self.admins = Admins(self.config.admins)
         self._shared = {}
         self._subscribers = {}
         for plugin in self.plugins:
             await plugin.start()
         await self.scheduler.start()
-        if held:
-            log.warning(
-                "config reloaded, except %s: those need a restart (the running ones stay)",
-                ", ".join(held),
-            )
-        else:
-            log.info("config reloaded")
 
 
 def _select_one(conn: Connection) -> None:
