@@ -48,7 +48,7 @@ async def bot_on_irc(
     config = build_config(
         {
             "database": f"sqlite:///{tmp_path / 'bot.sqlite3'}",
-            "admins": [nick],
+            "admins": [f"{nick}@local"],
             "plugins": [*BUILTIN_PLUGINS, "plugins.intake"],
             "intake": {"listen": f"127.0.0.1:{am.intake_port}"},
             "networks": {
@@ -60,6 +60,7 @@ async def bot_on_irc(
                     "nick": bot_nick,
                     "channels": [channel],
                     "flood": {"burst": 20, "per_second": 20},
+                    "identify_by": "nick",  # miniircd has no services: admins are nicks
                 }
             },
         }

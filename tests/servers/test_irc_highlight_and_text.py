@@ -49,7 +49,14 @@ async def test_pages_and_reminders_start_with_the_nicks_they_are_for(
     bot = unique("dd")
     db = tmp_path / "bot.sqlite3"
     async with irc_bot(
-        ngircd, db, bot, channel, clock=clock, admins=[alice_nick], reminders=reminders
+        ngircd,
+        db,
+        bot,
+        channel,
+        clock=clock,
+        identify_by="nick",
+        admins=[f"{alice_nick}@net"],
+        reminders=reminders,
     ) as (app, _):
         alice, bob, carol = await asyncio.gather(
             *(

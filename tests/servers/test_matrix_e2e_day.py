@@ -95,12 +95,12 @@ async def test_a_deploy_day_in_an_encrypted_room(
         await alice.say(room, "!page infra pkgdb is down")
         for device in (bob, bob_phone):
             page = await from_bot(device, bot_id, room, "page for infra")
-            assert page.body == "page for infra from Alice: Bob (on duty) — pkgdb is down"
+            assert page.body == "Bob: page for infra from Alice (on duty: Bob) — pkgdb is down"
             assert page.mentioned == [bob.user_id]
 
         clock.set(T0 + timedelta(minutes=6))  # sev1 unowned for more than 5 minutes
         reminder = await from_bot(carol, bot_id, room, "no owner")
-        assert reminder.body.startswith("#1 [sev1] pkgdb: API returns 500 has had no owner")
+        assert reminder.body.startswith("Bob: #1 [sev1] pkgdb: API returns 500 has had no owner")
 
         await bob_phone.say(room, "!take 1")
         await from_bot(bob, bot_id, room, "owned by Bob")

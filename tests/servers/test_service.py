@@ -42,6 +42,7 @@ def write_config(path: Path, server: IrcServer, admins: str) -> None:
         f"networks:\n  local:\n    kind: irc\n    host: {server.host}\n"
         f"    port: {server.port}\n    tls: false\n    nick: {NICK}\n"
         f"    channels: ['{CHANNEL}']\n    flood: {{burst: 100, per_second: 1000}}\n"
+        "    identify_by: nick\n"  # miniircd has no services: admins are nicks
     )
 
 
@@ -75,7 +76,7 @@ async def test_run_under_systemd_notify_reload_and_stop(
     miniircd: IrcServer, tmp_path: Path
 ) -> None:
     config = tmp_path / "config.yaml"
-    write_config(config, miniircd, "[alice]")
+    write_config(config, miniircd, "[alice@local]")
     listener = Listener(tmp_path / "notify")
     log_file = tmp_path / "bot.log"
     bob = await IrcUser.connect(miniircd.host, miniircd.port, "bob", timeout=WAIT)
@@ -96,7 +97,7 @@ async def test_run_under_systemd_notify_reload_and_stop(
         bob.say(CHANNEL, "!deploy start pkgdb2")
         await bob.expect(r"admins", sender=NICK, timeout=WAIT)
 
-        write_config(config, miniircd, "[alice, bob]")
+        write_config(config, miniircd, "[alice@local, bob@local]")
         proc.send_signal(signal.SIGHUP)
         assert "RELOADING=1" in (await listener.until("READY=1"))[0]
         bob.say(CHANNEL, "!deploy start pkgdb2")
@@ -119,12 +120,11 @@ async def test_run_under_systemd_notify_reload_and_stop(
         await bob.quit()
         listener.sock.close()
     lines = logged(log_file)
-    assert lines[0] == f"{config}: networks.local.identify_by: auto: people are identified by " \
-        "services account if the server tracks accounts, else by nick (check-config " \
-        "--connect says which); anyone can take a free nick, admins' included (README, " \
-        '"Identity")'  # fmt: skip
+    assert lines[0] == f"{config}: networks.local.identify_by: nick: people are identified by " \
+        "nick; anyone can take a free nick, admins' included (README, \"Identity\")"  # fmt: skip
     start = next(i for i, line in enumerate(lines) if line.startswith("deployday started"))
-    assert sum("identify_by" in line for line in lines[:start]) == 1  # warnings print once
+    warned = [line for line in lines[:start] if line.startswith(f"{config}: networks.local")]
+    assert len(warned) == 1  # the config review's warnings print once
     assert sum(line.startswith("local: registered as") for line in lines) == 1  # no reconnect
     assert any(line.startswith("deployday started: version ") for line in lines)
     # READY=1 is sent with this line, after the channel was joined
@@ -137,7 +137,7 @@ async def test_run_under_systemd_notify_reload_and_stop(
 
 async def test_check_config_connect_says_one_line_each(miniircd: IrcServer, tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
-    write_config(config, miniircd, "[alice]")
+    write_config(config, miniircd, "[alice@local]")
     done = await _deployday("check-config", "--connect", "-c", str(config))
     assert done[0] == 0, done[2]
     assert done[1].splitlines()[1:] == [
@@ -190,7 +190,7 @@ async def test_an_unreachable_server_is_logged_once_per_outage(
     server.stop()
     settings = {
         "kind": "irc", "host": server.host, "port": server.port, "tls": False,
-        "nick": "outagebot", "channels": ["#outage"],
+        "nick": "outagebot", "channels": ["#outage"], "identify_by": "nick",
         "reconnect": {"min_delay": 0.02, "max_delay": 0.1},
     }  # fmt: skip
     transport = IrcTransport(
