@@ -12,6 +12,7 @@ from typing import Literal, Protocol
 from bot.clock import Clock
 from bot.commands import Command, Level, UsageError, UserError
 from bot.messages import Message, Reply, Sender
+from bot.people import MAX_NAME_CHARS
 from bot.plugin import Context, PluginAPI
 from bot.ratelimit import TokenBucket
 from bot.tasks import TaskTracker
@@ -20,6 +21,8 @@ from bot.text import clean
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"^[A-Za-z][\w-]*$")
+# Work per message is bounded before any parsing: a longer command is refused in one line.
+MAX_COMMAND_CHARS = 4000
 
 
 class Host(PluginAPI, Protocol):
@@ -49,6 +52,14 @@ class Dispatcher:
         ones and return at once, so a slow command never stalls a network's reader."""
         if not self._accepting or not self._app.serves(message.network):
             return
+        if len(message.sender.id) > MAX_NAME_CHARS:
+            log.warning(
+                "%s: ignored a message from a sender id of %d characters (%r…)",
+                message.network,
+                len(message.sender.id),
+                message.sender.id[:40],
+            )
+            return
         key = (message.network, message.sender.id)
         previous = self._tails.get(key)
         task = self._tracker.spawn(self._after(previous, message), f"msg:{message.network}")
@@ -72,7 +83,7 @@ class Dispatcher:
         if command_text is None:
             return
         trusted = self._app.is_trusted(message.network)
-        verdict = "ok" if trusted else self._throttle.check((message.network, message.sender.id))
+        verdict = "ok" if trusted else self._throttle.check(_throttle_key(message))
         if verdict == "drop":
             log.info(
                 "rate limit: dropped a command from %s on %s", message.sender.id, message.network
@@ -93,7 +104,14 @@ class Dispatcher:
                 "rate limit: %s on %s is over the limit", message.sender.id, message.network
             )
             return
-        reply = await self._run(message, command_text)
+        if len(command_text) > MAX_COMMAND_CHARS:
+            reply: Reply | None = _to(
+                message,
+                f"that command is {len(command_text):,} characters; I read at most "
+                f"{MAX_COMMAND_CHARS:,}: say it in shorter pieces",
+            )
+        else:
+            reply = await self._run(message, command_text)
         if reply is not None:
             await self._app.send(message.network, message.room.id, reply)
 
@@ -116,7 +134,7 @@ class Dispatcher:
         if cmd is None:
             if not _WORD.match(typed):
                 return None  # "!!" or "! hi": not a command attempt
-            hint = self._app.registry.suggest(typed)
+            hint = self._app.registry.suggest(typed[:40])
             did_you_mean = f"did you mean {cfg.prefix}{hint}? " if hint else ""
             return _to(
                 message,
@@ -208,6 +226,14 @@ class Throttle:
         for key in [k for k, b in self._buckets.items() if b.full]:
             del self._buckets[key]
             self._warned.discard(key)
+
+
+def _throttle_key(message: Message) -> tuple[str, str]:
+    """Whose bucket a command comes out of: an account or Matrix ID where there is one,
+    else where the person connects from, so a new nick is not a fresh allowance."""
+    sender = message.sender
+    who = sender.id if sender.authenticated or not sender.origin else f"origin:{sender.origin}"
+    return (message.network, who)
 
 
 def _to(message: Message, text: str) -> Reply:

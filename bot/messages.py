@@ -8,17 +8,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+# The most text a transport hands over in one Message: a Matrix event cannot be larger, and
+# nothing anyone types needs more (the dispatcher reads far less of a command; see there).
+MAX_TEXT_CHARS = 65_536
+
 
 @dataclass(frozen=True, slots=True)
 class Sender:
     """Who spoke. `id` is stable per network (IRC account or nick, Matrix user ID).
     `room_admin`: the transport vouches they administer the room (Matrix power level at
-    or above the configured one), which makes them a bot admin there."""
+    or above the configured one), which makes them a bot admin there. `origin`: where an
+    IRC user connects from (user@host), which a nick change leaves as it is, so limits
+    kept per person survive one."""
 
     id: str
     nick: str
     authenticated: bool = False
     room_admin: bool = False
+    origin: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,12 +27,21 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
+from bot.commands import UserError
 from bot.messages import Mention, Sender
 from bot.store import Base, Identity, Person, Store
 from bot.text import clean
 
 Fold = Callable[[str, str], str]  # (network, name) -> case-folded name
 _REFRESH = timedelta(minutes=10)
+MAX_NAME_CHARS = 255  # an identity key or a name typed for one (Matrix IDs reach 255)
+
+
+def bounded(who: str) -> str:
+    """A name typed in a command, refused in one line when no identity can be that long."""
+    if len(who) > MAX_NAME_CHARS:
+        raise UserError(f"a name or ID is at most {MAX_NAME_CHARS} characters; got {len(who):,}")
+    return who
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +99,7 @@ class People:
 
     async def lookup(self, network: str, who: str) -> PersonRef | None:
         """Find someone by nick or account on this network, or by their person name."""
+        who = bounded(who)
         who = who if ":" in who else who.removeprefix("@")  # Matrix IDs keep their '@'
         folded = self.fold(network, who)
         by_identity = (
@@ -151,6 +161,7 @@ class People:
 
     async def find_identity(self, network: str, who: str) -> IdentityRef | None:
         """An identity on `network` by its stable id or (most recently seen) nick."""
+        who = bounded(who)
         who = who if ":" in who else who.removeprefix("@")
         stmt = (
             select(*_IDENTITY_COLUMNS)

@@ -118,14 +118,18 @@ class Harness:
         room: str = "#ops",
         network: str = "test",
         account: str | None = None,
+        host: str | None = None,
         at: datetime | None = None,
     ) -> Said:
-        """`nick` says `text` in `room` (a nick as room means a private message)."""
+        """`nick` says `text` in `room` (a nick as room means a private message); `host`
+        is where they connect from (an IRC user@host, kept across nick changes)."""
         if at is not None:
             self.clock.set(at)  # a jump: jobs due on the way are skipped, as after a pause
         transport = self.transport(network)
         before = {name: len(t.sent) for name, t in self.app.transports.items()}  # type: ignore[attr-defined]
-        sender = Sender(id=(account or nick).casefold(), nick=nick, authenticated=bool(account))
+        sender = Sender(
+            id=(account or nick).casefold(), nick=nick, authenticated=bool(account), origin=host
+        )
         direct = not room.startswith("#")
         await transport.deliver(
             Message(

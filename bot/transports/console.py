@@ -11,7 +11,16 @@ from collections.abc import AsyncIterator, Callable
 from typing import TextIO
 
 from bot.clock import Clock
-from bot.messages import Message, Reply, Room, Sender, Span, Table, table_as_lines
+from bot.messages import (
+    MAX_TEXT_CHARS,
+    Message,
+    Reply,
+    Room,
+    Sender,
+    Span,
+    Table,
+    table_as_lines,
+)
 from bot.text import clean
 from bot.transports.base import Sink
 
@@ -79,7 +88,7 @@ class ConsoleTransport:
                         self.name,
                         Room(ROOM, is_direct=True),
                         Sender(self._user, self._user, authenticated=True),
-                        line,
+                        line[:MAX_TEXT_CHARS],
                         server_time=self._clock.now(),
                     )
                 )

@@ -399,16 +399,18 @@ def test_accounts_from_extended_join_account_notify_nick_changes_and_whox() -> N
     w = Wired({"extended-join", "account-notify"})
     w.event("join", "alice!a@h", "#ops", "AliceAcct", "Alice")
     w.event("join", "mallory!m@h", "#ops", "*", "Mallory")
-    assert w.sender("alice") == Sender("aliceacct", "alice", authenticated=True)
-    assert w.sender("mallory") == Sender("~mallory", "mallory", authenticated=False)
+    assert w.sender("alice") == Sender("aliceacct", "alice", authenticated=True, origin="u@h")
+    assert w.sender("mallory") == Sender("~mallory", "mallory", authenticated=False, origin="u@h")
     w.event("account", "mallory!m@h", "MalloryAcct")
-    assert w.sender("mallory") == Sender("malloryacct", "mallory", authenticated=True)
+    assert w.sender("mallory") == Sender("malloryacct", "mallory", authenticated=True, origin="u@h")
     w.event("nick", "alice!a@h", "Alice[2]")
-    assert w.sender("Alice[2]") == Sender("aliceacct", "Alice[2]", authenticated=True)
+    assert w.sender("Alice[2]") == Sender("aliceacct", "Alice[2]", authenticated=True, origin="u@h")
     w.event("account", "Alice[2]!a@h", "*")
-    assert w.sender("alice{2}") == Sender("~alice{2}", "alice{2}", authenticated=False)
+    assert w.sender("alice{2}") == Sender(
+        "~alice{2}", "alice{2}", authenticated=False, origin="u@h"
+    )
     w.event("part", "mallory!m@h", "#ops")
-    assert w.sender("mallory") == Sender("~mallory", "mallory", authenticated=False)
+    assert w.sender("mallory") == Sender("~mallory", "mallory", authenticated=False, origin="u@h")
     w.event("whospcrpl", "irc.test", "deployday", "42", "bob", "BobAcct")
     assert w.sender("bob").id == "bobacct"
     w.event("quit", "bob!b@h", "", "gone")
@@ -418,16 +420,20 @@ def test_accounts_from_extended_join_account_notify_nick_changes_and_whox() -> N
 def test_account_tag_wins_and_its_absence_means_not_logged_in() -> None:
     w = Wired({"account-tag", "extended-join"})
     w.event("join", "alice!a@h", "#ops", "alice", "Alice")
-    assert w.sender("alice", account="alice") == Sender("alice", "alice", authenticated=True)
-    assert w.sender("alice") == Sender("~alice", "alice", authenticated=False)
+    assert w.sender("alice", account="alice") == Sender(
+        "alice", "alice", authenticated=True, origin="u@h"
+    )
+    assert w.sender("alice") == Sender("~alice", "alice", authenticated=False, origin="u@h")
 
 
 def test_nick_mode_and_servers_without_accounts() -> None:
-    assert Wired(set()).sender("Alice") == Sender("alice", "Alice", authenticated=False)
+    assert Wired(set()).sender("Alice") == Sender(
+        "alice", "Alice", authenticated=False, origin="u@h"
+    )
     forced = Wired({"account-tag"}, identify_by="nick")
-    assert forced.sender("Alice", account="alice") == Sender("alice", "Alice")
+    assert forced.sender("Alice", account="alice") == Sender("alice", "Alice", origin="u@h")
     account_only = Wired(set(), identify_by="account")
-    assert account_only.sender("Alice") == Sender("~alice", "Alice")
+    assert account_only.sender("Alice") == Sender("~alice", "Alice", origin="u@h")
 
 
 def test_messages_rooms_and_what_is_ignored() -> None:

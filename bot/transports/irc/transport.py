@@ -350,6 +350,7 @@ class IrcTransport(SupervisedTransport[QueuedLine]):
                 self.fold,
                 by_account=self._by_account(session),
                 account_tag="account-tag" in session.caps.acked,
+                origin=event.source.userhost,
             ),
             text=str(event.arguments[0]),
             event_id=tags.get("msgid"),

@@ -31,7 +31,7 @@ from nio import (
 
 from bot.clock import Clock
 from bot.config.networks import MatrixNetworkConfig
-from bot.messages import Message, Room, Sender
+from bot.messages import MAX_TEXT_CHARS, Message, Room, Sender
 from bot.state import State
 from bot.transports.matrix.render import strip_reply_fallback
 from bot.transports.matrix.rooms import Rooms
@@ -282,7 +282,7 @@ class Sync:
             )
             self._remember(event.event_id)
             return None
-        body = event.body
+        body = event.body[:MAX_TEXT_CHARS]
         if "m.in_reply_to" in relation:
             body = strip_reply_fallback(body)
         return Message(
