@@ -25,7 +25,7 @@ from bot.relay import Relay
 from bot.scheduler import Scheduler
 from bot.store import Store
 from bot.tasks import TaskTracker
-from bot.transports.base import Transport
+from bot.transports.base import Paging, Transport
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -111,7 +111,9 @@ class App(PluginAPI):
                 return True
         return False
 
-    async def send(self, network: str, room_id: str, reply: Reply) -> None:
+    async def send(
+        self, network: str, room_id: str, reply: Reply, *, announcement: bool = False
+    ) -> None:
         transport = self.transports.get(network)
         if transport is None:
             log.error("reply for unknown network %s dropped", network)
@@ -120,9 +122,13 @@ class App(PluginAPI):
             log.debug("not sending to %s/%s: another instance serves %s", network, room_id, network)
             return
         try:
-            await transport.send(room_id, reply)
+            await transport.send(room_id, reply, announcement=announcement)
         except Exception:
             log.exception("sending to %s/%s failed", network, room_id)
+
+    async def more(self, network: str, room_id: str) -> bool:
+        transport = self.transports.get(network)
+        return isinstance(transport, Paging) and await transport.more(room_id)
 
     async def announce(
         self, reply: Reply, *, origin: Message | None = None, networks: set[str] | None = None
@@ -149,7 +155,7 @@ class App(PluginAPI):
                 and transport.fold(room) == transport.fold(origin_room)
             ):
                 continue
-            await self.send(network, room, reply)
+            await self.send(network, room, reply, announcement=True)
 
     def _served(self) -> set[str]:
         return {name for name in self.transports if self.serves(name)}

@@ -40,7 +40,15 @@ class PluginAPI(Protocol):
     ) -> None:
         """Send to every announcement room (of `networks`, default all), except `origin`'s."""
 
-    async def send(self, network: str, room_id: str, reply: Reply) -> None: ...
+    async def send(
+        self, network: str, room_id: str, reply: Reply, *, announcement: bool = False
+    ) -> None:
+        """Send to one room; `announcement`: said unprompted (when too much waits to be
+        sent there, replies to people give way first)."""
+
+    async def more(self, network: str, room_id: str) -> bool:
+        """Send the next page of the last long private answer to `room_id` (a person);
+        False when none waits (or the network sends answers whole)."""
 
     async def has_level(self, person_id: int, level: Level) -> bool:
         """Whether a plugin that grants `level` grants it to this person (Context.level

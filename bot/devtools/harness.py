@@ -57,7 +57,7 @@ class MemoryTransport:
     async def stop(self) -> None:
         self._sink = None
 
-    async def send(self, room_id: str, reply: Reply) -> None:
+    async def send(self, room_id: str, reply: Reply, *, announcement: bool = False) -> None:
         self.sent.append(Sent(self.name, room_id, reply))
 
     async def deliver(self, message: Message) -> None:

@@ -21,7 +21,9 @@ def build_transports(config: Config, clock: Clock, store: Store | None = None) -
         if net.kind == "irc":
             from bot.transports.irc import IrcTransport
 
-            transports.append(IrcTransport(name, net, clock=clock, tz=config.tz))
+            transports.append(
+                IrcTransport(name, net, clock=clock, tz=config.tz, prefix=config.prefix)
+            )
         elif net.kind == "matrix":
             from bot.state import State
             from bot.store import Store

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.messages import Message, Reply
 
@@ -31,8 +31,17 @@ class Transport(Protocol):
     async def stop(self) -> None:
         """Disconnect cleanly; safe to call twice."""
 
-    async def send(self, room_id: str, reply: Reply) -> None:
-        """Render and deliver `reply`; never raises for network trouble (queues or logs)."""
+    async def send(self, room_id: str, reply: Reply, *, announcement: bool = False) -> None:
+        """Render and deliver `reply`; never raises for network trouble (queues or logs).
+        An `announcement` is said unprompted; when too much waits, it goes last."""
 
     def fold(self, name: str) -> str:
         """Case-fold a nick, account or room id by the network's own rules."""
+
+
+@runtime_checkable
+class Paging(Protocol):
+    """A transport that sends long private answers a page at a time (IRC)."""
+
+    async def more(self, room_id: str) -> bool:
+        """Send the next page of the last long answer to `room_id`; False when none waits."""

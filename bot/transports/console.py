@@ -67,7 +67,7 @@ class ConsoleTransport:
         if self._reader is not None and not self._reader.done():
             self._reader.cancel()
 
-    async def send(self, room_id: str, reply: Reply) -> None:
+    async def send(self, room_id: str, reply: Reply, *, announcement: bool = False) -> None:
         bold = self._interactive and os.environ.get("NO_COLOR") is None
         for line in render(reply, bold):
             self._stdout.write(line + "\n")

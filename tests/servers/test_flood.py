@@ -49,6 +49,7 @@ async def long_answer(server: IrcServer, database: Path) -> None:
                     "tls": False,
                     "nick": bot_nick,
                     "channels": [channel],
+                    "page_lines": LINES + 1,  # the whole answer at once
                 }
             },
         }

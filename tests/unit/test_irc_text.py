@@ -383,16 +383,28 @@ async def test_stop_is_safe_before_start_and_twice() -> None:
 async def test_send_while_disconnected_keeps_a_bounded_outbox(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    transport = _transport()
-    transport._outbox_limit = 5
+    transport = _transport(outbox_limit=10, page_lines=4)
+    await transport.send("#ops", Reply.of("deploy started"), announcement=True)
     await transport.send("#ops", Reply.of(*(f"line {i}" for i in range(10))))
     assert [o.text for o in transport._outbox][-1].startswith("… 8 more lines")
+    await transport.send("alice", Reply.of(*(f"dm {i}" for i in range(10))))
+    assert [o.text for o in transport._outbox if o.target == "alice"] == [
+        "dm 0",
+        "dm 1",
+        "dm 2",
+        "… 7 more lines: say !more for the next 3 (kept for 30 minutes)",
+    ]
     with caplog.at_level(logging.WARNING):
-        await transport.send("alice", Reply.of(*(f"dm {i}" for i in range(4))))
-    assert [o.text for o in transport._outbox][1:] == ["dm 0", "dm 1", "dm 2", "dm 3"]
-    assert "dropped the 2 oldest" in caplog.text
+        await transport.send("bob", Reply.of(*(f"bob {i}" for i in range(3))))
+    assert "outbox full (10 lines); dropped 1 (0 of them announcements), for alice" in caplog.text
+    assert [o.text for o in transport._outbox if o.target == "alice"][-1].startswith(
+        "… 1 line of my answers here were dropped"
+    )
+    assert next(o.text for o in transport._outbox if o.target == "#ops") == "deploy started"
     await transport.send("bad target", Reply.of("x"))
-    assert len(transport._outbox) == 5
+    assert len(transport._outbox) == 11  # ten, and the line telling alice
+    assert await transport.more("alice")  # the next page waits in the pager, not the outbox
+    assert not await transport.more("bob")
 
 
 def test_accounts_from_extended_join_account_notify_nick_changes_and_whox() -> None:

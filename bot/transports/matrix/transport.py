@@ -39,7 +39,8 @@ from bot.transports.matrix.session import (
     make_client,
 )
 from bot.transports.matrix.sync import RateLimited, Stopped, Sync
-from bot.transports.supervisor import DRAIN_TIMEOUT, Backoff, Queued, SupervisedTransport
+from bot.transports.outbox import Queued, cut_text
+from bot.transports.supervisor import DRAIN_TIMEOUT, Backoff, SupervisedTransport
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,9 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
         wall: Clock | None = None,
         owns_store: bool = False,
     ) -> None:
-        super().__init__(name, config.reconnect, clock=clock, tz=tz)
+        super().__init__(
+            name, config.reconnect, clock=clock, tz=tz, outbox_limit=config.outbox_limit
+        )
         self.config = config
         self._state = state
         self._owns_store = owns_store
@@ -136,13 +139,21 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
         """Matrix IDs are compared exactly: the spec makes them case-sensitive."""
         return name
 
-    async def send(self, room_id: str, reply: Reply) -> None:
+    async def send(self, room_id: str, reply: Reply, *, announcement: bool = False) -> None:
         if not _ROOM.match(room_id):
             log.error("%s: not a Matrix room: %r", self.name, room_id[:80])
             return
         now = self._clock.now()
         self._enqueue(
-            [QueuedReply(target=room_id, reply=reply, queued_at=now, txn=uuid.uuid4().hex)]
+            [
+                QueuedReply(
+                    target=room_id,
+                    reply=reply,
+                    queued_at=now,
+                    txn=uuid.uuid4().hex,
+                    announcement=announcement,
+                )
+            ]
         )
         sender = self._senders.get(room_id)
         if sender is None or sender.done():
@@ -251,8 +262,7 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
                 break  # the outbox overflowed meanwhile
             outcome, wait = await self._deliver(item)
             if outcome in (_Outcome.SENT, _Outcome.DROP):
-                if item in self._outbox:
-                    self._outbox.remove(item)
+                self._outbox.remove(item)
                 backoff.reset()
                 self._notify()
                 continue
@@ -262,7 +272,16 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
             await asyncio.sleep(wait)
 
     def _next_for(self, room: str) -> QueuedReply | None:
-        return next((o for o in self._outbox if o.target == room), None)
+        return self._outbox.peek(room)
+
+    def _cut_note(self, target: str, dropped: int) -> QueuedReply:
+        return QueuedReply(
+            target=target,
+            reply=Reply.of(cut_text(dropped, "message")),
+            queued_at=self._clock.now(),
+            txn=uuid.uuid4().hex,
+            cut=True,
+        )
 
     async def _deliver(self, item: QueuedReply) -> tuple[_Outcome, float]:
         client = self._client
