@@ -7,21 +7,19 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.clock import Clock, SystemClock
 from bot.commands import Level, Registry
 from bot.config import Config
+from bot.coordination import Coordination
 from bot.dispatcher import Dispatcher
 from bot.errors import StartupError
-from bot.lease import Leases
 from bot.loading import load_plugin_classes
 from bot.messages import Message, Reply, Sender
 from bot.people import People
 from bot.plugin import Handler, Plugin, PluginAPI
-from bot.relay import Relay
 from bot.scheduler import Scheduler
 from bot.store import Store
 from bot.tasks import TaskTracker
@@ -29,7 +27,6 @@ from bot.transports.base import Paging, Transport
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-RELAY_INTERVAL = timedelta(seconds=1)  # how often relayed announcements are picked up
 
 
 class App(PluginAPI):
@@ -44,21 +41,12 @@ class App(PluginAPI):
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
-        self.store = store or Store(config.database_url)
+        self.store = store or Store(config.database_url, modes=config.modes)
         self.transports = {t.name: t for t in transports}
         self.tracker = TaskTracker()
-        self.leases = self._leases()
-        self.scheduler = Scheduler(
-            self.clock, self.tracker, self.leases.get("jobs") if self.leases else None
-        )
-        if self.leases is not None:
-            for name, transport in self.transports.items():
-                if not transport.trusted:
-                    self.leases.get(f"network:{name}")
-        self.relay = (
-            Relay(self.store, self.clock, self.leases, RELAY_INTERVAL) if self.leases else None
-        )
-        self._background: list[asyncio.Task[None]] = []
+        networks = [name for name, t in self.transports.items() if not t.trusted]
+        self.coordination = Coordination(config, self.store, self.clock, networks)
+        self.scheduler = Scheduler(self.clock, self.tracker, self.coordination.jobs)
         self.people = People(self.store, self.clock, self.fold)
         self.registry = Registry()
         self.dispatcher = Dispatcher(self, self.tracker)
@@ -74,18 +62,10 @@ class App(PluginAPI):
                 self.registry.add(cmd)
         self._stopping = asyncio.Event()
 
-    def _leases(self) -> Leases | None:
-        c = self.config.coordination
-        if c.lease is False or (c.lease == "auto" and self.store.dialect != "postgresql"):
-            return None
-        return Leases(self.store, self.clock, timedelta(seconds=c.lease_seconds))
-
     def serves(self, network: str) -> bool:
         """Whether this instance answers on `network`: always, unless another instance
         sharing the database holds that network's lease (a replica on standby)."""
-        if self.leases is None or self.is_trusted(network):
-            return True
-        return self.leases.get(f"network:{network}").held
+        return self.is_trusted(network) or self.coordination.serves(network)
 
     # --- PluginAPI ------------------------------------------------------------------------
 
@@ -132,17 +112,21 @@ class App(PluginAPI):
 
     async def announce(
         self, reply: Reply, *, origin: Message | None = None, networks: set[str] | None = None
-    ) -> None:
+    ) -> set[str]:
         served = self._served()
-        for name in served if networks is None else served & networks:
+        here = served if networks is None else served & networks
+        for name in here:
             await self._announce_on(
                 name, reply, origin.network if origin else None, origin.room.id if origin else None
             )
-        if self.relay is not None:
+        relayed: set[str] = set()
+        relay = self.coordination.relay
+        if relay is not None:
             try:
-                await self.relay.post(reply, origin, networks, served)
+                relayed = await relay.post(reply, origin, networks, served)
             except Exception:
                 log.exception("could not relay an announcement to the other instances")
+        return here | relayed
 
     async def _announce_on(
         self, network: str, reply: Reply, origin_network: str | None, origin_room: str | None
@@ -199,18 +183,9 @@ class App(PluginAPI):
             )
 
     async def start(self) -> None:
+        self.coordination.claim()
         await self.prepare_store()
-        if self.leases is not None:
-            await self.leases.renew_all()
-            self._background.append(
-                asyncio.create_task(self.leases.keep(self.tracker), name="leases")
-            )
-        if self.relay is not None:
-            self._background.append(
-                asyncio.create_task(
-                    self.relay.run(self._served, self._announce_on, self.tracker), name="relay"
-                )
-            )
+        await self.coordination.start(self.tracker, self._served, self._announce_on)
         for plugin in self.plugins:
             await plugin.start()
         await self.scheduler.start()
@@ -232,11 +207,7 @@ class App(PluginAPI):
             await plugin.stop()
         for transport in self.transports.values():
             await transport.stop()
-        for task in self._background:
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
-        if self.leases is not None:
-            await self.leases.release_all()
+        await self.coordination.stop()
         await self.store.dispose()
 
     def request_stop(self) -> None:

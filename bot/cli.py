@@ -129,7 +129,7 @@ async def _run(config: Config) -> int:
             "(see config.example.yaml) or try `deployday console`"
         )
     clock = SystemClock()
-    store = Store(config.database_url)
+    store = Store(config.database_url, modes=config.modes)
     app = App(config, build_transports(config, clock, store), clock=clock, store=store)
     await app.run()
     return 0

@@ -37,8 +37,10 @@ class PluginAPI(Protocol):
 
     async def announce(
         self, reply: Reply, *, origin: Message | None = None, networks: set[str] | None = None
-    ) -> None:
-        """Send to every announcement room (of `networks`, default all), except `origin`'s."""
+    ) -> set[str]:
+        """Send to every announcement room (of `networks`, default all), except `origin`'s,
+        here or through the process that serves the network (bot.relay); returns the
+        networks it went to, empty when none is served now."""
 
     async def send(
         self, network: str, room_id: str, reply: Reply, *, announcement: bool = False

@@ -26,6 +26,7 @@ from pydantic import (
 from bot.config.base import ConfigError, S, StrictModel, env_name
 from bot.config.networks import NetworkConfig
 from bot.config.problems import problem_line
+from bot.files import FileMode, Modes
 
 BUILTIN_PLUGINS = (
     "plugins.deploys",
@@ -100,6 +101,7 @@ class Config(StrictModel):
     mail: MailConfig | None = None
     coordination: CoordinationConfig = CoordinationConfig()
     rate_limit: RateLimitConfig = RateLimitConfig()
+    file_mode: FileMode = "owner"
     plugins: tuple[str, ...] = BUILTIN_PLUGINS
     networks: dict[str, NetworkConfig] = Field(default_factory=dict)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -186,6 +188,11 @@ class Config(StrictModel):
     @property
     def database_url(self) -> str:
         return engine_url(self.database, self._base_dir)
+
+    @property
+    def modes(self) -> Modes:
+        """The modes of the files and directories the bot creates (bot.files)."""
+        return Modes.of(self.file_mode)
 
     @property
     def base_dir(self) -> Path:

@@ -101,7 +101,7 @@ class Harness:
         cfg = build_config({"database": database_url or f"sqlite:///{db_path}", **config})
         clock = clock or FakeClock()
         transports = [MemoryTransport(name, rooms) for name, rooms in networks.items()]
-        app = App(cfg, transports, clock=clock, store=Store(cfg.database_url))
+        app = App(cfg, transports, clock=clock, store=Store(cfg.database_url, modes=cfg.modes))
         await app.start()
         return cls(app, clock)
 

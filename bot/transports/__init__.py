@@ -31,7 +31,7 @@ def build_transports(config: Config, clock: Clock, store: Store | None = None) -
 
             check_encryption(name, net)
             own = store is None
-            state = State(store or Store(config.database_url), clock)
+            state = State(store or Store(config.database_url, modes=config.modes), clock)
             transports.append(
                 MatrixTransport(
                     name,

@@ -328,6 +328,19 @@ class PlansPlugin(Plugin):
 
     # --- the command line -----------------------------------------------------------------
 
+    async def _announce_offline(self, plan: PlanView, now: datetime) -> str:
+        """A change made here goes to chat through the running bot at once (bot.relay);
+        when none serves chat, the bot announces it at its next look at the database."""
+        plans = PlanService.of(self.api)
+        kind = await plans.take_pending(plan.id)
+        if kind is None:
+            return "chat never heard of it, so nothing is announced there"
+        reached = await self.api.announce(await self.render(Notice(kind, plan), now))
+        if reached:
+            return f"announced in chat on {', '.join(sorted(reached))}"
+        await plans.leave_pending(plan.id, kind)
+        return "no bot is serving chat now; it announces this when it next runs"
+
     @cli_command("plan", help="plan, list, move or cancel deploys", configure=_configure_cli)
     async def plan_cli(self, args: argparse.Namespace) -> int:
         now = self.api.clock.now()
@@ -366,7 +379,7 @@ class PlansPlugin(Plugin):
             mailed = await self.mail(notice, now)
             if mailed:
                 print(mailed)
-            print("the running bot announces it in chat at its next check")
+            print(await self._announce_offline(notice.plan, now))
         except UserError as exc:
             print(f"deployday plan: {exc}", file=sys.stderr)
             return 1
