@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot import redact
 from bot.clock import Clock, SystemClock
 from bot.commands import Level, Registry
 from bot.config import Config
@@ -39,6 +40,7 @@ class App(PluginAPI):
         store: Store | None = None,
         plugin_classes: Sequence[type[Plugin]] | None = None,
     ) -> None:
+        redact.install()  # before anything reads a secret
         self.config = config
         self.clock = clock or SystemClock()
         self.store = store or Store(config.database_url, modes=config.modes)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot import redact
 from bot.app import App
 from bot.clock import SystemClock
 from bot.config import BUILTIN_PLUGINS, Config, ConfigError
@@ -84,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    redact.install()
     if level != "DEBUG":
         logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
@@ -102,12 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     plugin_command: CliCommand | None = getattr(args, "plugin_command", None)
     if plugin_command is not None:
-        return asyncio.run(_plugin_command(load_config(args.config), plugin_command, args))
+        return asyncio.run(_plugin_command(_configured(args.config), plugin_command, args))
     match args.command:
         case "run":
-            return asyncio.run(_run(load_config(args.config)))
+            return asyncio.run(_run(_configured(args.config)))
         case "console":
-            return asyncio.run(_console(load_config(args.config)))
+            return asyncio.run(_console(_configured(args.config)))
         case "demo":
             from bot.devtools.demo import play
 
@@ -115,8 +118,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         case "check-config":
             return _check_config(args.config)
         case "db":
-            return asyncio.run(_db_upgrade(load_config(args.config)))
+            return asyncio.run(_db_upgrade(_configured(args.config)))
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _configured(path: Path | None) -> Config:
+    """The config; from here on, whatever this process creates (the database, its lock,
+    digests, exports, the Matrix key store) gets the modes of `file_mode` (bot.files), not
+    whatever umask the shell had."""
+    config = load_config(path)
+    os.umask(config.modes.umask)
+    return config
 
 
 async def _run(config: Config) -> int:

@@ -41,6 +41,7 @@ def build_transports(config: Config, clock: Clock, store: Store | None = None) -
                     state=state,
                     base_dir=config.base_dir,
                     owns_store=own,
+                    modes=config.modes,
                 )
             )
     return transports

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from bot.commands import UserError
 from bot.config import Config
+from bot.files import Modes, make_directory
 
 _UNSAFE_NAME = re.compile(r"[^a-z0-9._-]+")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -23,9 +24,10 @@ _NEWLINES = re.compile(r"\r\n|\r|\n")
 
 
 @contextlib.contextmanager
-def atomic_text(path: Path) -> Iterator[TextIO]:
+def atomic_text(path: Path, modes: Modes) -> Iterator[TextIO]:
     """Write `path` through a temporary file beside it, renamed into place only when the
     block finished: readers never see half a file, and a failure leaves nothing behind.
+    The file gets `modes.file` (bot.files: owner-only unless `file_mode: group`).
     Problems with the path become one UserError line."""
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
@@ -37,7 +39,7 @@ def atomic_text(path: Path) -> Iterator[TextIO]:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        tmp.chmod(0o666 & ~_umask())
+        tmp.chmod(modes.file)
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -45,12 +47,6 @@ def atomic_text(path: Path) -> Iterator[TextIO]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-def _umask() -> int:
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
 
 
 def data_directory(config: Config, configured: str | None, default: str) -> Path:
@@ -65,9 +61,10 @@ def data_directory(config: Config, configured: str | None, default: str) -> Path
     return config.base_dir / default
 
 
-def ensure_directory(directory: Path) -> Path:
+def ensure_directory(directory: Path, modes: Modes) -> Path:
+    """`directory`, created (with its missing parents) with `modes.directory`."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        make_directory(directory, modes)
     except OSError as exc:
         raise UserError(f"cannot create directory {directory}: {exc.strerror or exc}") from None
     return directory

@@ -138,9 +138,24 @@ async def run_bot(
     env: dict[str, str] | None = None,
     capture: bool = True,
     log_level: str = "WARNING",
+    log: Path | None = None,
 ) -> asyncio.subprocess.Process:
     """`deployday run -c CONFIG` as a real process (stderr kept when `capture`, for the
-    assertion message of a test that expects a clean exit)."""
+    assertion message of a test that expects a clean exit; written to `log` instead when
+    given, for logs too long to sit in a pipe)."""
+    if log is None:
+        stderr = asyncio.subprocess.PIPE if capture else asyncio.subprocess.DEVNULL
+        return await _run_bot(config, env, log_level, stderr)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        return await _run_bot(config, env, log_level, fd)
+    finally:
+        os.close(fd)  # the bot has its own copy
+
+
+async def _run_bot(
+    config: Path, env: dict[str, str] | None, log_level: str, stderr: int
+) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -152,7 +167,7 @@ async def run_bot(
         str(config),
         env=env,
         stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE if capture else asyncio.subprocess.DEVNULL,
+        stderr=stderr,
     )
 
 

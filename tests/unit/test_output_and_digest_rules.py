@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.commands import UserError
+from bot.files import GROUP, OWNER
 from plugins.common.files import atomic_text, csv_cell, file_stem, md_cell
 from plugins.common.when import parse_moment
 from plugins.deploys.service import DeployView
@@ -58,16 +59,20 @@ def test_file_stems_stay_in_their_directory() -> None:
 
 def test_atomic_files_are_whole_or_absent(tmp_path: Path) -> None:
     target = tmp_path / "out.txt"
-    with atomic_text(target) as f:
+    with atomic_text(target, OWNER) as f:
         f.write("complete\n")
     assert target.read_text() == "complete\n"
-    with pytest.raises(RuntimeError), atomic_text(target) as f:
+    assert target.stat().st_mode & 0o777 == 0o600
+    with atomic_text(target, GROUP) as f:
+        f.write("complete\n")
+    assert target.stat().st_mode & 0o777 == 0o640
+    with pytest.raises(RuntimeError), atomic_text(target, OWNER) as f:
         f.write("half")
         raise RuntimeError("interrupted")
     assert target.read_text() == "complete\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
     missing = r"cannot write .*/missing/x: No such file or directory"
-    with pytest.raises(UserError, match=missing), atomic_text(tmp_path / "missing" / "x"):
+    with pytest.raises(UserError, match=missing), atomic_text(tmp_path / "missing" / "x", OWNER):
         pass
 
 

@@ -17,6 +17,7 @@ import irc.client
 
 from bot.config.networks import IrcNetworkConfig
 from bot.messages import Message, Room
+from bot.redact import keep_secret
 from bot.transports.irc.caps import WANTED_CAPS, CapNegotiator
 from bot.transports.irc.connection import (
     IrcConnection,
@@ -42,7 +43,7 @@ def password(config: IrcNetworkConfig, label: str) -> str | None:
     env = config.password_env
     if not env:
         return None
-    value = os.environ.get(env)
+    value = keep_secret(os.environ.get(env))
     if value is None:
         log.error(
             "%s: environment variable %s is not set; connecting without a password", label, env

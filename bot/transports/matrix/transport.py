@@ -27,6 +27,7 @@ from nio.exceptions import LocalProtocolError
 from bot.clock import Clock, SystemClock
 from bot.config.networks import MatrixNetworkConfig
 from bot.errors import StartupError
+from bot.files import OWNER, Modes, make_directory
 from bot.messages import Reply
 from bot.state import State
 from bot.transports.matrix.render import render
@@ -95,6 +96,7 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
         base_dir: Path | None = None,
         wall: Clock | None = None,
         owns_store: bool = False,
+        modes: Modes = OWNER,
     ) -> None:
         super().__init__(
             name, config.reconnect, clock=clock, tz=tz, outbox_limit=config.outbox_limit
@@ -103,6 +105,7 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
         self._state = state
         self._owns_store = owns_store
         self._store_path = (base_dir or Path.cwd()) / config.store_path
+        self._modes = modes  # of the key store's directory (bot.files)
         self._client = make_client(config, self._store_path)
         self._session = Session(name, config, self._client, state)
         self._rooms = Rooms(
@@ -179,7 +182,7 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
 
     def _begin(self) -> Mapping[str, Coroutine[Any, Any, None]]:
         if self.config.encryption:
-            self._store_path.mkdir(parents=True, exist_ok=True)
+            make_directory(self._store_path, self._modes)
         return {"rooms": self._rooms.maintain(self._online, self._stopping)}
 
     async def _hang_up(self) -> None:
