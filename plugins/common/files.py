@@ -21,6 +21,9 @@ from bot.files import Modes, make_directory
 _UNSAFE_NAME = re.compile(r"[^a-z0-9._-]+")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
+# What Markdown (GitHub's, with its extensions) would turn into a link or an image: link
+# and image brackets, and the starts of bare URLs (scheme:// and www.).
+_LINK_SYNTAX = re.compile(r"[\[\]]|:(?=//)|(?<=www)\.", re.IGNORECASE)
 
 
 @contextlib.contextmanager
@@ -96,12 +99,16 @@ def seconds(delta: timedelta | None) -> int | float | None:
 
 
 def md_cell(value: object) -> str:
-    """Text safe inside a Markdown table cell or list item: backslashes and pipes escaped,
-    line breaks as <br>, and no raw HTML."""
+    """Text safe inside a Markdown table cell, list item or heading: backslashes and pipes
+    escaped, line breaks as <br>, no raw HTML (so no <http://…> autolink either), and
+    nothing that becomes a link or an image: `[x](http://evil)`, `![img](…)`, and bare
+    URLs (kept as text, the `:` of `://` and the `.` of `www.` escaped). Rendered, it
+    reads as typed."""
     if value is None:
         return ""
     s = str(value).replace("\\", "\\\\").replace("|", "\\|")
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = _LINK_SYNTAX.sub(lambda m: "\\" + m[0], s)
     return _NEWLINES.sub("<br>", s)
 
 

@@ -17,6 +17,7 @@ from bot.mail import Mailer, MailError
 from bot.messages import Inline, Reply, bold, text
 from bot.people import PersonRef
 from bot.plugin import Context, Plugin, PluginAPI, cli_command
+from bot.text import clean
 from plugins import MIGRATIONS
 from plugins.catalog.service import CatalogService
 from plugins.common.chat import clock_time
@@ -133,7 +134,7 @@ class PlansPlugin(Plugin):
     )
     async def deploy_move(self, ctx: Context, name: str, when: Text) -> Reply:
         planned_for = self._when_all(when, ctx.now)
-        plan = await PlanService.of(self.api).move(name.lower(), planned_for, ctx.now)
+        plan = await PlanService.of(self.api).move(check_deploy_name(name), planned_for, ctx.now)
         self._quiet_until = None
         return await self._publish(ctx, Notice("moved", plan))
 
@@ -151,7 +152,7 @@ class PlansPlugin(Plugin):
         ],
     )
     async def deploy_cancel(self, ctx: Context, name: str) -> Reply:
-        plan = await PlanService.of(self.api).cancel(name.lower())
+        plan = await PlanService.of(self.api).cancel(check_deploy_name(name))
         self._quiet_until = None
         return await self._publish(ctx, Notice("cancelled", plan))
 
@@ -176,7 +177,7 @@ class PlansPlugin(Plugin):
             elif word:
                 wanted.append(await self.api.people.ensure(ctx.network, word))
         plan, responders = await PlanService.of(self.api).expect(
-            name.lower(), wanted, ctx.person, ctx.now
+            check_deploy_name(name), wanted, ctx.person, ctx.now
         )
         expected = f"deploy {plan.name} expects {', '.join(r.label for r in responders)}"
         if plan.status == STARTED:
@@ -216,6 +217,7 @@ class PlansPlugin(Plugin):
         offline: bool = False,
     ) -> PlanView:
         name = check_deploy_name(name)
+        description = clean(description or "").strip() or None  # the command line's too
         if description and len(description) > MAX_DESCRIPTION:
             raise UserError(
                 f"the description is {len(description)} characters; keep it under {MAX_DESCRIPTION}"
@@ -271,8 +273,13 @@ class PlansPlugin(Plugin):
         )
         self._quiet_until = min(due.next_check or now + RESCAN, now + RESCAN)
         for notice in due.notices:
-            await self.api.announce(await self.render(notice, now))
-            await self.mail(notice, now)
+            try:
+                await self.api.announce(await self.render(notice, now))
+                await self.mail(notice, now)
+            except Exception:  # one bad notice must not cost the others theirs
+                log.exception(
+                    "the %s announcement of deploy %r failed", notice.kind, notice.plan.name
+                )
         if due.missing is not None:
             await self.api.announce(await self.remind(due.missing))
 
@@ -370,10 +377,12 @@ class PlansPlugin(Plugin):
             elif args.action == "move":
                 when = self._when_all(args.when, now)
                 notice = Notice(
-                    "moved", await plans.move(args.name.lower(), when, now, offline=True)
+                    "moved", await plans.move(check_deploy_name(args.name), when, now, offline=True)
                 )
             else:
-                notice = Notice("cancelled", await plans.cancel(args.name.lower(), offline=True))
+                notice = Notice(
+                    "cancelled", await plans.cancel(check_deploy_name(args.name), offline=True)
+                )
             for line in (await self.render(notice, now)).plain.splitlines():
                 print(line)
             mailed = await self.mail(notice, now)

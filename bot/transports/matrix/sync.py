@@ -306,7 +306,12 @@ def _relation(content: dict[str, Any]) -> dict[str, Any]:
 
 
 def _from_ms(stamp: int) -> datetime:
-    return datetime.fromtimestamp(stamp / 1000, UTC)
+    """A Matrix timestamp; one no calendar holds (any homeserver may set one) reads as the
+    distant past, so its message is ignored as too old instead of failing every sync."""
+    try:
+        return datetime.fromtimestamp(stamp / 1000, UTC)
+    except (OverflowError, ValueError, OSError):
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def _json_list(values: Iterable[str]) -> str:
