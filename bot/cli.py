@@ -89,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     redact.install()
     if level != "DEBUG":
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    umask = os.umask(0o077)  # read it (there is no other way); `_configured` sets it
+    os.umask(umask)
     try:
         return _dispatch(args)
     except ConfigError as exc:
@@ -100,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        os.umask(umask)  # as it was, for a caller in the same process (the tests)
 
 
 def _dispatch(args: argparse.Namespace) -> int:

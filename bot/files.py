@@ -39,6 +39,7 @@ def make_directory(path: Path, modes: Modes) -> Path:
     for directory in reversed(missing):
         directory.mkdir(exist_ok=True)
         directory.chmod(modes.directory)
+    path.mkdir(exist_ok=True)  # a file in the way: FileExistsError, as mkdir says
     return path
 
 

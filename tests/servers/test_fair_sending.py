@@ -19,12 +19,11 @@ import pytest
 from bot.app import App
 from bot.clock import SystemClock
 from bot.devtools.ircuser import IrcUser
-from bot.loading import build_config
 from bot.messages import Sender
 from bot.text import clean
-from bot.transports.irc import IrcTransport
 from plugins.incidents.lifecycle import Action
 from plugins.incidents.service import IncidentService
+from tests.servers.irc_bot import irc_app
 from tests.servers.ircd import IrcServer
 
 pytestmark = pytest.mark.servers
@@ -39,25 +38,8 @@ async def bot_on(
     server: IrcServer, database: Path, nick: str, channel: str, **network: Any
 ) -> AsyncIterator[App]:
     """The bot on `server` with incident #1 carrying NOTES notes, ready in `channel`."""
-    config = build_config(
-        {
-            "database": f"sqlite:///{database}",
-            "networks": {
-                "net": {
-                    "kind": "irc",
-                    "host": server.host,
-                    "port": server.port,
-                    "tls": False,
-                    "nick": nick,
-                    "channels": [channel],
-                    **network,
-                }
-            },
-        }
-    )
     clock = SystemClock()
-    transport = IrcTransport("net", config.networks["net"], clock=clock, tz=config.tz)
-    app = App(config, [transport], clock=clock)
+    app, transport = irc_app(server, database, nick, channel, clock, network=network)
     await app.start()
     try:
         incidents = IncidentService.of(app)

@@ -10,14 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App
 from bot.clock import FakeClock
 from bot.devtools.ircuser import IrcUser
-from bot.loading import build_config
 from bot.messages import Sender
 from bot.text import clean
-from bot.transports.irc import IrcTransport
 from plugins.incidents.service import IncidentService
+from tests.servers.irc_bot import irc_app
 from tests.servers.ircd import IrcServer
 
 pytestmark = pytest.mark.servers
@@ -37,27 +35,17 @@ async def test_a_long_answer_under_default_flood_limits(
 async def long_answer(server: IrcServer, database: Path) -> None:
     n = next(_ids)
     bot_nick, nick, channel = f"floodbot{n}", f"reader{n}", f"#flood{n}"
-    config = build_config(
-        {
-            "database": f"sqlite:///{database}",
-            "incidents": {"list_limit": LINES},
-            "networks": {
-                "net": {
-                    "kind": "irc",
-                    "host": server.host,
-                    "port": server.port,
-                    "tls": False,
-                    "nick": bot_nick,
-                    "channels": [channel],
-                    "page_lines": LINES + 1,  # the whole answer at once
-                }
-            },
-        }
-    )
-    assert config.networks["net"].flood.per_second == 1.0  # the shipped defaults
     clock = FakeClock()
-    transport = IrcTransport("net", config.networks["net"], clock=clock, tz=config.tz)
-    app = App(config, [transport], clock=clock)
+    app, transport = irc_app(
+        server,
+        database,
+        bot_nick,
+        channel,
+        clock,
+        network={"page_lines": LINES + 1},  # the whole answer at once
+        incidents={"list_limit": LINES},
+    )
+    assert app.config.networks["net"].flood.per_second == 1.0  # the shipped defaults
     await app.start()
     user = await IrcUser.connect(server.host, server.port, nick, timeout=20)
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import SystemClock
-from tests.servers.matrix_bot import WAIT, bot_account, matrix_network, start_bot
+from tests.servers.matrix_bot import WAIT, bot_account, matrix_network, room_with, start_bot
 from tests.servers.synapse import Homeserver
 
 pytestmark = pytest.mark.servers
@@ -24,14 +24,11 @@ async def test_a_60_kb_message_does_not_stall_anyone(
 ) -> None:
     bot_id, password = await bot_account(synapse, monkeypatch)
     mallory, bob = await asyncio.gather(synapse.user("mallory"), synapse.user("bob"))
-    alias = synapse.unique("stall")
-    room = await bob.create_room(alias=alias, invite=(bot_id, mallory.user_id))
-    await mallory.wait_invite(room)
-    await mallory.join(room)
+    room, alias = await room_with(synapse, bob, bot_id, mallory)
     bot = await start_bot(
         tmp_path / "stall.sqlite3",
         SystemClock(),
-        {"fedora": matrix_network(synapse, bot_id, [f"#{alias}:localhost"])},
+        {"fedora": matrix_network(synapse, bot_id, [alias])},
         bot_id,
         password,
     )

@@ -17,6 +17,7 @@ from bot.devtools.ircuser import IrcUser
 from bot.text import clean
 from tests.servers.ircd import IrcServer
 from tests.servers.support import run_bot, run_cli
+from tests.servers.test_two_instances import config_text
 
 pytestmark = pytest.mark.servers
 
@@ -25,24 +26,13 @@ SOON = 5.0  # seconds for an announcement made beside the running bot to reach t
 _ids = itertools.count(1)
 
 
-def write_config(path: Path, server: IrcServer, nick: str, channel: str) -> Path:
-    path.write_text(
-        "database: sqlite:///shared.sqlite3\n"
-        "timezone: Europe/Prague\n"
-        "admins: [alice]\n"
-        f"networks:\n  local:\n    kind: irc\n    host: {server.host}\n"
-        f"    port: {server.port}\n    tls: false\n    nick: {nick}\n"
-        f"    channels: ['{channel}']\n    flood: {{burst: 100, per_second: 1000}}\n"
-    )
-    return path
-
-
 async def test_a_second_run_refuses_and_the_tools_announce_through_the_first(
     miniircd: IrcServer, tmp_path: Path
 ) -> None:
     n = next(_ids)
     nick, channel = f"onlybot{n}", f"#only{n}"
-    config = write_config(tmp_path / "config.yaml", miniircd, nick, channel)
+    config = tmp_path / "config.yaml"
+    config.write_text(config_text(miniircd, "sqlite:///shared.sqlite3", nick, channel, []))
     watcher = await IrcUser.connect(miniircd.host, miniircd.port, f"alice{n}")
     await watcher.join(channel)
     first = await run_bot(config)
