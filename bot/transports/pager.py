@@ -33,8 +33,8 @@ class Pager:
 
     def first(self, key: str, lines: list[str]) -> list[str]:
         """What to send of a new answer to `key` now; a longer answer's rest is kept for
-        `more` (replacing any older rest: `!more` continues the last long answer)."""
-        self._rests.pop(key, None)
+        `more`, in place of an older one (`!more` continues the last long answer; short
+        answers meanwhile leave it be)."""
         if len(lines) <= self.page:
             return lines
         rest = lines[self.page - 1 :]

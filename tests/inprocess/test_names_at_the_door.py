@@ -37,6 +37,16 @@ async def test_deploy_names_are_named_like_services(bot: Harness) -> None:
     )
 
 
+async def test_names_of_people_are_bounded(bot: Harness) -> None:
+    """No identity key is longer than the longest Matrix ID (255): a longer name typed in a
+    command is one line (it used to be stored, or an internal error on PostgreSQL), and a
+    message whose sender id is longer is not taken at all."""
+    said = await bot.say("alice", f"!roster add {'b' * 300} infra")
+    assert said.text == "alice: a name or ID is at most 255 characters; got 300"
+    assert (await bot.say("m" * 256, "!incidents")).here == []
+    assert (await bot.say("m" * 255, "!incidents")).text == "no open incidents"
+
+
 async def test_a_date_beyond_the_calendar_is_one_line(bot: Harness) -> None:
     await bot.say("dave", "!break pkgdb down")
     said = await bot.say("alice", "!export md --until 9999-12-31")

@@ -112,6 +112,7 @@ def test_long_private_answers_come_a_page_at_a_time() -> None:
         *lines[4:8],
         "… 4 more lines: say !more for the next 4 (kept for 30 minutes)",
     ]
+    assert pager.first("alice", ["a short answer meanwhile"]) == ["a short answer meanwhile"]
     assert pager.more("alice") == lines[8:]
     assert pager.more("alice") is None
     assert pager.first("bob", lines[:5]) == lines[:5]  # a page's worth goes whole
