@@ -17,6 +17,7 @@ PEOPLE = 200
 DEPLOYS = 50
 BUSIEST_SHARE = 0.10  # the busiest deploy (deploy1) has this share of the incidents
 BUSIEST = "deploy1"
+RESPONSES = {"taken", "fixed"}  # the response kinds this generator writes
 
 
 def _ts(when: datetime) -> str:
@@ -89,8 +90,8 @@ def generate(db: Path, incidents: int) -> tuple[int, int]:
         cur.executemany(
             "INSERT INTO incidents (id, number, deploy_id, service, environment, summary, "
             "severity, status, reporter_id, owner_id, duplicate_of, created_at, updated_at, "
-            "source_network, source_room, version) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "source_network, source_room, version, acknowledged_at, fixed_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             inc_rows,
         )
         cur.executemany(
@@ -158,6 +159,9 @@ def generate(db: Path, incidents: int) -> tuple[int, int]:
                     "libera",
                     "#fedora-admin",
                     1,
+                    # what the bot keeps with each event: first response, last fix
+                    next((e[1] for e in events if e[3] in RESPONSES), None),
+                    max((e[1] for e in events if e[3] == "fixed"), default=None),
                 )
             )
             ev_rows += [(*e, "libera", "#fedora-admin") for e in events]

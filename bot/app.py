@@ -20,11 +20,12 @@ from bot.errors import StartupError
 from bot.loading import load_plugin_classes
 from bot.messages import Message, Reply, Sender
 from bot.people import People
-from bot.plugin import Handler, Plugin, PluginAPI
+from bot.plugin import Handler, NetworkStatus, Plugin, PluginAPI
 from bot.scheduler import Scheduler
 from bot.store import Store
 from bot.tasks import TaskTracker
 from bot.transports.base import Paging, Transport
+from bot.web import Routes
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,7 +52,9 @@ class App(PluginAPI):
         self.scheduler = Scheduler(self.clock, self.tracker, self.coordination.jobs)
         self.people = People(self.store, self.clock, self.fold)
         self.registry = Registry()
+        self.routes = Routes()
         self.dispatcher = Dispatcher(self, self.tracker)
+        self.command_stats = self.dispatcher.stats
         self._shared: dict[Callable[..., Any], Any] = {}
         self._subscribers: dict[str, list[Handler]] = {}
         self._admins = {a.casefold() for a in config.admins}
@@ -142,6 +145,22 @@ class App(PluginAPI):
             ):
                 continue
             await self.send(network, room, reply, announcement=True)
+
+    def networks(self) -> list[NetworkStatus]:
+        found = []
+        for name, transport in self.transports.items():
+            stats = transport.stats()
+            found.append(
+                NetworkStatus(
+                    name,
+                    transport.kind,
+                    self.serves(name),
+                    stats.connected,
+                    stats.reconnects,
+                    stats.queued,
+                )
+            )
+        return found
 
     def _served(self) -> set[str]:
         return {name for name in self.transports if self.serves(name)}

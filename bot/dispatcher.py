@@ -7,10 +7,12 @@ import asyncio
 import logging
 import re
 import secrets
+import time
 from typing import Literal, Protocol
 
 from bot.clock import Clock
-from bot.commands import Command, Level, UsageError, UserError
+from bot.command_stats import UNKNOWN, CommandStats, Outcome
+from bot.commands import Command, Level, UserError
 from bot.messages import Message, Reply, Sender
 from bot.people import MAX_NAME_CHARS
 from bot.plugin import Context, PluginAPI
@@ -46,6 +48,7 @@ class Dispatcher:
         self._accepting = True
         limits = app.config.rate_limit
         self._throttle = Throttle(app.clock, limits.burst, limits.per_minute / 60)
+        self.stats = CommandStats()  # outcomes and latencies, for exporters (the intake)
 
     async def submit(self, message: Message) -> None:
         """The sink transports deliver to: queue the message behind its sender's earlier
@@ -84,6 +87,8 @@ class Dispatcher:
             return
         trusted = self._app.is_trusted(message.network)
         verdict = "ok" if trusted else self._throttle.check(_throttle_key(message))
+        if verdict != "ok":
+            self._count_throttled(command_text)
         if verdict == "drop":
             log.info(
                 "rate limit: dropped a command from %s on %s", message.sender.id, message.network
@@ -104,16 +109,17 @@ class Dispatcher:
                 "rate limit: %s on %s is over the limit", message.sender.id, message.network
             )
             return
+        started = time.perf_counter()
         if len(command_text) > MAX_COMMAND_CHARS:
-            reply: Reply | None = _to(
-                message,
-                f"that command is {len(command_text):,} characters; I read at most "
-                f"{MAX_COMMAND_CHARS:,}: say it in shorter pieces",
-            )
+            ran = self._too_long(message, command_text)
         else:
-            reply = await self._run(message, command_text)
+            ran = await self._run(message, command_text)
+        if ran is None:
+            return
+        command, outcome, reply = ran
         if reply is not None:
             await self._app.send(message.network, message.room.id, reply)
+        self.stats.record(command, outcome, time.perf_counter() - started)
 
     def _addressed(self, message: Message, text: str) -> str | None:
         """The command part of `text` if it is meant for the bot, else None."""
@@ -128,7 +134,23 @@ class Dispatcher:
                     return text[len(head) :].strip()
         return text if message.room.is_direct else None
 
-    async def _run(self, message: Message, text: str) -> Reply | None:
+    def _too_long(self, message: Message, text: str) -> tuple[str, Outcome, Reply]:
+        """Refused before parsing: the work one message can cost stays bounded."""
+        cmd = self._app.registry.match(text)[0]
+        reply = _to(
+            message,
+            f"that command is {len(text):,} characters; I read at most "
+            f"{MAX_COMMAND_CHARS:,}: say it in shorter pieces",
+        )
+        return (cmd.name if cmd else UNKNOWN, Outcome.REFUSED, reply)
+
+    def _count_throttled(self, text: str) -> None:
+        cmd = self._app.registry.match(text)[0]
+        self.stats.record(cmd.name if cmd else UNKNOWN, Outcome.THROTTLED, 0.0)
+
+    async def _run(self, message: Message, text: str) -> tuple[str, Outcome, Reply | None] | None:
+        """The command run, how it went, and the answer; None for text that was no
+        command attempt at all."""
         cfg = self._app.config
         cmd, typed, argtext = self._app.registry.match(text)
         if cmd is None:
@@ -136,23 +158,25 @@ class Dispatcher:
                 return None  # "!!" or "! hi": not a command attempt
             hint = self._app.registry.suggest(typed[:40])
             did_you_mean = f"did you mean {cfg.prefix}{hint}? " if hint else ""
-            return _to(
-                message,
-                f"unknown command {cfg.prefix}{typed[:30]}; "
-                f"{did_you_mean}{cfg.prefix}help lists them all",
+            return (
+                UNKNOWN,
+                Outcome.UNKNOWN,
+                _to(
+                    message,
+                    f"unknown command {cfg.prefix}{typed[:30]}; "
+                    f"{did_you_mean}{cfg.prefix}help lists them all",
+                ),
             )
         try:
             person = await self._app.people.identify(message.network, message.sender)
             level = await self._level(message, person.id, cmd.level)
             if level < cmd.level:
-                return _to(message, self._denied(cmd, message))
+                return cmd.name, Outcome.DENIED, _to(message, self._denied(cmd, message))
             args = cmd.parse(argtext, cfg.prefix)
             ctx = Context(message, person, level, self._app, cmd)
             result = await cmd.handler(ctx, **args)
-        except UsageError as exc:
-            return _to(message, str(exc))
-        except UserError as exc:
-            return _to(message, str(exc))
+        except UserError as exc:  # a UsageError too
+            return cmd.name, Outcome.REFUSED, _to(message, str(exc))
         except Exception:
             ref = secrets.token_hex(3)
             log.exception(
@@ -163,14 +187,17 @@ class Dispatcher:
                 message.sender.id,
                 text[:200],
             )
-            return _to(
-                message,
-                f"{cfg.prefix}{cmd.name} failed with an internal error "
-                f"(ref {ref}); it was logged for the bot's operators",
+            return (
+                cmd.name,
+                Outcome.ERROR,
+                _to(
+                    message,
+                    f"{cfg.prefix}{cmd.name} failed with an internal error "
+                    f"(ref {ref}); it was logged for the bot's operators",
+                ),
             )
-        if result is None:
-            return None
-        return Reply.of(result) if isinstance(result, str) else result
+        reply = Reply.of(result) if isinstance(result, str) else result
+        return cmd.name, Outcome.OK, reply
 
     async def _level(self, message: Message, person_id: int, needed: Level) -> Level:
         """ADMIN or not, and MEMBER only when the command needs it: the roster lookup is a

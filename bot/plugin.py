@@ -6,25 +6,41 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from bot.clock import Clock
+from bot.command_stats import CommandStats
 from bot.commands import Command, Level, build_command
 from bot.config import Config
 from bot.messages import Message, Reply
 from bot.people import People, PersonRef
 from bot.scheduler import Scheduler
 from bot.store import Store
+from bot.web import Routes
 
 if TYPE_CHECKING:
     from bot.commands import Registry
 
 T = TypeVar("T")
+# the oldest a message's own time is believed: Matrix catches up on at most this much
+MAX_MESSAGE_AGE = timedelta(days=7)
 Handler = Callable[[object], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkStatus:
+    """One configured network as this instance sees it now (health checks, metrics)."""
+
+    name: str
+    kind: str
+    serving: bool  # this instance answers there (a standby replica does not)
+    connected: bool  # connected and in every configured room
+    reconnects: int  # connections made after the first
+    queued: int  # outgoing lines or messages waiting
 
 
 class PluginAPI(Protocol):
@@ -34,6 +50,11 @@ class PluginAPI(Protocol):
     people: People
     scheduler: Scheduler
     registry: Registry
+    routes: Routes  # HTTP routes features offer; served when the intake is enabled
+    command_stats: CommandStats  # what the dispatcher did with each command
+
+    def networks(self) -> list[NetworkStatus]:
+        """Every configured network's state now."""
 
     async def announce(
         self, reply: Reply, *, origin: Message | None = None, networks: set[str] | None = None
@@ -155,6 +176,18 @@ class Context:
     @property
     def now(self) -> datetime:
         return self.api.clock.now()
+
+    @property
+    def when(self) -> datetime:
+        """When the message was said, as its network stamped it (IRCv3 server-time, Matrix
+        origin_server_ts), so a command that waited while the bot was down is timed when
+        it was said; the bot's own clock when the network gave no time, or one in the
+        future or implausibly old (clocks are skewed, servers can be wrong)."""
+        now = self.now
+        sent = self.message.server_time
+        if sent is None or sent > now or now - sent > MAX_MESSAGE_AGE:
+            return now
+        return sent
 
     @property
     def network(self) -> str:

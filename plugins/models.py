@@ -105,6 +105,10 @@ class Incident(Base):
     consumer_known: Mapped[bool | None] = mapped_column()
     staging_mixup: Mapped[bool] = mapped_column(default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer)
+    # derived from the event log (metrics.stats.first_response / last_fix), written in the
+    # transaction that appends the event, so MTTA/MTTR need not scan the log
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    fixed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
@@ -222,3 +226,61 @@ class CatalogConsumer(Base):
     team: Mapped[str] = mapped_column(String(32))
     added_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Deployment(Base):
+    """A service deployed somewhere, as the pipeline reports it (`POST /deployments`,
+    `deployday deploy record`), on a deploy day or not: the changes that change-failure
+    figures count. `deploy_id` is the deploy day under way when it was recorded."""
+
+    __tablename__ = "deployments"
+    __table_args__ = (Index("ix_deployments_service_at", "service", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str | None] = mapped_column(String(128))
+    environment: Mapped[str | None] = mapped_column(String(32))
+    who: Mapped[str | None] = mapped_column(String(64))  # as the pipeline named them
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    deploy_id: Mapped[int | None] = mapped_column(ForeignKey("deploys.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # http | cli
+
+
+class AlertIncident(Base):
+    """The incident an Alertmanager alert opened, by the alert's fingerprint: while that
+    incident is open, the alert firing again adds to it instead of opening another.
+    `starts_at` tells a new firing of the alert from Alertmanager repeating the last one."""
+
+    __tablename__ = "alert_incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16))  # firing | resolved
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PipelineNotice(Base):
+    """A change the command line made (a deploy started or ended, a deployment recorded)
+    for the running bot to announce and tell the other features about; the bot claims it
+    within seconds (plugins.intake)."""
+
+    __tablename__ = "pipeline_notices"
+    __table_args__ = (
+        Index(
+            "ix_pipeline_notices_unclaimed",
+            "id",
+            sqlite_where=text("claimed_at IS NULL"),
+            postgresql_where=text("claimed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # started | ended | deployment
+    subject_id: Mapped[int] = mapped_column(Integer)  # the deploy's or deployment's id
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON the announcement needs
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -200,8 +200,13 @@ class Config(StrictModel):
         return self._base_dir
 
     def missing_secrets(self) -> list[str]:
-        """Environment variables the config names but the environment lacks."""
+        """Environment variables the config names but the environment lacks; a plugin's
+        settings name theirs with a `missing_secrets()` method of their own."""
         problems = []
+        for key, section in self._sections.items():
+            check = getattr(section, "missing_secrets", None)
+            if callable(check):
+                problems += [f"{key}.{problem}" for problem in check()]
         for name, net in self.networks.items():
             for key in ("password_env", "access_token_env"):
                 env = getattr(net, key, None)

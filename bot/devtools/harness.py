@@ -13,7 +13,7 @@ from bot.clock import FakeClock
 from bot.loading import build_config
 from bot.messages import Message, Reply, Room, Sender
 from bot.store import Store
-from bot.transports.base import Sink
+from bot.transports.base import Sink, TransportStats
 
 
 @dataclass(slots=True)
@@ -39,6 +39,8 @@ class MemoryTransport:
         self.nick = nick
         self.sent: list[Sent] = []
         self._sink: Sink | None = None
+        self.connected = True  # what stats() reports; tests of health checks change them
+        self.reconnects = 0
 
     @property
     def own_names(self) -> tuple[str, ...]:
@@ -50,6 +52,9 @@ class MemoryTransport:
 
     def fold(self, name: str) -> str:
         return name.casefold()
+
+    def stats(self) -> TransportStats:
+        return TransportStats(self.connected, self.reconnects, queued=0)
 
     async def start(self, sink: Sink) -> None:
         self._sink = sink
@@ -120,9 +125,11 @@ class Harness:
         account: str | None = None,
         host: str | None = None,
         at: datetime | None = None,
+        sent_at: datetime | None = None,
     ) -> Said:
         """`nick` says `text` in `room` (a nick as room means a private message); `host`
-        is where they connect from (an IRC user@host, kept across nick changes)."""
+        is where they connect from (an IRC user@host, kept across nick changes). The
+        network stamps it `sent_at` (default: now), as if it waited before arriving."""
         if at is not None:
             self.clock.set(at)  # a jump: jobs due on the way are skipped, as after a pause
         transport = self.transport(network)
@@ -137,7 +144,7 @@ class Harness:
                 Room(room if not direct else nick, direct),
                 sender,
                 text,
-                server_time=self.clock.now(),
+                server_time=sent_at or self.clock.now(),
             )
         )
         await self.app.tracker.settle()

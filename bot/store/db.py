@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import threading
 from collections.abc import Iterator, Sequence
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, create_engine, event, make_url, select, text
+from sqlalchemy import Connection, bindparam, create_engine, event, make_url, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -152,14 +153,19 @@ def next_counter(conn: Connection, name: str) -> int:
     """Allocate the next value of a named counter inside the caller's transaction: unique
     and gapless even across processes, because the counter row stays locked until commit
     (and a unit rolled back to its savepoint gives its number back)."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = (
+    return conn.execute(_counter_upsert(conn.dialect.name), {"name": name}).scalar_one()
+
+
+@functools.cache
+def _counter_upsert(dialect: str) -> Any:
+    """Built once per dialect: building the statement cost more than running it."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
         insert(Counter)
-        .values(name=name, value=1)
+        .values(name=bindparam("name"), value=1)
         .on_conflict_do_update(index_elements=[Counter.name], set_={"value": Counter.value + 1})
         .returning(Counter.value)
     )
-    return conn.execute(stmt).scalar_one()
 
 
 def _tune_sqlite(engine: Any) -> None:

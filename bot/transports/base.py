@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from bot.messages import Message, Reply
 
 Sink = Callable[[Message], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class TransportStats:
+    """A network's state in plain numbers, for health checks and metrics."""
+
+    connected: bool  # connected and in every configured room: a reply would go out now
+    reconnects: int  # connections made after the first
+    queued: int  # outgoing lines or messages waiting in the outbox
 
 
 class Transport(Protocol):
@@ -37,6 +47,9 @@ class Transport(Protocol):
 
     def fold(self, name: str) -> str:
         """Case-fold a nick, account or room id by the network's own rules."""
+
+    def stats(self) -> TransportStats:
+        """Its state now."""
 
 
 @runtime_checkable

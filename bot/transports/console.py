@@ -22,7 +22,7 @@ from bot.messages import (
     table_as_lines,
 )
 from bot.text import clean
-from bot.transports.base import Sink
+from bot.transports.base import Sink, TransportStats
 
 ROOM = "console"
 
@@ -59,6 +59,9 @@ class ConsoleTransport:
 
     def fold(self, name: str) -> str:
         return name.casefold()
+
+    def stats(self) -> TransportStats:
+        return TransportStats(connected=True, reconnects=0, queued=0)
 
     async def start(self, sink: Sink) -> None:
         self._reader = asyncio.create_task(self._read(sink), name="console-reader")

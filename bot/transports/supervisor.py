@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Generic
 from bot.clock import Clock
 from bot.config.networks import ReconnectConfig
 from bot.messages import Message
-from bot.transports.base import Sink
+from bot.transports.base import Sink, TransportStats
 from bot.transports.outbox import Outbox, Q, Queued
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,11 @@ class SupervisedTransport(abc.ABC, Generic[Q]):
     def ready(self) -> bool:
         """Connected and in every configured room, so a reply would go out now."""
 
+    @property
+    @abc.abstractmethod
+    def connections(self) -> int:
+        """Connections made so far (an IRC registration, a Matrix sync after being off)."""
+
     @abc.abstractmethod
     def _begin(self) -> Mapping[str, Coroutine[Any, Any, None]]:
         """Prepare to connect; the tasks to run beside the reconnect loop, by role."""
@@ -113,6 +118,9 @@ class SupervisedTransport(abc.ABC, Generic[Q]):
 
     async def _release(self) -> None:
         """Free what outlives the tasks, after they are gone."""
+
+    def stats(self) -> TransportStats:
+        return TransportStats(self.ready, max(0, self.connections - 1), len(self._outbox))
 
     # --- the life cycle ---
 

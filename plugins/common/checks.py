@@ -1,5 +1,6 @@
 """The one copy of the name rules the features share: services and consumers,
-environments, teams, deploy names, HH:MM times and mail addresses.
+environments, teams, deploy names, versions and who deployed, HH:MM times and mail
+addresses.
 
 Two readers use them. Chat commands take what people type (any case, stored lowercase)
 and refuse with a UserError line that says what a good name looks like; config validators
@@ -19,6 +20,8 @@ ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 TEAM = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")  # HH:MM, 24 hours
 MAIL_ADDRESS = re.compile(r"^[^@\s<>,]+@[^@\s<>,]+$")
+VERSION = re.compile(r"^[\w.+:~/@-]{1,128}$")  # 2.3.1, v2.3.1-rc1+build.5, a commit hash
+WHO_CHARS = 64
 
 
 def check_service(name: str, what: str = "service") -> str:
@@ -60,6 +63,24 @@ def check_team(name: str, teams: Sequence[str]) -> str:
 def check_deploy_name(name: str) -> str:
     """A deploy's name (lowercase); the same for a plan, which the deploy picks up by it."""
     return check_service(name, "deploy")
+
+
+def check_version(value: str) -> str:
+    value = value.strip()
+    if not VERSION.match(value):
+        raise UserError(
+            "a version is up to 128 letters, digits or . + : ~ / @ - _ (like 2.3.1 or a "
+            f"commit hash); got {value[:40]!r}"
+        )
+    return value
+
+
+def check_who(value: str) -> str:
+    """Who deployed, as the pipeline names them: a person or a job, shown as given."""
+    value = " ".join(clean(value).split())
+    if not value or len(value) > WHO_CHARS:
+        raise UserError(f"say who deployed in 1 to {WHO_CHARS} characters")
+    return value
 
 
 def config_name(value: str, what: str) -> str:

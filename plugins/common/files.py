@@ -91,10 +91,12 @@ def iso(when: datetime | None) -> str | None:
     return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def seconds(delta: timedelta | None) -> int | float | None:
+def seconds(delta: timedelta | float | None) -> int | float | None:
+    """A duration as exports and JSON digests write it: seconds to the millisecond, whole
+    seconds as an int."""
     if delta is None:
         return None
-    value = round(delta.total_seconds(), 3)
+    value = round(delta.total_seconds() if isinstance(delta, timedelta) else delta, 3)
     return int(value) if value.is_integer() else value
 
 

@@ -8,7 +8,8 @@ from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
 from plugins.common.chat import clock_time, duration, plural
 from plugins.common.checks import check_deploy_name, check_environment
-from plugins.deploys.service import DEPLOY_ENDED, DEPLOY_STARTED, DeployService, DeployView
+from plugins.deploys.day import announce_end, announce_start
+from plugins.deploys.service import DeployService, DeployView
 from plugins.metrics.service import MetricsService, Scope
 from plugins.roster.service import RosterService
 
@@ -42,20 +43,7 @@ class DeploysPlugin(Plugin):
         deploy = await DeployService.of(self.api).start(
             name, api_break, description, ctx.person, ctx.now, environment
         )
-        p = ctx.prefix
-        announcement = Reply.of(
-            [
-                bold("Deploy day: "),
-                text(f"deploy {deploy.name} started by {ctx.person.name}"),
-                *([text(" — "), bold("API BREAK")] if deploy.api_break else []),
-                *([text(f" — {deploy.description}")] if deploy.description else []),
-            ],
-            f"Firefighters: {p}checkin <team> to go on duty; report breakage with "
-            f"{p}break <service> <what broke>",
-        )
-        await ctx.respond(announcement)
-        await self.api.announce(announcement, origin=ctx.message)
-        await self.api.publish(DEPLOY_STARTED, deploy)
+        await announce_start(self.api, deploy, origin=ctx.message)
         return None
 
     @command(
@@ -68,23 +56,7 @@ class DeploysPlugin(Plugin):
     )
     async def deploy_end(self, ctx: Context) -> None:
         ended = await DeployService.of(self.api).end(ctx.now)
-        d = ended.deploy
-        summary = await MetricsService.of(self.api).summary(Scope(d.name, deploy_id=d.id))
-        reply = Reply.of(
-            [
-                bold("Deploy day over: "),
-                text(
-                    f"deploy {d.name} ended after {duration(ctx.now - d.started_at)}; "
-                    f"{plural(summary.total, 'incident')}, {summary.open} still open; "
-                    f"MTTA {duration(summary.tta.mean)}, MTTR {duration(summary.ttr.mean)}"
-                ),
-            ],
-            f"{plural(ended.checked_out, 'person', 'people')} checked out. "
-            "Thank you, firefighters.",
-        )
-        await ctx.respond(reply)
-        await self.api.announce(reply, origin=ctx.message)
-        await self.api.publish(DEPLOY_ENDED, d)
+        await announce_end(self.api, ended, origin=ctx.message)
         return None
 
     @command(

@@ -15,6 +15,7 @@ from bot.people import PersonRef
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from bot.store.db import orm
+from bot.store.workers import Unit, writing
 from plugins.models import Deploy, DeployPlan, DutyShift
 
 DEPLOY_STARTED = "deploy.started"  # payload: the DeployView
@@ -51,7 +52,7 @@ class DeployService:
         """The app's one DeployService."""
         return api.shared(_deploy_service)
 
-    async def start(
+    def starting(
         self,
         name: str,
         api_break: bool,
@@ -59,11 +60,19 @@ class DeployService:
         by: PersonRef,
         now: datetime,
         environment: str | None = None,
-    ) -> DeployView:
-        """Start a deploy; one planned under `name` is picked up: its API break,
-        description and environment count unless given here."""
+    ) -> Unit[DeployView]:
+        """Start a deploy (`start`); one planned under `name` is picked up: its API
+        break, description and environment count unless given here."""
 
         def unit(conn: Connection) -> DeployView:
+            try:
+                return started(conn)
+            except IntegrityError:
+                raise UserError(
+                    f"another deploy was started at the same moment; see {self._p}deploy"
+                ) from None
+
+        def started(conn: Connection) -> DeployView:
             with orm(conn) as s:
                 current = _active(s)
                 if current is not None:
@@ -92,15 +101,10 @@ class DeployService:
                 deploy_id = deploy.id
             return _view(conn, deploy_id)
 
-        try:
-            return await self._store.write(unit)
-        except IntegrityError:
-            raise UserError(
-                f"another deploy was started at the same moment; see {self._p}deploy"
-            ) from None
+        return unit
 
-    async def end(self, now: datetime) -> Ended:
-        """End the active deploy; everyone still on duty is checked out with it."""
+    def ending(self, now: datetime) -> Unit[Ended]:
+        """End the active deploy (`end`); everyone still on duty is checked out with it."""
 
         def unit(conn: Connection) -> Ended:
             deploy_id = conn.scalar(_ACTIVE_ID.with_for_update())
@@ -114,7 +118,10 @@ class DeployService:
             )
             return Ended(_view(conn, deploy_id), result.rowcount)
 
-        return await self._store.write(unit)
+        return unit
+
+    start = writing(starting)
+    end = writing(ending)
 
     async def set_lead(self, lead: PersonRef) -> DeployView:
         def unit(conn: Connection) -> DeployView:

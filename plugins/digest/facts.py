@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from plugins.incidents.lifecycle import Status
 from plugins.incidents.service import EventView
@@ -48,8 +49,7 @@ class PolicyFacts:
     added: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class EventFacts:
+class EventFacts(NamedTuple):
     incident_id: int
     actor_id: int | None
     target_id: int | None

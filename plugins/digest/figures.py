@@ -24,6 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from plugins.deploys.service import DeployView
 from plugins.digest.facts import EventFacts, IncidentFacts, PolicyFacts, ShiftFacts
@@ -94,8 +95,7 @@ class FollowUp:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class TimelineEntry:
+class TimelineEntry(NamedTuple):
     at: datetime
     number: int | None  # None for the deploy's own start and end
     service: str | None

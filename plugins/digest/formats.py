@@ -3,7 +3,7 @@ JSON document. Pure functions of a `Digest`, so the same figures appear everywhe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -36,7 +36,6 @@ MIXUPS = ("#", "service", "environment", "consumer", "reported", "by", "status",
 
 def markdown(d: Digest, tz: tzinfo) -> str:
     """The full digest, for the digest directory and for mail."""
-    start = d.deploy.started_at
     lines = [
         *_header(d, tz),
         *_figures(d),
@@ -48,9 +47,22 @@ def markdown(d: Digest, tz: tzinfo) -> str:
         *_followups(d, tz),
         "## Timeline",
         "",
-        *(f"- {clock_time(e.at, tz, start)} {md_cell(timeline_text(d, e))}" for e in d.timeline),
+        *_timeline(d, tz),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _timeline(d: Digest, tz: tzinfo) -> Iterator[str]:
+    """One line per event; a busy deploy has tens of thousands, so each minute's clock
+    time is worked out once."""
+    start = d.deploy.started_at
+    clock: dict[datetime, str] = {}
+    for e in d.timeline:
+        minute = e.at.replace(second=0, microsecond=0)
+        shown = clock.get(minute)
+        if shown is None:
+            shown = clock[minute] = clock_time(minute, tz, start)
+        yield f"- {shown} {md_cell(timeline_text(d, e))}"
 
 
 def _local(when: datetime, tz: tzinfo) -> str:

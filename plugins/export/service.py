@@ -18,11 +18,11 @@ from sqlalchemy.orm import aliased
 from bot.commands import UserError
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
-from plugins.common.files import iso, seconds
+from bot.store.sql import iso_utc
+from plugins.common.files import seconds
 from plugins.common.when import parse_moment
 from plugins.deploys.service import DeployService
-from plugins.incidents.lifecycle import Status
-from plugins.metrics.stats import Timeline
+from plugins.metrics.service import REPAIRED_AT, TTA_SECONDS, TTR_SECONDS
 from plugins.models import Deploy, Incident, IncidentEvent
 
 INCIDENT_FIELDS = (
@@ -139,16 +139,16 @@ class ExportService:
         def unit(conn: Connection) -> None:
             current: Record | None = None
             current_id: int | None = None
-            for r in conn.execute(stmt):
-                if r.id != current_id:
+            for row in conn.execute(stmt):
+                if row[0] != current_id:
                     if current is not None:
-                        visit(_finish(current))
-                    current_id, current = r.id, _incident_record(r)
-                if r.kind is not None:
+                        visit(current)
+                    current_id, current = row[0], _incident_record(row)
+                if row[_KIND] is not None:
                     assert current is not None
-                    current["events"].append(_event_record(r))
+                    current["events"].append(dict(zip(EVENT_FIELDS, row[_EVENT:], strict=True)))
             if current is not None:
-                visit(_finish(current))
+                visit(current)
 
         await self._store.read(unit)
 
@@ -158,7 +158,9 @@ def _export_service(api: PluginAPI) -> ExportService:
 
 
 _REPORTER, _OWNER, _ACTOR, _TARGET = (aliased(Person) for _ in range(4))
-# one row per event (one with empty event columns for an incident without events)
+# one row per event (one with empty event columns for an incident without events): the
+# incident's id, then its INCIDENT_FIELDS, then the event's EVENT_FIELDS, times already
+# ISO text and figures already seconds, so no row makes a datetime in Python
 _ROWS = (
     select(
         Incident.id,
@@ -168,20 +170,24 @@ _ROWS = (
         Incident.severity,
         Incident.environment,
         Incident.status,
-        Deploy.name.label("deploy"),
-        _REPORTER.name.label("reporter"),
-        _OWNER.name.label("owner"),
+        Deploy.name,
+        _REPORTER.name,
+        _OWNER.name,
         Incident.duplicate_of,
-        Incident.created_at,
-        Incident.updated_at,
+        iso_utc(Incident.created_at),
+        iso_utc(Incident.acknowledged_at),
+        iso_utc(REPAIRED_AT),
+        TTA_SECONDS,
+        TTR_SECONDS,
+        iso_utc(Incident.updated_at),
         Incident.source_network,
         Incident.source_room,
-        IncidentEvent.at,
+        iso_utc(IncidentEvent.at),
         IncidentEvent.kind,
-        _ACTOR.name.label("actor"),
+        _ACTOR.name,
         IncidentEvent.detail,
-        IncidentEvent.severity.label("event_severity"),
-        _TARGET.name.label("target"),
+        IncidentEvent.severity,
+        _TARGET.name,
         IncidentEvent.other_number,
         IncidentEvent.network,
         IncidentEvent.room,
@@ -195,62 +201,14 @@ _ROWS = (
     .outerjoin(_TARGET, _TARGET.id == IncidentEvent.target_id)
     .order_by(Incident.number, IncidentEvent.at, IncidentEvent.id)
 )
+_EVENT = 1 + len(INCIDENT_FIELDS)  # where the event's columns start
+_KIND = _EVENT + EVENT_FIELDS.index("kind")
+_TTA = 1 + INCIDENT_FIELDS.index("tta_seconds")
 
 
-def _incident_record(r: Row[Any]) -> Record:
-    return {
-        "number": r.number,
-        "service": r.service,
-        "summary": r.summary,
-        "severity": r.severity,
-        "environment": r.environment,
-        "status": r.status,
-        "deploy": r.deploy,
-        "reporter": r.reporter,
-        "owner": r.owner,
-        "duplicate_of": r.duplicate_of,
-        "reported_at": r.created_at,
-        "updated_at": iso(r.updated_at),
-        "source_network": r.source_network,
-        "source_room": r.source_room,
-        "events": [],
-    }
-
-
-def _event_record(r: Row[Any]) -> Record:
-    return {
-        "at": r.at,
-        "kind": r.kind,
-        "actor": r.actor,
-        "detail": r.detail,
-        "severity": r.event_severity,
-        "target": r.target,
-        "other_number": r.other_number,
-        "network": r.network,
-        "room": r.room,
-    }
-
-
-def _finish(rec: Record) -> Record:
-    """Derive the figures from the events (metrics.stats defines them), then make every
-    time an ISO string, in the documented field order."""
-    events = rec["events"]
-    t = Timeline.of_events(
-        rec["number"],
-        rec["service"],
-        Status(rec["status"]),
-        rec["reported_at"],
-        ((e["kind"], e["at"]) for e in events),
-    )
-    for e in events:
-        e["at"] = iso(e["at"])
-    out = {f: rec.get(f) for f in INCIDENT_FIELDS}
-    out.update(
-        reported_at=iso(t.reported_at),
-        acknowledged_at=iso(t.first_response_at),
-        fixed_at=iso(t.fixed_at),
-        tta_seconds=seconds(t.tta),
-        ttr_seconds=seconds(t.ttr),
-    )
-    out["events"] = events
-    return out
+def _incident_record(row: Row[Any]) -> Record:
+    rec: Record = dict(zip(INCIDENT_FIELDS, row[1:_EVENT], strict=True))
+    rec["tta_seconds"] = seconds(row[_TTA])
+    rec["ttr_seconds"] = seconds(row[_TTA + 1])
+    rec["events"] = []
+    return rec

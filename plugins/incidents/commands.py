@@ -13,10 +13,13 @@ from plugins.incidents.lifecycle import Action
 from plugins.incidents.service import Change, IncidentService, IncidentView
 from plugins.incidents.settings import IncidentSettings
 from plugins.incidents.views import (
+    context_spans,
     describe_event,
     detail_spans,
+    fixed,
     incident_spans,
     number,
+    reported,
     status_label,
 )
 
@@ -66,35 +69,18 @@ class IncidentsPlugin(Plugin):
             ctx.person,
             ctx.network,
             ctx.message.room.id,
-            ctx.now,
+            ctx.when,
             environment=env,
             consumer=consumer,
         )
-        said = [incident.environment, incident.consumer and f"consumer {incident.consumer}"]
-        where = [text(f" ({', '.join(w for w in said if w)})")] if any(said) else []
-        flags = [
-            *(["unknown consumer"] if incident.consumer_known is False else []),
-            *(["pointed at staging?"] if incident.staging_mixup else []),
-        ]
+        await self.api.announce(reported(incident), origin=ctx.message)
         n = incident.number
-        await self.api.announce(
-            Reply.of(
-                [
-                    text("new incident "),
-                    *incident_spans(n, incident.service, incident.severity, incident.summary),
-                    *where,
-                    text(f" (reported by {ctx.person.name})"),
-                    *(text(f" — {flag}") for flag in flags),
-                ]
-            ),
-            origin=ctx.message,
-        )
         return Reply.of(
             [
                 number(n),
                 text(" opened: "),
                 *detail_spans(incident.service, incident.severity, incident.summary),
-                *where,
+                *context_spans(incident),
                 text(f" — {ctx.prefix}take {n} to own it"),
             ],
             *_context_lines(incident, ctx.prefix),
@@ -193,17 +179,7 @@ class IncidentsPlugin(Plugin):
     )
     async def fixed(self, ctx: Context, n: IncidentNumber, resolution: Text | None = None) -> Reply:
         change = await self._act(ctx, n, Action.FIX, detail=resolution)
-        incident = change.incident
-        reply = Reply.of(
-            [
-                number(n),
-                text(
-                    f" {incident.service} fixed by {ctx.person.name} after "
-                    f"{duration(ctx.now - incident.created_at)}"
-                ),
-                *([text(f": {resolution}")] if resolution else []),
-            ]
-        )
+        reply = fixed(change.incident, ctx.person.name, ctx.now, resolution)
         await self.api.announce(reply, origin=ctx.message)
         return reply
 
@@ -317,7 +293,7 @@ class IncidentsPlugin(Plugin):
 
     async def _act(self, ctx: Context, n: int, action: Action, **kw: object) -> Change:
         return await IncidentService.of(self.api).act(
-            n, action, ctx.person, ctx.now, network=ctx.network, room=ctx.message.room.id, **kw
+            n, action, ctx.person, ctx.when, network=ctx.network, room=ctx.message.room.id, **kw
         )  # type: ignore[arg-type]
 
     async def _mention(self, person: PersonRef) -> Mention:

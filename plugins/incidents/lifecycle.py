@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -36,11 +37,26 @@ class Action(StrEnum):
     WONTFIX = "wontfix"
     DUPLICATE = "duplicate"
     FOLLOWUP = "followup"  # something to do after the day; listed in the digest
+    ALERT = "alert"  # what the alert that opened it says since: firing again, resolved
 
 
 # Actions that show a responder has looked at the incident: the first one ends the
 # time-to-acknowledge clock.
 RESPONSES = (Action.ACK, Action.TAKE, Action.ASSIGN, Action.FIX, Action.WONTFIX, Action.DUPLICATE)
+
+
+def times_after(
+    acknowledged_at: datetime | None, fixed_at: datetime | None, action: Action, at: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """An incident's first response and last fix (metrics.stats.first_response and
+    last_fix over its event log) once an `action` event at `at` joins the log, from their
+    values before it; stored with the incident in the transaction that appends the event
+    (a property test recomputes them from the log)."""
+    if action in RESPONSES and (acknowledged_at is None or at < acknowledged_at):
+        acknowledged_at = at
+    if action is Action.FIX and (fixed_at is None or at > fixed_at):
+        fixed_at = at
+    return acknowledged_at, fixed_at
 
 
 class Refused(Exception):
@@ -55,7 +71,7 @@ class State:
 
 def apply(state: State, action: Action, actor_id: int, target_id: int | None = None) -> State:
     """The state after `action`, or `Refused` with a reason fit to show the person."""
-    if action in (Action.NOTE, Action.SEVERITY, Action.FOLLOWUP):
+    if action in (Action.NOTE, Action.SEVERITY, Action.FOLLOWUP, Action.ALERT):
         return state
     if action is Action.REOPEN:
         if state.status.is_open:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, exists, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.store import Person
-from plugins.incidents.lifecycle import RESPONSES, Action, State, Status
+from plugins.incidents.lifecycle import Action, State, Status, times_after
 from plugins.models import Deploy, Incident, IncidentEvent
 
 INCIDENTS = Incident.__table__
@@ -29,19 +29,13 @@ VIEW = (
     .outerjoin(_OWNER, _OWNER.id == INCIDENTS.c.owner_id)
     .outerjoin(Deploy, Deploy.id == INCIDENTS.c.deploy_id)
 )
-# the incident to change, locked, and whether anyone responded yet (lifecycle.RESPONSES)
-LOCKED = (
-    VIEW.add_columns(
-        exists()
-        .where(
-            EVENTS.c.incident_id == INCIDENTS.c.id,
-            EVENTS.c.kind.in_([a.value for a in RESPONSES]),
-        )
-        .label("responded")
-    )
-    .where(INCIDENTS.c.number == bindparam("number"))
-    .with_for_update(of=INCIDENTS)
+# the incident to change, locked, with what the reply needs
+LOCKED = VIEW.where(INCIDENTS.c.number == bindparam("number")).with_for_update(of=INCIDENTS)
+# the change: SET takes every key of the parameters that names a column
+_CHANGE = update(INCIDENTS).where(
+    INCIDENTS.c.id == bindparam("b_id"), INCIDENTS.c.version == bindparam("b_version")
 )
+_ADD_EVENT = insert(EVENTS)
 _ACTOR, _TARGET = aliased(Person), aliased(Person)
 # one incident's events in order, with the names of who acted and on whom
 TIMELINE = (
@@ -83,6 +77,8 @@ def report_rows(
         "source_network": network,
         "source_room": room,
         "version": 1,
+        "acknowledged_at": None,
+        "fixed_at": None,
     }
     event = {
         "at": now,
@@ -100,24 +96,28 @@ def changed_columns(
     row: Row[Any],
     after: State,
     action: Action,
-    now: datetime,
+    at: datetime,
     severity: int | None,
     other: int | None,
 ) -> dict[str, Any]:
-    """The incident's columns that `action` changes, its version counted up."""
-    changes: dict[str, Any] = {
+    """The incident's changeable columns after `action` (taken at `at`), its version
+    counted up: always all of them, so one prepared UPDATE serves every action."""
+    acknowledged_at, fixed_at = times_after(row.acknowledged_at, row.fixed_at, action, at)
+    duplicate_of = row.duplicate_of
+    if action is Action.DUPLICATE:
+        duplicate_of = other
+    elif action is Action.REOPEN:
+        duplicate_of = None
+    return {
         "status": after.status.value,
         "owner_id": after.owner_id,
-        "updated_at": now,
+        "updated_at": at,
         "version": row.version + 1,
+        "severity": row.severity if severity is None else severity,
+        "duplicate_of": duplicate_of,
+        "acknowledged_at": acknowledged_at,
+        "fixed_at": fixed_at,
     }
-    if severity is not None:
-        changes["severity"] = severity
-    if action is Action.DUPLICATE:
-        changes["duplicate_of"] = other
-    elif action is Action.REOPEN:
-        changes["duplicate_of"] = None
-    return changes
 
 
 def save_change(
@@ -125,11 +125,7 @@ def save_change(
 ) -> None:
     """Change the incident, unless another instance did since it was read, and append the
     event, in the caller's transaction."""
-    updated = conn.execute(
-        update(INCIDENTS)
-        .where(INCIDENTS.c.id == row.id, INCIDENTS.c.version == row.version)
-        .values(changes)
-    )
+    updated = conn.execute(_CHANGE, {**changes, "b_id": row.id, "b_version": row.version})
     if updated.rowcount != 1:
         raise StaleDataError(f"incident {number} changed concurrently")
-    conn.execute(insert(EVENTS), {**event, "incident_id": row.id})
+    conn.execute(_ADD_EVENT, {**event, "incident_id": row.id})

@@ -3,7 +3,6 @@ appends an event in the same transaction as the state it changes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, Literal
@@ -16,9 +15,10 @@ from bot.people import PersonRef
 from bot.plugin import PluginAPI
 from bot.store import Store
 from bot.store.db import next_counter
+from bot.store.workers import Unit, writing
 from plugins.common.checks import check_consumer, check_environment, check_service
 from plugins.incidents.judges import NOTHING, Flags, Judge
-from plugins.incidents.lifecycle import RESPONSES, Action, Refused, State, Status, apply
+from plugins.incidents.lifecycle import Action, Refused, State, Status, apply
 from plugins.incidents.queries import (
     ACTIVE_DEPLOY,
     EVENTS,
@@ -30,53 +30,11 @@ from plugins.incidents.queries import (
     report_rows,
     save_change,
 )
+from plugins.incidents.records import Change, EventView, IncidentView, Page, as_view
 from plugins.incidents.settings import IncidentSettings
 from plugins.models import Incident
 
 Listing = Literal["open", "all", "mine", "service"]
-
-
-@dataclass(frozen=True, slots=True)
-class IncidentView:
-    number: int
-    service: str
-    summary: str
-    severity: int
-    status: Status
-    reporter: PersonRef
-    owner: PersonRef | None
-    created_at: datetime
-    updated_at: datetime
-    deploy: str | None
-    duplicate_of: int | None
-    environment: str | None = None
-    consumer: str | None = None
-    consumer_known: bool | None = None  # None: no consumer was named
-    staging_mixup: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class EventView:
-    at: datetime
-    actor: str | None
-    kind: Action
-    detail: str | None
-    severity: int | None
-    target: str | None
-    other_number: int | None
-    network: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    incident: IncidentView
-    first_response: bool  # this action ended the time-to-acknowledge clock
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    incidents: list[IncidentView]
-    total: int
 
 
 class IncidentService:
@@ -105,7 +63,7 @@ class IncidentService:
             raise UserError(f"the {what} is {len(value)} characters; keep it under {limit}{hint}")
         return value
 
-    async def report(
+    def reporting(
         self,
         service: str,
         summary: str,
@@ -113,10 +71,13 @@ class IncidentService:
         reporter: PersonRef,
         network: str,
         room: str,
-        now: datetime,
+        at: datetime,
         environment: str | None = None,
         consumer: str | None = None,
-    ) -> IncidentView:
+    ) -> Unit[IncidentView]:
+        """Open an incident reported at `at` (when the report was said): its input is
+        checked (a UserError if not) before the unit of work is made; `report` runs it,
+        a feature may run it inside a larger unit (a webhook of many alerts)."""
         service = check_service(service)
         environment = check_environment(environment) if environment is not None else None
         consumer = check_consumer(consumer) if consumer is not None else None
@@ -128,7 +89,7 @@ class IncidentService:
         )
         severity = severity or self._limits.default_severity
         incident, event = report_rows(
-            service, summary, severity, reporter.id, network, room, now, environment, consumer
+            service, summary, severity, reporter.id, network, room, at, environment, consumer
         )
 
         def unit(conn: Connection) -> IncidentView:
@@ -143,9 +104,9 @@ class IncidentService:
             )
             incident_id = conn.execute(insert(INCIDENTS).returning(INCIDENTS.c.id), row).scalar()
             conn.execute(insert(EVENTS), {**event, "incident_id": incident_id})
-            return _as_view(SimpleNamespace(**row), reporter.name, None, deploy_name)
+            return as_view(SimpleNamespace(**row), reporter.name, None, deploy_name)
 
-        return await self._store.write(unit)
+        return unit
 
     def _judged(
         self,
@@ -160,12 +121,12 @@ class IncidentService:
             flags = flags.merged(judge(conn, service, consumer, environment, deploy_environment))
         return flags
 
-    async def act(
+    def acting(
         self,
         number: int,
         action: Action,
         actor: PersonRef,
-        now: datetime,
+        at: datetime,
         *,
         network: str,
         room: str,
@@ -173,10 +134,12 @@ class IncidentService:
         detail: str | None = None,
         severity: int | None = None,
         other: int | None = None,
-    ) -> Change:
+    ) -> Unit[Change]:
+        """Apply `action`, said at `at` (never before the report: a network's clock may be
+        off), and append its event (`act`; see `reporting`); inside, a UserError says why
+        the action makes no sense now, or that someone changed it meanwhile."""
         detail = self._detail(number, action, detail)
         event = {
-            "at": now,
             "actor_id": actor.id,
             "kind": action.value,
             "detail": detail,
@@ -188,31 +151,39 @@ class IncidentService:
         }
 
         def unit(conn: Connection) -> Change:
+            try:
+                return changed(conn)
+            except StaleDataError:
+                raise UserError(
+                    f"#{number} was changed by someone else at the same moment; "
+                    f"{self._p}show {number} and try again"
+                ) from None
+
+        def changed(conn: Connection) -> Change:
             row = _locked(conn, number, self._p)
             before = State(Status(row.status), row.owner_id)
             if action is Action.DUPLICATE:
                 self._check_duplicate(conn, number, other)
             after = self._next(number, row, before, action, actor, target)
-            changes = changed_columns(row, after, action, now, severity, other)
-            save_change(conn, number, row, changes, event)
+            when = max(at, row.created_at)
+            changes = changed_columns(row, after, action, when, severity, other)
+            save_change(conn, number, row, changes, {**event, "at": when})
             names = {before.owner_id: row.owner_name, actor.id: actor.name}
             if target is not None:
                 names[target.id] = target.name
-            view = _as_view(
+            view = as_view(
                 SimpleNamespace(**{**row._mapping, **changes}),
                 row.reporter_name,
                 names.get(after.owner_id),
                 row.deploy_name,
             )
-            return Change(view, action in RESPONSES and not row.responded)
+            first = row.acknowledged_at is None and changes["acknowledged_at"] is not None
+            return Change(view, first)
 
-        try:
-            return await self._store.write(unit)
-        except StaleDataError:
-            raise UserError(
-                f"#{number} was changed by someone else at the same moment; "
-                f"{self._p}show {number} and try again"
-            ) from None
+        return unit
+
+    report = writing(reporting)
+    act = writing(acting)
 
     def _detail(self, number: int, action: Action, detail: str | None) -> str | None:
         """The note, resolution or reason, checked; the actions that need one get it."""
@@ -323,35 +294,12 @@ def _missing(number: int, prefix: str) -> str:
 
 def _locked(conn: Connection, number: int, prefix: str) -> Row[Any]:
     """The incident to change, locked (PostgreSQL; SQLite's write lock is already held),
-    with what the reply needs: names, and whether anyone responded yet. One statement."""
+    with what the reply needs (names, when it was first acknowledged). One statement."""
     row = conn.execute(LOCKED, {"number": number}).first()
     if row is None:
         raise UserError(_missing(number, prefix))
     return row
 
 
-def _as_view(
-    i: Any, reporter_name: str, owner_name: str | None, deploy_name: str | None
-) -> IncidentView:
-    """From anything with the incident's columns as attributes (a row, a model)."""
-    return IncidentView(
-        i.number,
-        i.service,
-        i.summary,
-        i.severity,
-        Status(i.status),
-        PersonRef(i.reporter_id, reporter_name),
-        PersonRef(i.owner_id, owner_name) if i.owner_id is not None else None,
-        i.created_at,
-        i.updated_at,
-        deploy_name,
-        i.duplicate_of,
-        i.environment,
-        i.consumer,
-        i.consumer_known,
-        i.staging_mixup,
-    )
-
-
 def _row_view(row: Row[Any]) -> IncidentView:
-    return _as_view(row, row.reporter_name, row.owner_name, row.deploy_name)
+    return as_view(row, row.reporter_name, row.owner_name, row.deploy_name)

@@ -6,22 +6,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, type_coerce
-from sqlalchemy.orm import aliased
+from sqlalchemy import Select, case, func, select
 
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from bot.store.sql import seconds_between
-from bot.store.types import UTCDateTime
 from plugins.incidents.lifecycle import Status
 from plugins.metrics.stats import (
-    FIX_KIND,
-    RESPONSE_KINDS,
     Summary,
     Timeline,
     summarize_seconds,
 )
-from plugins.models import Deploy, Incident, IncidentEvent
+from plugins.models import Deploy, Incident
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +52,16 @@ class MetricsService:
         row = await self._store.read(lambda c: c.execute(stmt).first())
         return None if row is None else Scope(f"deploy {row.name}", deploy_id=row.id)
 
+    async def open_by_severity(self) -> dict[int, int]:
+        """Incidents open now, by severity (every severity, zero included)."""
+        stmt = (
+            select(Incident.severity, func.count())
+            .where(Incident.status.in_([Status.OPEN.value, Status.ACKNOWLEDGED.value]))
+            .group_by(Incident.severity)
+        )
+        rows = await self._store.read(lambda c: c.execute(stmt).all())
+        return {severity: 0 for severity in range(1, 5)} | {s: n for s, n in rows}
+
     async def timelines(self, scope: Scope) -> list[Timeline]:
         """Each incident's times, for reports that list them (the digest)."""
         stmt = (
@@ -64,8 +70,8 @@ class MetricsService:
                 Incident.service,
                 Incident.status,
                 Incident.created_at,
-                type_coerce(_FIRST_RESPONSE, UTCDateTime()).label("first_response"),
-                type_coerce(_LAST_FIX, UTCDateTime()).label("last_fix"),
+                Incident.acknowledged_at,
+                Incident.fixed_at,
                 Person.name.label("owner"),
             )
             .outerjoin(Person, Person.id == Incident.owner_id)
@@ -79,8 +85,8 @@ class MetricsService:
                 r.service,
                 Status(r.status),
                 r.created_at,
-                r.first_response,
-                r.last_fix,
+                r.acknowledged_at,
+                r.fixed_at,
                 r.owner,
             )
             for r in rows
@@ -88,12 +94,9 @@ class MetricsService:
 
     async def summary(self, scope: Scope) -> Summary:
         """MTTA/MTTR of a scope. The database works out each incident's TTA and TTR in
-        seconds, so a large deploy costs no datetime or object per incident in Python."""
-        per_incident = select(
-            Incident.status,
-            seconds_between(Incident.created_at, _FIRST_RESPONSE),
-            seconds_between(Incident.created_at, _LAST_FIX),
-        )
+        seconds from the first-response and last-fix times kept with the incident, so a
+        large deploy costs no datetime or object per incident in Python."""
+        per_incident = select(Incident.status, TTA_SECONDS, TTR_SECONDS)
         oldest = (
             select(
                 Incident.number,
@@ -125,22 +128,15 @@ class MetricsService:
         return summarize_seconds(((Status(st), tta, ttr) for st, tta, ttr in rows), oldest_open)
 
 
+# stats' TTA and TTR of each incident, as the database works them out from the first
+# response and last fix kept with the incident (NULL where there is none)
+TTA_SECONDS = seconds_between(Incident.created_at, Incident.acknowledged_at)
+REPAIRED_AT = case((Incident.status == Status.FIXED.value, Incident.fixed_at))
+TTR_SECONDS = seconds_between(Incident.created_at, REPAIRED_AT)
+
+
 def _metrics_service(api: PluginAPI) -> MetricsService:
     return MetricsService(api.store)
-
-
-# stats.first_response and stats.last_fix, as the database computes them per incident
-_EVENT = aliased(IncidentEvent)
-_FIRST_RESPONSE = (
-    select(func.min(_EVENT.at))
-    .where(_EVENT.incident_id == Incident.id, _EVENT.kind.in_(RESPONSE_KINDS))
-    .scalar_subquery()
-)
-_LAST_FIX = (
-    select(func.max(_EVENT.at))
-    .where(_EVENT.incident_id == Incident.id, _EVENT.kind == FIX_KIND)
-    .scalar_subquery()
-)
 
 
 def _scoped(stmt: Select[Any], scope: Scope) -> Select[Any]:

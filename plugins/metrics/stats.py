@@ -10,8 +10,10 @@ Definitions (also in README):
 - median and p90 interpolate linearly between the closest ranks (numpy's default).
 
 Python reads them from an incident's events (`Timeline.of_events`: the digest, exports);
-the database computes the same from RESPONSE_KINDS and FIX_KIND (metrics.service, for
-large scopes).
+each incident also keeps its first response and last fix as columns, updated in the
+transaction that appends an event (`incidents.lifecycle.times_after`; a property test
+recomputes them from the log), which the database turns into MTTA/MTTR for large scopes
+(metrics.service).
 """
 
 from __future__ import annotations

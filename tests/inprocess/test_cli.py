@@ -33,6 +33,7 @@ def test_check_config_accepts_the_example() -> None:
         "DEPLOYDAY_LIBERA_PASSWORD": "x",
         "DEPLOYDAY_SMTP_PASSWORD": "x",
         "DEPLOYDAY_MATRIX_PASSWORD": "x",
+        "DEPLOYDAY_INTAKE_TOKEN": "x",
     }
     done = deployday("check-config", "-c", str(ROOT / "config.example.yaml"), cwd=ROOT, env=env)
     assert done.returncode == 0, done.stderr

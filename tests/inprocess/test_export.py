@@ -250,3 +250,26 @@ async def test_export_from_chat(tmp_path: Path) -> None:
         assert sorted(p.name for p in path.parent.iterdir()) == [path.name, deploy_path.name]
     finally:
         await bot.close()
+
+
+def test_postgresql_exports_the_same_records(postgres_url: str, tmp_path: Path) -> None:
+    async def run() -> None:
+        bot = await start(tmp_path / "unused.sqlite3", database_url=postgres_url)
+        try:
+            await play(bot)
+        finally:
+            await bot.close()
+
+    asyncio.run(run())
+    config = tmp_path / "pg.yaml"
+    config.write_text(f"database: {postgres_url}\ntimezone: Europe/Prague\n")
+    out = tmp_path / "all.json"
+    assert export(config, "--format", "json", "-o", str(out)) == 0
+    doc = json.loads(out.read_text())
+    assert doc[0] == {**INCIDENT_1, "events": EVENTS_1}
+    assert [(i["tta_seconds"], i["ttr_seconds"]) for i in doc] == [
+        (120, 2400),
+        (300, 2580),
+        (None, None),
+        (540, None),
+    ]

@@ -13,13 +13,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 
 import plugins.models  # noqa: F401  (registers the feature tables on Base.metadata)
 from bot.config import engine_url
 from bot.store import Base, KeyValue, Store
 from bot.store.db import next_counter, orm
 from bot.store.migrate import alembic_config
+from bot.store.sql import iso_utc
 from plugins import MIGRATIONS
+from plugins.common.files import iso
 
 VERSIONS = [MIGRATIONS / "versions"]
 T = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -147,15 +150,16 @@ async def test_writes_that_arrive_together_share_a_commit_and_fail_alone(
     database_url: str,
 ) -> None:
     """50 commands at once: each is answered only after the commit that made it durable
-    (a second connection sees it by then), and the one that fails leaves no trace while
-    the 49 others stand."""
+    (a second connection sees it by then), and the two that fail (one in Python, one in
+    the database) leave no trace while the 48 others stand."""
     store = await _store(database_url)
     commits_before, _ = store.grouping
 
     def note(i: int) -> Callable[[Connection], int]:
         def unit(c: Connection) -> int:
             number = next_counter(c, "incident")
-            c.execute(insert(KeyValue).values(key=f"note:{i}", value=str(number), updated_at=T))
+            key = "note:0" if i == 27 else f"note:{i}"  # 27 collides with 0's row
+            c.execute(insert(KeyValue).values(key=key, value=str(number), updated_at=T))
             if i == 13:
                 raise ValueError("the thirteenth fails")
             return number
@@ -165,7 +169,7 @@ async def test_writes_that_arrive_together_share_a_commit_and_fail_alone(
     async def acknowledged(i: int) -> tuple[int, object]:
         try:
             number = await store.write(note(i))
-        except ValueError:
+        except (ValueError, IntegrityError):
             return i, "failed"
         seen = await store.read(
             lambda c: c.scalar(select(KeyValue.value).where(KeyValue.key == f"note:{i}"))
@@ -175,16 +179,46 @@ async def test_writes_that_arrive_together_share_a_commit_and_fail_alone(
     try:
         results = dict(await asyncio.gather(*(acknowledged(i) for i in range(50))))
         assert results.pop(13) == "failed"
+        # the database refused one of 0 and 27, whichever came second
+        refused = [k for k in (0, 27) if results[k] == "failed"]
+        assert len(refused) == 1
+        results.pop(refused[0])
         numbers = sorted(n for n, _ in results.values())  # type: ignore[misc]
-        assert numbers == list(range(1, 50))  # gapless: the failed one gave its number back
+        assert numbers == list(range(1, 49))  # gapless: the failed ones gave their numbers back
         assert all(seen == str(n) for n, seen in results.values())  # type: ignore[misc]
         count = await store.read(
             lambda c: c.scalar(
                 select(func.count()).select_from(KeyValue).where(KeyValue.key.like("note:%"))
             )
         )
-        assert count == 49
+        assert count == 48
         commits, units = store.grouping
         assert units >= 50 and commits - commits_before < 50  # some shared a commit
+    finally:
+        await store.dispose()
+
+
+async def test_times_as_iso_text_match_python_on_both_databases(database_url: str) -> None:
+    """Exports take their times as text from the database: the same text Python writes."""
+    store = await _store(database_url)
+    times = {
+        "whole": datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
+        "fraction": datetime(2026, 11, 25, 9, 0, 1, 250000, tzinfo=UTC),
+        "elsewhere": datetime(2026, 11, 25, 10, 30, 15, 7, tzinfo=timezone(timedelta(hours=1))),
+    }
+    rows = [{"key": k, "value": "", "updated_at": when} for k, when in times.items()]
+    try:
+        await store.write(lambda c: c.execute(insert(KeyValue), rows))
+        got = await store.read(
+            lambda c: dict(
+                c.execute(
+                    select(KeyValue.key, iso_utc(KeyValue.updated_at)).where(
+                        KeyValue.key.in_(times)
+                    )
+                ).all()
+            )
+        )
+        assert got == {k: iso(when) for k, when in times.items()}
+        assert got["fraction"] == "2026-11-25T09:00:01.250000Z"
     finally:
         await store.dispose()

@@ -19,6 +19,7 @@ from bot.clock import FakeClock
 from bot.config.networks import IrcNetworkConfig
 from bot.devtools.ircuser import IrcUser, Received
 from bot.messages import Line, Message, Reply, Room, Sender, Span, bold
+from bot.transports.base import TransportStats
 from bot.transports.irc import IrcTransport
 from bot.transports.irc.text import LINE_LIMIT, render_lines
 from tests.servers.ircd import IrcServer
@@ -369,6 +370,7 @@ async def test_reconnect_rejoins_and_delivers_what_was_queued(
             await bot.send(channel, Reply.of("queued just now"))
             alice_nick = unique("alice")
             await bot.send(alice_nick, Reply.of("private, queued just now"))
+            assert bot.stats() == TransportStats(connected=False, reconnects=0, queued=3)
 
             server.start()
             [alice] = await connect(server, alice_nick)
@@ -383,6 +385,7 @@ async def test_reconnect_rejoins_and_delivers_what_was_queued(
             ]
             assert in_channel == ["[queued 09:00] queued long ago", "queued just now"]
             assert (await alice.expect("^private", timeout=WAIT)).text == "private, queued just now"
+            assert bot.stats() == TransportStats(connected=True, reconnects=1, queued=0)
             await alice.quit()
     finally:
         gate.close()

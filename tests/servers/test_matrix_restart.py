@@ -13,13 +13,15 @@ from pathlib import Path
 
 import pytest
 from nio import AsyncClient
+from sqlalchemy import select
 
 from bot.app import App
-from bot.clock import FakeClock
+from bot.clock import FakeClock, SystemClock
 from bot.loading import build_config
 from bot.state import State
 from bot.store import Store
 from bot.transports.matrix import MatrixTransport
+from plugins.models import IncidentEvent
 from tests.servers.matrix_bot import WAIT, MatrixBot, bot_account, matrix_network, start_bot
 from tests.servers.synapse import Homeserver, MatrixUser, Received
 
@@ -172,3 +174,39 @@ async def test_a_revoked_session_falls_back_to_the_password(scene: Scene) -> Non
         await scene.answer("commands:")
     finally:
         await bot.stop()
+
+
+async def test_a_command_that_waited_is_timed_when_it_was_said(scene: Scene) -> None:
+    """The bot is down when `!ack` is said: its event carries the homeserver's
+    origin_server_ts, not the time the restarted bot read it, so TTA is what people saw."""
+    clock = SystemClock()
+
+    async def bot() -> MatrixBot:
+        return await start_bot(
+            scene.tmp / "timed.sqlite3",
+            clock,
+            scene.network(),
+            scene.bot_id,
+            scene.password,
+            admins=[scene.alice.user_id],
+        )
+
+    running = await bot()
+    await scene.alice.say(scene.room, "!break web down")
+    await scene.answer("#1 opened")
+    await running.stop()
+    event_id = await scene.alice.say(scene.room, "!ack 1")
+    got = await scene.alice.client.room_get_event(scene.room, event_id)
+    said = datetime.fromtimestamp(got.event.server_timestamp / 1000, UTC)
+
+    running = await bot()
+    try:
+        await scene.answer("#1 acknowledged by")
+        store = running.app.store
+        acked = await store.read(
+            lambda c: c.scalar(select(IncidentEvent.at).where(IncidentEvent.kind == "acked"))
+        )
+        assert acked == said
+        assert clock.now() - said > timedelta(milliseconds=100)  # read well after it was said
+    finally:
+        await running.stop()

@@ -43,6 +43,7 @@ def test_the_example_config_is_valid_and_complete() -> None:
         "export",
         "catalog",
         "plans",
+        "intake",
     }
     for key in [
         *Config.model_fields,

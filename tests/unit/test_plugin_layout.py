@@ -12,7 +12,7 @@ LAYERS = (
     ("metrics",),
     ("deploys",),
     ("catalog",),
-    ("plans", "reminders", "digest", "export"),
+    ("plans", "reminders", "digest", "export", "intake"),
 )
 LAYER = {feature: n for n, features in enumerate(LAYERS) for feature in features}
 

@@ -1,9 +1,8 @@
-"""IRC transport on the `irc` library's asyncio client. The library parses lines and calls
-handlers synchronously; the rest is ours, beside this module: the connection and its PING
-watchdog (`connection`), IRCv3 capabilities and SASL (`caps`), who is who (`members`),
-flood-safe pacing and paging (`sendqueue`), lines that fit 512 bytes (`text`); reconnecting
-and the outbox are `SupervisedTransport`'s. Wired together here: one session per
-connection, registration, nick reclaiming, channels (re)joined, PRIVMSGs as Messages."""
+"""IRC transport on the `irc` library's asyncio client, which parses lines and calls
+handlers synchronously. Beside it: the connection and PING watchdog (`connection`), IRCv3
+and SASL (`caps`), who is who (`members`), pacing and paging (`sendqueue`), lines that fit
+512 bytes (`text`); reconnecting and the outbox are `SupervisedTransport`'s. Wired together
+here: a session per connection, nick reclaiming, channels (re)joined, PRIVMSGs as Messages."""
 
 from __future__ import annotations
 
@@ -94,8 +93,7 @@ class IrcTransport(SupervisedTransport[QueuedLine]):
         return fold(name, self._casemapping)
 
     async def send(self, room_id: str, reply: Reply, *, announcement: bool = False) -> None:
-        """Channels get at most `max_reply_lines` of a reply; a person gets a page of
-        `page_lines` at a time (`more` sends the next), so no answer is queued whole."""
+        """Channels get `max_reply_lines` of a reply, a person `page_lines` at a time."""
         if not valid_target(room_id):
             log.error("%s: not a valid IRC target: %r", self.name, room_id)
             return
@@ -127,6 +125,10 @@ class IrcTransport(SupervisedTransport[QueuedLine]):
     @property
     def connected(self) -> bool:
         return bool(self._session and self._session.registered)
+
+    @property
+    def connections(self) -> int:
+        return self.registrations
 
     @property
     def account(self) -> str | None:
@@ -357,11 +359,8 @@ class IrcTransport(SupervisedTransport[QueuedLine]):
         try:
             self._inbox.put_nowait(message)
         except asyncio.QueueFull:
-            log.warning(
-                "%s: too many unprocessed messages; dropped one from %s",
-                self.name,
-                message.sender.nick,
-            )
+            who = message.sender.nick
+            log.warning("%s: too many unprocessed messages; dropped one from %s", self.name, who)
 
     _handlers: ClassVar[dict[str, Callable[[IrcTransport, Session, irc.client.Event], None]]] = {
         "welcome": _on_welcome,

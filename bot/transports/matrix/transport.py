@@ -122,6 +122,7 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
             hand_over=self._hand_over,
         )
         self._online = asyncio.Event()
+        self._onlines = 0  # times it went online: the first sync, and each after an outage
         self._senders: dict[str, asyncio.Task[None]] = {}
 
     # --- the Transport protocol ---
@@ -172,6 +173,10 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
     @property
     def device_id(self) -> str | None:
         return self._client.device_id
+
+    @property
+    def connections(self) -> int:
+        return self._onlines
 
     @property
     def logins(self) -> int:
@@ -228,6 +233,7 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
             backoff.reset()
             if not self._online.is_set():
                 self._online.set()
+                self._onlines += 1
                 self._rooms.wanted.set()
             self._notify()
             return None
