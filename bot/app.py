@@ -1,34 +1,55 @@
 """The application: builds store, people, commands, scheduler and transports from config,
-starts them in order and stops them cleanly (in-flight commands finish first)."""
+starts them in order and stops them cleanly (in-flight commands finish first); reloads the
+config on SIGHUP and keeps systemd informed (READY, WATCHDOG, STOPPING)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot import redact
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from bot import __version__, redact
 from bot.clock import Clock, SystemClock
 from bot.commands import Level, Registry
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.coordination import Coordination
 from bot.dispatcher import Dispatcher
 from bot.errors import StartupError
 from bot.loading import load_plugin_classes
 from bot.messages import Message, Reply, Sender
+from bot.notify import Notifier
 from bot.people import People
 from bot.plugin import Handler, NetworkStatus, Plugin, PluginAPI
 from bot.scheduler import Scheduler
 from bot.store import Store
+from bot.store.errors import database_unavailable
 from bot.tasks import TaskTracker
 from bot.transports.base import Paging, Transport
+from bot.transports.supervisor import SupervisedTransport
 from bot.web import Routes
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# What a reload cannot change under a running bot: the connections and the database are
+# open, and the rate limits and plugin list were built from them.
+RESTART_KEYS = (
+    "database",
+    "auto_migrate",
+    "networks",
+    "plugins",
+    "coordination",
+    "rate_limit",
+    "timezone",
+    "console",
+)
 
 
 class App(PluginAPI):
@@ -40,9 +61,13 @@ class App(PluginAPI):
         clock: Clock | None = None,
         store: Store | None = None,
         plugin_classes: Sequence[type[Plugin]] | None = None,
+        notifier: Notifier | None = None,
+        reload: Callable[[], Config] | None = None,
     ) -> None:
         redact.install()  # before anything reads a secret
         self.config = config
+        self.notifier = notifier or Notifier(None)
+        self._reload = reload  # reads and checks the config file again, for SIGHUP
         self.clock = clock or SystemClock()
         self.store = store or Store(config.database_url, modes=config.modes)
         self.transports = {t.name: t for t in transports}
@@ -50,6 +75,7 @@ class App(PluginAPI):
         networks = [name for name, t in self.transports.items() if not t.trusted]
         self.coordination = Coordination(config, self.store, self.clock, networks)
         self.scheduler = Scheduler(self.clock, self.tracker, self.coordination.jobs)
+        self._background: list[asyncio.Task[None]] = []  # readiness, watchdog, reloads
         self.people = People(self.store, self.clock, self.fold)
         self.registry = Registry()
         self.routes = Routes()
@@ -66,6 +92,7 @@ class App(PluginAPI):
             for cmd in plugin.commands():
                 self.registry.add(cmd)
         self._stopping = asyncio.Event()
+        self._stop_reason = "stop requested"
 
     def serves(self, network: str) -> bool:
         """Whether this instance answers on `network`: always, unless another instance
@@ -114,6 +141,16 @@ class App(PluginAPI):
     async def more(self, network: str, room_id: str) -> bool:
         transport = self.transports.get(network)
         return isinstance(transport, Paging) and await transport.more(room_id)
+
+    async def send_private(self, to: Message, reply: Reply) -> bool:
+        transport = self.transports.get(to.network)
+        if transport is None or not self.serves(to.network):
+            return False
+        try:
+            return await transport.send_private(to.sender, reply)
+        except Exception:
+            log.exception("sending privately to %s on %s failed", to.sender.id, to.network)
+            return False
 
     async def announce(
         self, reply: Reply, *, origin: Message | None = None, networks: set[str] | None = None
@@ -196,9 +233,15 @@ class App(PluginAPI):
     async def prepare_store(self) -> None:
         """Migrate (or insist on a migrated schema): the first step of every start, and all
         that command-line tools need."""
-        if self.config.auto_migrate:
-            await self.store.upgrade(self.migration_dirs)
-        elif await self.store.pending_migrations(self.migration_dirs):
+        try:
+            if self.config.auto_migrate:
+                await self.store.upgrade(self.migration_dirs)
+                return
+            behind = await self.store.pending_migrations(self.migration_dirs)
+        except (DBAPIError, OSError) as exc:
+            log.debug("opening the database failed", exc_info=True)
+            raise database_unavailable(self.config.database_url, exc) from None
+        if behind:
             raise StartupError(
                 "the database schema is out of date; run `deployday db upgrade -c CONFIG` first"
             )
@@ -213,9 +256,11 @@ class App(PluginAPI):
         for transport in self.transports.values():
             await transport.start(self.dispatcher.submit)
         log.info(
-            "deployday started: networks=%s plugins=%s",
-            ",".join(self.transports),
-            ",".join(p.name for p in self.plugins),
+            "deployday started: version %s, networks %s, database %s, plugins %s",
+            __version__,
+            ", ".join(self.transports) or "none",
+            self.store.dialect,
+            ", ".join(p.name for p in self.plugins),
         )
 
     async def stop(self, grace: float = 10.0) -> None:
@@ -228,21 +273,100 @@ class App(PluginAPI):
             await plugin.stop()
         for transport in self.transports.values():
             await transport.stop()
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self.coordination.stop()
         await self.store.dispose()
 
-    def request_stop(self) -> None:
+    def request_stop(self, reason: str = "stop requested") -> None:
+        self._stop_reason = reason
         self._stopping.set()
 
     async def run(self) -> None:
-        """Run until SIGINT/SIGTERM or `request_stop()`."""
+        """Run until SIGINT/SIGTERM or `request_stop()`; SIGHUP reloads the config."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self.request_stop)
+            loop.add_signal_handler(sig, self.request_stop, sig.name)
+        loop.add_signal_handler(signal.SIGHUP, self._on_hangup)
+        began = time.monotonic()
+        started = False
         try:
             await self.start()
+            started = True
+            self._background.append(asyncio.create_task(self._ready_when_joined()))
+            if self.notifier.watchdog_interval:
+                self._background.append(
+                    asyncio.create_task(self.notifier.watchdog(self._database_answers))
+                )
             await self._stopping.wait()
         finally:
+            self.notifier.send(stopping="1", status=self._stop_reason)
             await self.stop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
+            if started:
+                log.info(
+                    "deployday stopped (%s) after %s",
+                    self._stop_reason,
+                    timedelta(seconds=round(time.monotonic() - began)),
+                )
+
+    # --- systemd and SIGHUP -----------------------------------------------------------------
+
+    async def _ready_when_joined(self) -> None:
+        """READY=1 once every network is connected and in all its rooms."""
+        waiting = [t for t in self.transports.values() if isinstance(t, SupervisedTransport)]
+        self.notifier.send(status=f"joining {', '.join(t.name for t in waiting) or 'nothing'}")
+        await asyncio.gather(*(t.wait_ready() for t in waiting))
+        self.notifier.send(ready="1", status=f"serving {', '.join(self.transports)}")
+        log.info("every network joined: %s", ", ".join(self.transports) or "none")
+
+    async def _database_answers(self) -> None:
+        await self.store.read(_select_one)
+
+    def _on_hangup(self) -> None:
+        self._background.append(asyncio.create_task(self.reload(), name="reload"))
+
+    async def reload(self) -> bool:
+        """Read the config file again and apply it without reconnecting: the plugins
+        restart on the new config (jobs, services, subscriptions); what only a restart can
+        change stays as it is, and the log says so. A config with problems is refused
+        whole and the running one stays."""
+        if self._reload is None:
+            log.warning("SIGHUP: this bot was started without a config file to reload")
+            return False
+        self.notifier.send(reloading="1", monotonic_usec=str(time.monotonic_ns() // 1000))
+        try:
+            new = await asyncio.to_thread(self._reload)
+        except ConfigError as exc:
+            log.error("config not reloaded, the running one stays: %s", "; ".join(exc.problems))
+            self.notifier.send(ready="1", status="config not reloaded: it has problems")
+            return False
+        await self._apply(new)
+        self.notifier.send(ready="1", status=f"serving {', '.join(self.transports)}")
+        return True
+
+    async def _apply(self, new: Config) -> None:
+        held = [k for k in RESTART_KEYS if getattr(new, k) != getattr(self.config, k)]
+        await self.scheduler.reset()
+        for plugin in reversed(self.plugins):
+            await plugin.stop()
+        self.config = new.model_copy(update={k: getattr(self.config, k) for k in held})
+        self._admins = {a.casefold() for a in self.config.admins}
+        self._shared = {}
+        self._subscribers = {}
+        for plugin in self.plugins:
+            await plugin.start()
+        await self.scheduler.start()
+        if held:
+            log.warning(
+                "config reloaded, except %s: those need a restart (the running ones stay)",
+                ", ".join(held),
+            )
+        else:
+            log.info("config reloaded")
+
+
+def _select_one(conn: Connection) -> None:
+    conn.execute(text("SELECT 1"))

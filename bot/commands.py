@@ -372,5 +372,11 @@ class Registry:
         close = difflib.get_close_matches(name.lower(), tops, n=1, cutoff=0.6)
         return close[0] if close else None
 
+    def suggest_sub(self, group: str, word: str) -> str | None:
+        """The command of `group` closest to `word`: `deploy strat` → `deploy start`."""
+        subs = sorted(k.split(" ", 1)[1] for k in self._by_name if k.startswith(group + " "))
+        close = difflib.get_close_matches(word.lower(), subs, n=1, cutoff=0.6)
+        return f"{group} {close[0]}" if close else None
+
     def subcommands(self, name: str) -> list[Command]:
         return [c for c in self.commands if c.name.startswith(name + " ")]

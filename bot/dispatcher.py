@@ -12,7 +12,7 @@ from typing import Literal, Protocol
 
 from bot.clock import Clock
 from bot.command_stats import UNKNOWN, CommandStats, Outcome
-from bot.commands import Command, Level, UserError
+from bot.commands import Command, Level, UsageError, UserError
 from bot.messages import Message, Reply, Sender
 from bot.people import MAX_NAME_CHARS
 from bot.plugin import Context, PluginAPI
@@ -156,6 +156,8 @@ class Dispatcher:
         if cmd is None:
             if not _WORD.match(typed):
                 return None  # "!!" or "! hi": not a command attempt
+            if self._app.registry.subcommands(typed):
+                return UNKNOWN, Outcome.UNKNOWN, _to(message, self._unknown_sub(typed, argtext))
             hint = self._app.registry.suggest(typed[:40])
             did_you_mean = f"did you mean {cfg.prefix}{hint}? " if hint else ""
             return (
@@ -175,7 +177,10 @@ class Dispatcher:
             args = cmd.parse(argtext, cfg.prefix)
             ctx = Context(message, person, level, self._app, cmd)
             result = await cmd.handler(ctx, **args)
-        except UserError as exc:  # a UsageError too
+        except UsageError as exc:
+            said = self._mistyped_sub(cmd, argtext) or str(exc)
+            return cmd.name, Outcome.REFUSED, _to(message, said)
+        except UserError as exc:
             return cmd.name, Outcome.REFUSED, _to(message, str(exc))
         except Exception:
             ref = secrets.token_hex(3)
@@ -198,6 +203,26 @@ class Dispatcher:
             )
         reply = Reply.of(result) if isinstance(result, str) else result
         return cmd.name, Outcome.OK, reply
+
+    def _mistyped_sub(self, cmd: Command, argtext: str) -> str | None:
+        """`!deploy strat`: the arguments of a group's own command (`!deploy`) did not
+        parse and their first word is close to one of the group's commands, or that
+        command takes no arguments at all."""
+        registry = self._app.registry
+        word = argtext.split(None, 1)[0] if argtext.strip() else ""
+        if not word or not registry.subcommands(cmd.name):
+            return None
+        if cmd.params and registry.suggest_sub(cmd.name, word) is None:
+            return None
+        return self._unknown_sub(cmd.name, argtext)
+
+    def _unknown_sub(self, group: str, argtext: str) -> str:
+        p = self._app.config.prefix
+        word = argtext.split(None, 1)[0] if argtext.strip() else ""
+        close = self._app.registry.suggest_sub(group, word) if word else None
+        hint = f"did you mean {p}{close}? " if close else ""
+        typed = f"{group} {word[:30]}".rstrip()
+        return f"unknown command {p}{typed}; {hint}{p}help {group} lists them all"
 
     async def _level(self, message: Message, person_id: int, needed: Level) -> Level:
         """ADMIN or not, and MEMBER only when the command needs it: the roster lookup is a

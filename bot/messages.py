@@ -76,11 +76,16 @@ Inline = Span | Mention
 
 @dataclass(frozen=True, slots=True)
 class Line:
+    """A line of text; `to`: the people it is addressed to (a page, a reminder). Each
+    transport puts them first in the form its clients highlight (IRC: `bob,carol: …`)."""
+
     spans: tuple[Inline, ...]
+    to: tuple[Mention, ...] = ()
 
     @property
     def plain(self) -> str:
-        return "".join(s.text for s in self.spans)
+        head = ", ".join(m.text for m in self.to) + ": " if self.to else ""
+        return head + "".join(s.text for s in self.spans)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +110,7 @@ class Reply:
             block = _as_block(item)
             blocks.append(block)
             if isinstance(block, Line):
-                mentions += [s for s in block.spans if isinstance(s, Mention)]
+                mentions += [*block.to, *(s for s in block.spans if isinstance(s, Mention))]
         return Reply(tuple(blocks), tuple(mentions))
 
     @property
@@ -122,6 +127,11 @@ def _as_block(item: str | Iterable[Inline] | Line | Table) -> Block:
     if isinstance(item, str):
         return Line((Span(item),))
     return Line(tuple(item))
+
+
+def addressed(to: Iterable[Mention], spans: Iterable[Inline]) -> Line:
+    """A line for these people to notice: pages and reminders."""
+    return Line(tuple(spans), tuple(to))
 
 
 def bold(text: object) -> Span:
@@ -167,29 +177,29 @@ def reply_to_json(reply: Reply) -> str:
             return {"table": [list(b.header), [list(r) for r in b.rows]]}
         return {
             "line": [
-                {"mention": [s.name, [list(i) for i in s.ids]]}
-                if isinstance(s, Mention)
-                else {"span": [s.text, s.style]}
+                mention(s) if isinstance(s, Mention) else {"span": [s.text, s.style]}
                 for s in b.spans
-            ]
+            ],
+            "to": [mention(m) for m in b.to],
         }
+
+    def mention(m: Mention) -> dict[str, Any]:
+        return {"mention": [m.name, [list(i) for i in m.ids]]}
 
     return json.dumps([block(b) for b in reply.blocks], ensure_ascii=False)
 
 
 def reply_from_json(text: str) -> Reply:
+    def mention(m: dict[str, Any]) -> Mention:
+        name, ids = m["mention"]
+        return Mention(name, tuple((n, i, d) for n, i, d in ids))
+
     blocks: list[Block] = []
     for b in json.loads(text):
         if "table" in b:
             header, rows = b["table"]
             blocks.append(Table(tuple(header), tuple(tuple(r) for r in rows)))
             continue
-        spans: list[Inline] = []
-        for s in b["line"]:
-            if "mention" in s:
-                name, ids = s["mention"]
-                spans.append(Mention(name, tuple((n, i, d) for n, i, d in ids)))
-            else:
-                spans.append(Span(*s["span"]))
-        blocks.append(Line(tuple(spans)))
+        spans = [mention(s) if "mention" in s else Span(*s["span"]) for s in b["line"]]
+        blocks.append(Line(tuple(spans), tuple(mention(m) for m in b.get("to", ()))))
     return Reply.of(*blocks)

@@ -73,6 +73,10 @@ class PluginAPI(Protocol):
         """Send the next page of the last long private answer to `room_id` (a person);
         False when none waits (or the network sends answers whole)."""
 
+    async def send_private(self, to: Message, reply: Reply) -> bool:
+        """Send `reply` to the sender of `to` alone, on their network; False when that
+        network offers no private way (the caller then keeps it out of public rooms)."""
+
     async def has_level(self, person_id: int, level: Level) -> bool:
         """Whether a plugin that grants `level` grants it to this person (Context.level
         says MEMBER only for commands that need it)."""

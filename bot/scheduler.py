@@ -70,6 +70,11 @@ class Scheduler:
         await asyncio.gather(*self._loops, return_exceptions=True)
         self._loops = []
 
+    async def reset(self) -> None:
+        """Stop and forget every job, so they can be registered anew (a config reload)."""
+        await self.stop()
+        self._entries = []
+
     async def _loop(self, entry: _Entry) -> None:
         due = entry.next_after(self._clock.now())
         while True:

@@ -23,9 +23,16 @@ from pydantic import (
     model_validator,
 )
 
-from bot.config.base import ConfigError, S, StrictModel, env_name
+from bot.config.base import (
+    ConfigError,
+    PluginSettings,
+    RoomsByNetwork,
+    S,
+    StrictModel,
+    env_name,
+)
 from bot.config.networks import NetworkConfig
-from bot.config.problems import problem_line
+from bot.config.problems import problem_lines
 from bot.files import FileMode, Modes
 
 BUILTIN_PLUGINS = (
@@ -40,6 +47,7 @@ BUILTIN_PLUGINS = (
     "plugins.plans",
 )
 
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")  # the drivers the package installs
 _TEAM = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
@@ -123,18 +131,14 @@ class Config(StrictModel):
         try:
             config = cls.model_validate(core)
         except ValidationError as exc:
-            problems += [
-                problem_line(e, cls, list(sections)) for e in exc.errors(include_url=False)
-            ]
+            problems += problem_lines(exc.errors(include_url=False), cls, list(sections))
         parsed: dict[str, BaseModel] = {}
         for key, model in sections.items():
             try:
                 parsed[key] = model.model_validate(raw.get(key) or {})
             except ValidationError as exc:
-                problems += [
-                    problem_line({**e, "loc": (key, *e["loc"])}, None)
-                    for e in exc.errors(include_url=False)
-                ]
+                errors = exc.errors(include_url=False)
+                problems += problem_lines([{**e, "loc": (key, *e["loc"])} for e in errors], None)
         if problems:
             raise ConfigError(problems)
         config._sections = parsed
@@ -146,6 +150,17 @@ class Config(StrictModel):
         """A plugin's settings: what the config file said under `key`, or the defaults."""
         value = self._sections.get(key)
         return value if isinstance(value, model) else model()
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, v: str) -> str:
+        scheme = v.partition("://")[0].partition("+")[0] if "://" in v else ""
+        if scheme not in DATABASE_SCHEMES:
+            raise ValueError(
+                "expected sqlite:///FILE (relative to this file) or "
+                f"postgresql://user@host/dbname, got {v!r}"
+            )
+        return v
 
     @field_validator("timezone")
     @classmethod
@@ -193,6 +208,11 @@ class Config(StrictModel):
     def modes(self) -> Modes:
         """The modes of the files and directories the bot creates (bot.files)."""
         return Modes.of(self.file_mode)
+
+    @property
+    def sections(self) -> Mapping[str, BaseModel]:
+        """The plugin settings sections the config file has, by top-level key."""
+        return dict(self._sections)
 
     @property
     def base_dir(self) -> Path:
@@ -257,3 +277,16 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ConfigError([f"{path}: expected a mapping of keys at the top level"])
     return raw
+
+
+__all__ = [
+    "BUILTIN_PLUGINS",
+    "Config",
+    "ConfigError",
+    "MailConfig",
+    "PluginSettings",
+    "RoomsByNetwork",
+    "StrictModel",
+    "engine_url",
+    "read_yaml",
+]

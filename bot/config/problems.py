@@ -23,9 +23,34 @@ def _loc_path(loc: tuple[int | str, ...]) -> str:
             parts.append(f"[{item}]")
         elif item in NETWORK_MODELS and parts and parts[-1] != "networks":
             continue  # discriminator tag pydantic inserts; not a key the user wrote
+        elif _is_union_member(item):
+            continue  # which alternative of `a | b` failed; not a key either
         else:
             parts.append(("." if parts else "") + str(item))
     return "".join(parts) or "(top level)"
+
+
+def _is_union_member(item: str) -> bool:
+    return "[" in item or item in ("bool", "str", "int", "float")
+
+
+def problem_lines(
+    errors: list[Any], model: type[BaseModel] | None, extra_keys: list[str] | None = None
+) -> list[str]:
+    """One line per key: when a value fits none of a key's alternatives (`auto` or true
+    or false), the alternatives are joined into one expectation."""
+    by_path: dict[str, list[Any]] = {}
+    for err in errors:
+        by_path.setdefault(_loc_path(err["loc"]), []).append(err)
+    lines = []
+    for path, group in by_path.items():
+        plain = [_plain(e["type"], e.get("ctx") or {}) for e in group]
+        if len(group) > 1 and all(plain):
+            wanted = " or ".join(p.removeprefix("expected ") for p in plain if p)
+            lines.append(f"{path}: expected {wanted} (got {_describe_input(group[0]['input'])})")
+        else:
+            lines += [problem_line(e, model, extra_keys) for e in group]
+    return lines
 
 
 def problem_line(
@@ -44,11 +69,51 @@ def problem_line(
         return f"{path}.kind: expected one of {ctx.get('expected_tags')}, got {ctx.get('tag')!r}"
     if kind == "union_tag_not_found":
         return f"{path}.kind: required key is missing (say which network kind, e.g. irc)"
-    msg = err["msg"].removeprefix("Value error, ")
+    msg = _plain(kind, err.get("ctx") or {}) or err["msg"].removeprefix("Value error, ")
     msg = msg[:1].lower() + msg[1:]
     if "got " in msg or isinstance(err["input"], dict | list):
         return f"{path}: {msg}"
     return f"{path}: {msg} (got {_describe_input(err['input'])})"
+
+
+_PLAIN = {
+    "list_type": "expected a list, like [a, b]",
+    "tuple_type": "expected a list, like [a, b]",
+    "set_type": "expected a list, like [a, b]",
+    "dict_type": "expected a mapping of keys to values",
+    "model_type": "expected a mapping of keys to values",
+    "model_attributes_type": "expected a mapping of keys to values",
+    "string_type": "expected text",
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "greater_than": "expected more than {gt}",
+    "greater_than_equal": "expected {ge} or more",
+    "less_than": "expected less than {lt}",
+    "less_than_equal": "expected {le} or less",
+    "too_short": "expected at least {min_length} entries",
+    "too_long": "expected at most {max_length} entries",
+    "string_too_short": "expected at least {min_length} characters",
+    "string_too_long": "expected at most {max_length} characters",
+    "string_pattern_mismatch": "expected text matching {pattern}",
+    "literal_error": "expected {expected}",
+}
+
+
+def _plain(kind: str, ctx: dict[str, Any]) -> str | None:
+    """Pydantic's wording ("input should be a valid tuple") in the config's own words."""
+    template = _PLAIN.get(kind)
+    if template is None:
+        return None
+    try:
+        text = template.format(**ctx)
+    except KeyError:
+        return None
+    return text.replace(" 1 entries", " one entry").replace(" 1 characters", " one character")
 
 
 def _suggest(

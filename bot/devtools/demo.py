@@ -2,9 +2,11 @@
 
 miniircd runs on a free loopback port, the bot joins it with a fresh SQLite file, and
 five scripted people talk to it over IRC. The bot's clock is a fake one the script moves,
-so an hour of firefighting plays in seconds and the MTTA/MTTR figures look like a real
-day's. Each step waits for the bot's complete answer before the next, so the transcript
-is the same on every run.
+so two and a half hours of firefighting play in seconds and the MTTA/MTTR figures look
+like a real day's. The day is the one that ends now, in the machine's time zone, so the
+digest and the export are stamped with the time the demo ran, never a time to come.
+Each step waits for the bot's complete answer before the next, so the transcript is the
+same on every run but for its clock times.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+
+import tzlocal
 
 from bot.app import App
 from bot.clock import FakeClock
-from bot.devtools.ircuser import IrcUser
+from bot.devtools.ircuser import IrcUser, Received
 from bot.loading import build_config
 from bot.text import clean
 from bot.transports.irc import IrcTransport
@@ -33,7 +37,8 @@ CHANNEL = "#deploy-day"
 BOT = "deployday"
 TIMEOUT = 15.0
 
-# (minutes after 09:00, who, what they type); nobody: time passes and the bot may speak
+# (minutes after the deploy's start, who, what they type); nobody: time passes and the bot
+# may speak; {start} is the deploy's start as typed in chat
 SCRIPT: list[tuple[int, str, str]] = [
     (-80, "alice", "!roster add bob infra"),
     (-80, "alice", "!roster add carol releng"),
@@ -41,7 +46,7 @@ SCRIPT: list[tuple[int, str, str]] = [
     (
         -75,
         "alice",
-        "!deploy plan pkgdb2 09:00 --service pkgdb --api-break packages API v2; the v1 "
+        "!deploy plan pkgdb2 {start} --service pkgdb --api-break packages API v2; the v1 "
         "endpoints return 410",
     ),
     (-74, "alice", "!deploy expect pkgdb2 infra releng docs"),
@@ -81,14 +86,38 @@ SCRIPT: list[tuple[int, str, str]] = [
 ]
 
 
-async def play(db_path: Path) -> int:
-    """Run the scripted day; the SQLite file at `db_path` is recreated and kept."""
+def local_zone() -> str:
+    """The machine's time zone (an IANA name), UTC when it cannot be told."""
+    return tzlocal.get_localzone_name() or "UTC"
+
+
+def deploy_start(now: datetime) -> datetime:
+    """When the scripted deploy starts so that its last step is `now` (to the minute)."""
+    end = now.astimezone(UTC).replace(second=0, microsecond=0)
+    return end - timedelta(minutes=SCRIPT[-1][0])
+
+
+def _typed(when: datetime, now: datetime, tz: tzinfo) -> str:
+    """`when` as a person types it in chat: 09:00, or tomorrow 09:00 past midnight."""
+    local = when.astimezone(tz)
+    day = "" if local.date() == now.astimezone(tz).date() else "tomorrow "
+    return f"{day}{local:%H:%M}"
+
+
+async def play(db_path: Path, *, now: datetime | None = None, zone: str | None = None) -> int:
+    """Run the scripted day ending `now` (default: the real time) in time zone `zone`
+    (default: the machine's); the SQLite file at `db_path` is recreated and kept."""
     db_path = await asyncio.to_thread(_fresh_database, db_path)
-    start = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+    start = deploy_start(now or datetime.now(UTC))
     clock = FakeClock(start + timedelta(minutes=SCRIPT[0][0]))
+    zone = zone or local_zone()
     async with miniircd() as port:
-        config = build_config(_config(db_path, port))
+        config = build_config(_config(db_path, port, zone))
         transport = IrcTransport("demo", config.networks["demo"], clock=clock, tz=config.tz)
+
+        def at() -> str:
+            return f"{clock.now().astimezone(config.tz):%H:%M}"
+
         app = App(config, [transport], clock=clock)
         await app.start()
         try:
@@ -98,31 +127,35 @@ async def play(db_path: Path) -> int:
             for nick in ("alice", "bob", "carol", "dave", "erin"):
                 people[nick] = await IrcUser.connect("127.0.0.1", port, nick)
                 await people[nick].join(CHANNEL)
-            print(f"deployday demo: miniircd on 127.0.0.1:{port}, database {db_path}\n")
+            print(
+                f"deployday demo: miniircd on 127.0.0.1:{port}, database {db_path}; "
+                f"the day that ends now, times in {config.timezone}\n"
+            )
             watcher = people["alice"]
             for minute, nick, line in SCRIPT:
                 before = transport.lines_sent
                 clock.set(start + timedelta(minutes=minute))
-                await _posted(app, transport, watcher, clock, before)  # reminders fell due
+                await _posted(app, transport, watcher, at, before)  # reminders fell due
                 if nick:
-                    print(f"[{clock.now():%H:%M}] <{nick}> {line}")
-                    await _step(app, transport, people[nick], watcher, line, clock)
+                    line = line.format(start=_typed(start, clock.now(), config.tz))
+                    print(f"[{at()}] <{nick}> {line}")
+                    await _step(app, transport, people[nick], watcher, line, at)
             for user in people.values():
                 await user.quit()
         finally:
             await app.stop()
     print(
         f"\nThe database stays at {db_path}; look around with:\n"
-        f"  printf 'database: sqlite:///{db_path}\\n' > demo.yaml\n"
+        f"  printf 'database: sqlite:///{db_path}\\ntimezone: {zone}\\n' > demo.yaml\n"
         f"  .venv/bin/deployday console -c demo.yaml"
     )
     return 0
 
 
-def _config(db_path: Path, port: int) -> dict[str, object]:
+def _config(db_path: Path, port: int, zone: str) -> dict[str, object]:
     return {
         "database": f"sqlite:///{db_path}",
-        "timezone": "UTC",
+        "timezone": zone,
         "admins": ["alice"],
         "networks": {
             "demo": {
@@ -155,42 +188,48 @@ def _fresh_database(path: Path) -> Path:
     return path
 
 
+Now = Callable[[], str]  # the fake clock's time of day, as the transcript shows it
+
+
 async def _step(
-    app: App, transport: IrcTransport, who: IrcUser, watcher: IrcUser, line: str, clock: FakeClock
+    app: App, transport: IrcTransport, who: IrcUser, watcher: IrcUser, line: str, at: Now
 ) -> None:
     """Say `line` and print the bot's whole answer as the channel sees it."""
     before = transport.lines_sent
     who.say(CHANNEL, line)
     shown = 0
     async with asyncio.timeout(TIMEOUT):
-        _show(await watcher.next_message(lambda m: m.sender == BOT), clock)
+        _show(await watcher.next_message(lambda m: m.sender == BOT), at)
         shown += 1
         await app.tracker.settle()
         await transport.flushed()
         while shown < transport.lines_sent - before:
-            _show(await watcher.next_message(lambda m: m.sender == BOT), clock)
+            _show(await watcher.next_message(lambda m: m.sender == BOT), at)
             shown += 1
 
 
 async def _posted(
-    app: App, transport: IrcTransport, watcher: IrcUser, clock: FakeClock, before: int
+    app: App, transport: IrcTransport, watcher: IrcUser, at: Now, before: int
 ) -> None:
     """Print what scheduled jobs posted since `before` (lines sent), once they are done."""
     async with asyncio.timeout(TIMEOUT):
         await app.tracker.settle()
         await transport.flushed()
         for _ in range(transport.lines_sent - before):
-            _show(await watcher.next_message(lambda m: m.sender == BOT), clock)
+            _show(await watcher.next_message(lambda m: m.sender == BOT), at)
 
 
-def _show(message: object, clock: FakeClock) -> None:
-    text = getattr(message, "text", "")
+def _show(message: Received, at: Now) -> None:
+    """One line of the bot's as the channel sees it, or as a private message to the
+    watcher (where a file went)."""
+    text = message.text
     if sys.stdout.isatty() and os.environ.get("NO_COLOR") is None:
         parts = text.split("\x02")
         text = "".join(p if i % 2 == 0 else f"\x1b[1m{p}\x1b[0m" for i, p in enumerate(parts))
     else:
         text = clean(text)
-    print(f"[{clock.now():%H:%M}] <{BOT}> {text}")
+    to = "" if message.target.startswith("#") else f" (privately to {message.target})"
+    print(f"[{at()}] <{BOT}>{to} {text}")
 
 
 @contextlib.asynccontextmanager

@@ -65,6 +65,11 @@ class MemoryTransport:
     async def send(self, room_id: str, reply: Reply, *, announcement: bool = False) -> None:
         self.sent.append(Sent(self.name, room_id, reply))
 
+    async def send_private(self, sender: Sender, reply: Reply) -> bool:
+        """As to their nick, like IRC (tests read it as a private reply to them)."""
+        self.sent.append(Sent(self.name, sender.nick, reply))
+        return True
+
     async def deliver(self, message: Message) -> None:
         assert self._sink is not None, "transport not started"
         await self._sink(message)

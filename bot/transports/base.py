@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from bot.messages import Message, Reply
+from bot.messages import Message, Reply, Sender
 
 Sink = Callable[[Message], Awaitable[None]]
 
@@ -44,6 +44,10 @@ class Transport(Protocol):
     async def send(self, room_id: str, reply: Reply, *, announcement: bool = False) -> None:
         """Render and deliver `reply`; never raises for network trouble (queues or logs).
         An `announcement` is said unprompted; when too much waits, it goes last."""
+
+    async def send_private(self, sender: Sender, reply: Reply) -> bool:
+        """Deliver `reply` to this person alone (a direct message); False when there is no
+        way to on this network, so the caller can do something else."""
 
     def fold(self, name: str) -> str:
         """Case-fold a nick, account or room id by the network's own rules."""

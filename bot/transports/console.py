@@ -1,5 +1,7 @@
 """A local terminal session: every line typed is a private message from the operator,
-answers are printed. Same commands and database as the networked bot, no network."""
+answers are printed. Same commands and database as the networked bot, no network. On a
+terminal, lines are edited with readline and replies print above the prompt
+(`terminal`); piped or redirected input is read as it comes."""
 
 from __future__ import annotations
 
@@ -23,8 +25,10 @@ from bot.messages import (
 )
 from bot.text import clean
 from bot.transports.base import Sink, TransportStats
+from bot.transports.terminal import LineEditor, history_path, readline_module
 
 ROOM = "console"
+PROMPT = "deployday> "
 
 
 class ConsoleTransport:
@@ -48,6 +52,7 @@ class ConsoleTransport:
         self._stdout = stdout or sys.stdout
         self._reader: asyncio.Task[None] | None = None
         self._interactive = self._stdin.isatty()
+        self._editor: LineEditor | None = None
 
     @property
     def own_names(self) -> tuple[str, ...]:
@@ -64,27 +69,43 @@ class ConsoleTransport:
         return TransportStats(connected=True, reconnects=0, queued=0)
 
     async def start(self, sink: Sink) -> None:
+        readline = readline_module()
+        terminal = self._stdin is sys.stdin and self._stdout is sys.stdout
+        if readline is not None and terminal and self._interactive and sys.stdout.isatty():
+            self._editor = LineEditor(readline, PROMPT, history_path())
         self._reader = asyncio.create_task(self._read(sink), name="console-reader")
 
     async def stop(self) -> None:
         if self._reader is not None and not self._reader.done():
             self._reader.cancel()
+        if self._editor is not None:
+            self._editor.close()
+            self._editor = None
 
     async def send(self, room_id: str, reply: Reply, *, announcement: bool = False) -> None:
         bold = self._interactive and os.environ.get("NO_COLOR") is None
-        for line in render(reply, bold):
+        lines = render(reply, bold)
+        if self._editor is not None:
+            self._editor.print(lines)
+            return
+        for line in lines:
             self._stdout.write(line + "\n")
         self._stdout.flush()
         self._prompt()
 
+    async def send_private(self, sender: Sender, reply: Reply) -> bool:
+        await self.send(ROOM, reply)
+        return True
+
     def _prompt(self) -> None:
-        if self._interactive:
-            self._stdout.write("deployday> ")
+        if self._interactive and self._editor is None:
+            self._stdout.write(PROMPT)
             self._stdout.flush()
 
     async def _read(self, sink: Sink) -> None:
         self._prompt()
-        async for line in _lines(self._stdin):
+        source = self._editor.lines() if self._editor is not None else _lines(self._stdin)
+        async for line in source:
             if line.strip():
                 await sink(
                     Message(
@@ -126,7 +147,7 @@ def render(reply: Reply, bold: bool) -> list[str]:
                 )
             )
             continue
-        parts = []
+        parts = [", ".join(clean(m.text) for m in block.to) + ": "] if block.to else []
         for span in block.spans:
             piece = clean(span.text)
             if bold and isinstance(span, Span) and span.style == "bold":

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from datetime import timedelta, tzinfo
 from typing import Any, ClassVar, Generic
@@ -58,6 +59,41 @@ class Backoff:
         return pause
 
 
+class Outage:
+    """A network that cannot be reached is logged once when that starts, with the retry
+    delay, and once when it is reached again; the attempts between go to the debug log."""
+
+    def __init__(self, name: str, policy: ReconnectConfig) -> None:
+        self._name = name
+        self._policy = policy
+        self.failures = 0
+        self._since = 0.0
+
+    def failed(self, reason: str, pause: float) -> None:
+        self.failures += 1
+        if self.failures > 1:
+            log.debug("%s: still unreachable (%s); attempt %d", self._name, reason, self.failures)
+            return
+        self._since = time.monotonic()
+        log.warning(
+            "%s: %s; retrying in %gs, then at most every %gs until it answers",
+            self._name,
+            reason,
+            round(pause, 1),
+            self._policy.max_delay,
+        )
+
+    def ended(self) -> None:
+        if self.failures:
+            log.info(
+                "%s: reached again after %d failed attempts (%.0fs)",
+                self._name,
+                self.failures,
+                time.monotonic() - self._since,
+            )
+        self.failures = 0
+
+
 class SupervisedTransport(abc.ABC, Generic[Q]):
     """The common half of a network transport (see the module docstring)."""
 
@@ -86,6 +122,7 @@ class SupervisedTransport(abc.ABC, Generic[Q]):
         self._stopping = asyncio.Event()
         self._stopped = False
         self._changed = asyncio.Event()
+        self.outage = Outage(name, reconnect)
 
     # --- what a network supplies ---
 
@@ -161,7 +198,8 @@ class SupervisedTransport(abc.ABC, Generic[Q]):
             if self._stopping.is_set():
                 break
             if pause is not None:
-                log.info("%s: %s in %.1fs", self.name, self.retrying, pause)
+                if not self.outage.failures:  # an outage logs its own delay, once
+                    log.info("%s: %s in %.1fs", self.name, self.retrying, pause)
                 await self._pause(pause)
 
     async def _pause(self, seconds: float) -> None:
@@ -217,7 +255,7 @@ class SupervisedTransport(abc.ABC, Generic[Q]):
         know it answers something said a while ago."""
         if self._clock.now() - item.queued_at <= QUEUED_AFTER:
             return None
-        return f"[queued {item.queued_at.astimezone(self._tz):%H:%M}] "
+        return f"[queued {item.queued_at.astimezone(self._tz):%H:%M %Z}] "
 
     # --- waiting for changes (tests, the demo, stop) ---
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import logging
 
 from bot.commands import Example, Level, command
-from bot.messages import Inline, Reply, bold, text
+from bot.messages import Inline, Line, Reply, addressed, bold, text
 from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
 from plugins.catalog.service import CatalogService, ServiceInfo
 from plugins.catalog.settings import CatalogSettings
-from plugins.common.chat import clock_time, plural
+from plugins.common.chat import ClockTimes, plural
 from plugins.common.when import start_of_day
 from plugins.deploys.service import DEPLOY_STARTED, DeployView
 from plugins.incidents.service import IncidentService
@@ -29,12 +29,6 @@ class CatalogPlugin(Plugin):
     migrations = MIGRATIONS / "versions"
 
     async def start(self) -> None:
-        cfg: CatalogSettings = self.settings
-        teams = {e.team for e in cfg.services.values() if e.team}
-        teams |= {t for e in cfg.services.values() for t in e.consumers.values()}
-        unknown = sorted(teams - set(self.api.config.teams))
-        if unknown:
-            log.warning("catalog names teams not in `teams:`: %s", ", ".join(unknown))
         IncidentService.of(self.api).add_judge(CatalogService.of(self.api).judge)
         self.api.subscribe(DEPLOY_STARTED, self.on_deploy_started)
 
@@ -63,15 +57,11 @@ class CatalogPlugin(Plugin):
         info = await catalog.entry(service.lower())
         if info is None:
             return Reply.of(f"{service[:64]} is not in the catalogue; {ctx.prefix}catalog lists it")
-        tz = self.api.config.tz
+        at = ClockTimes(self.api.config.tz, ctx.now)
         owner = f", owned by {info.team}" if info.team else ""
         consumers = ", ".join(
             f"{c.name} ({c.team}"
-            + (
-                f"; added by {c.added_by} {clock_time(c.added_at, tz, ctx.now)})"
-                if c.added_by and c.added_at
-                else ")"
-            )
+            + (f"; added by {c.added_by} {at(c.added_at)})" if c.added_by and c.added_at else ")")
             for c in info.consumers
         )
         return Reply.of(
@@ -165,8 +155,11 @@ class CatalogPlugin(Plugin):
             reply = Reply.of(await self.page(info))
         await self.api.announce(reply)
 
-    async def page(self, info: ServiceInfo) -> list[Inline]:
+    async def page(self, info: ServiceInfo) -> Line:
+        """Addressed to everyone on the consumers' teams' rosters; the line says which
+        team stands for which consumers."""
         roster = RosterService.of(self.api)
+        people: dict[int, None] = {}
         spans: list[Inline] = [
             bold(f"API break in {info.name}: "),
             text("paging the teams of its known consumers — "),
@@ -177,12 +170,8 @@ class CatalogPlugin(Plugin):
                 spans.append(text("not a team of this bot (see `teams:`)"))
                 continue
             members = await roster.team(team)
-            if not members:
-                spans.append(text("nobody on its roster"))
-                continue
-            mentions = await self.api.people.mentions(m.person.id for m in members)
-            for i, member in enumerate(members):
-                spans += [*([text(", ")] if i else []), mentions[member.person.id]]
-                if member.on_duty:
-                    spans.append(text(" (on duty)"))
-        return spans
+            people.update(dict.fromkeys(m.person.id for m in members))
+            named = [m.person.name + (" (on duty)" if m.on_duty else "") for m in members]
+            spans.append(text(", ".join(named) or "nobody on its roster"))
+        mentions = await self.api.people.mentions(people)
+        return addressed((mentions[p] for p in people), spans)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from bot.config import StrictModel
+from bot.config import PluginSettings, StrictModel
 from plugins.common.checks import config_environment, config_name, config_team
 
 
@@ -32,7 +33,7 @@ class CatalogEntry(StrictModel):
         return v
 
 
-class CatalogSettings(StrictModel):
+class CatalogSettings(PluginSettings):
     services: dict[str, CatalogEntry] = Field(default_factory=dict)
     leaf_routine: Literal["page", "list", "skip"] = "list"
     production_environments: tuple[str, ...] = ("production", "prod")
@@ -51,6 +52,11 @@ class CatalogSettings(StrictModel):
         for env in v:
             config_environment(env)
         return v
+
+    def teams_named(self) -> dict[str, Iterable[str]]:
+        owners = [e.team for e in self.services.values() if e.team]
+        consumers = [t for e in self.services.values() for t in e.consumers.values()]
+        return {"services": [*owners, *consumers]}
 
     @model_validator(mode="after")
     def _apart(self) -> CatalogSettings:

@@ -77,7 +77,7 @@ def parse_when(words: list[str], now: datetime, tz: tzinfo) -> tuple[datetime, i
         when = _local(now.astimezone(tz).date(), clock(first), tz)
         if when <= now:
             raise UserError(
-                f"{first} today has passed (it is {now.astimezone(tz):%H:%M} now); "
+                f"{first} today has passed (it is {now.astimezone(tz):%H:%M %Z} now); "
                 f"say tomorrow {first} or a date"
             )
         return when.astimezone(UTC), 1

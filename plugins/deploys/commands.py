@@ -6,7 +6,7 @@ from bot.commands import Example, Level, Text, UserError, command
 from bot.messages import Reply, bold, text
 from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
-from plugins.common.chat import clock_time, duration, plural
+from plugins.common.chat import ClockTimes, duration, plural
 from plugins.common.checks import check_deploy_name, check_environment
 from plugins.deploys.day import announce_end, announce_start
 from plugins.deploys.service import DeployService, DeployView
@@ -112,15 +112,12 @@ class DeploysPlugin(Plugin):
 
 
 def describe(deploy: DeployView, ctx: Context) -> list:
-    tz = ctx.api.config.tz
+    at = ClockTimes(ctx.api.config.tz, ctx.now)
     parts = [text("deploy "), bold(deploy.name)]
     if deploy.api_break:
         parts.append(text(" (API break)"))
     parts.append(
-        text(
-            f" under way since {clock_time(deploy.started_at, tz, ctx.now)} "
-            f"({duration(ctx.now - deploy.started_at)})"
-        )
+        text(f" under way since {at(deploy.started_at)} ({duration(ctx.now - deploy.started_at)})")
     )
     parts.append(text(f", lead {deploy.lead.name}" if deploy.lead else ", no lead yet"))
     return parts

@@ -7,7 +7,7 @@ from __future__ import annotations
 from bot.messages import Message, Reply, bold, text
 from bot.plugin import PluginAPI
 from plugins.common.chat import duration, plural
-from plugins.deploys.service import DEPLOY_ENDED, DEPLOY_STARTED, DeployView, Ended
+from plugins.deploys.service import DEPLOY_ENDED, DEPLOY_STARTED, DeployEnded, DeployView, Ended
 from plugins.metrics.service import MetricsService, Scope
 
 
@@ -52,7 +52,7 @@ async def announce_end(api: PluginAPI, ended: Ended, *, origin: Message | None =
         f"{plural(ended.checked_out, 'person', 'people')} checked out. Thank you, firefighters.",
     )
     await _tell(api, reply, origin)
-    await api.publish(DEPLOY_ENDED, d)
+    await api.publish(DEPLOY_ENDED, DeployEnded(d, origin))
     return reply
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from bot.commands import UserError
+from bot.messages import Message
 from bot.people import PersonRef
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
@@ -19,7 +20,7 @@ from bot.store.workers import Unit, writing
 from plugins.models import Deploy, DeployPlan, DutyShift
 
 DEPLOY_STARTED = "deploy.started"  # payload: the DeployView
-DEPLOY_ENDED = "deploy.ended"  # payload: the DeployView, after the end was announced
+DEPLOY_ENDED = "deploy.ended"  # payload: a DeployEnded, after the end was announced
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,15 @@ class DeployView:
     started_by: str
     lead: PersonRef | None
     environment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeployEnded:
+    """The deploy that ended, and the command that ended it: what is for that person
+    alone (where the digest file went) reaches them privately."""
+
+    deploy: DeployView
+    origin: Message | None
 
 
 @dataclass(frozen=True, slots=True)

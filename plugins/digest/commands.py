@@ -14,13 +14,13 @@ from pathlib import Path
 
 from bot.commands import Example, Level, UserError, command
 from bot.files import Modes
-from bot.mail import Mailer, MailError
-from bot.messages import Reply
+from bot.messages import Message, Reply
 from bot.plugin import Context, Plugin, cli_command
 from plugins import MIGRATIONS
-from plugins.common.chat import post
+from plugins.common.chat import aside, post, where
 from plugins.common.files import atomic_text, data_directory, ensure_directory, file_stem, stamp
-from plugins.deploys.service import DEPLOY_ENDED, DeployService, DeployView
+from plugins.common.mailing import Mailed, send_mail
+from plugins.deploys.service import DEPLOY_ENDED, DeployEnded, DeployService, DeployView
 from plugins.digest.figures import Digest
 from plugins.digest.formats import as_json, markdown
 from plugins.digest.service import DigestService, end_of_day_pick, pick_deploy
@@ -54,17 +54,15 @@ class DigestPlugin(Plugin):
 
     async def start(self) -> None:
         cfg: DigestSettings = self.settings
-        if cfg.mail_to and self.api.config.mail is None:
-            log.warning("digest.mail_to is set but there is no mail: section; nothing is mailed")
         self.api.subscribe(DEPLOY_ENDED, self.on_deploy_ended)
         at = cfg.end_of_day_time
         if at is not None:
             self.api.scheduler.daily("end-of-day-digest", at, self.api.config.tz, self.end_of_day)
 
-    async def on_deploy_ended(self, deploy: object) -> None:
-        if not isinstance(deploy, DeployView) or not self.settings.on_deploy_end:
+    async def on_deploy_ended(self, ended: object) -> None:
+        if not isinstance(ended, DeployEnded) or not self.settings.on_deploy_end:
             return
-        reply = await self.produce(deploy, mail=True)
+        reply = await self.produce(ended.deploy, mail=True, origin=ended.origin)
         await post(self.api, reply, self.settings.rooms)
 
     async def end_of_day(self) -> None:
@@ -74,23 +72,31 @@ class DigestPlugin(Plugin):
         latest = None if active else await deploys.latest()
         deploy = end_of_day_pick(active, latest, now, self.api.config.tz)
         if deploy is not None:
-            await post(self.api, await self.produce(deploy, mail=True), self.settings.rooms)
+            reply = await self.produce(deploy, mail=True, origin=None)
+            await post(self.api, reply, self.settings.rooms)
 
-    async def produce(self, deploy: DeployView, *, mail: bool) -> Reply:
-        """Write the digest (and mail it when asked and configured); the chat lines."""
+    async def produce(self, deploy: DeployView, *, mail: bool, origin: Message | None) -> Reply:
+        """Write the digest (and mail it when asked and configured); the chat lines, which
+        may be read in public rooms: where the file is and why something failed go to
+        whoever asked (`origin`) privately, or only to the log."""
         now = self.api.clock.now()
         digest = await DigestService.of(self.api).collect(deploy, now)
-        lines = chat_summary(digest)
+        lines: list[str | None] = [*chat_summary(digest)]
         text = markdown(digest, self.api.config.tz)
+        label = f"full digest of deploy {deploy.name}"
         try:
             path = await asyncio.to_thread(self._write_default, digest, text, "md")
-            lines.append(f"full digest: {path}")
         except UserError as exc:
             log.error("digest of deploy %s not written: %s", deploy.name, exc)
-            lines.append(f"the full digest was not written: {exc}")
-        if mail and self.settings.mail_to:
-            lines.append(await self.mail(digest, text, now))
-        return Reply.of(*lines)
+            lines.append("the full digest could not be written; the bot's log says why")
+            lines.append(await aside(self.api, origin, f"{label} not written: {exc}"))
+        else:
+            url = self.settings.url_base
+            lines.append(f"full digest: {await where(self.api, origin, path, url, label)}")
+        if mail and self.settings.mail_to and self.api.config.mail is not None:
+            mailed = await self.mail(digest, text, now)
+            lines.append(mailed.line if mailed.ok else await aside(self.api, origin, mailed.line))
+        return Reply.of(*(line for line in lines if line))
 
     def _write_default(self, digest: Digest, text: str, ext: str) -> Path:
         modes = self.api.config.modes
@@ -101,15 +107,10 @@ class DigestPlugin(Plugin):
             f.write(text)
         return path
 
-    async def mail(self, digest: Digest, text: str, now: datetime) -> str:
-        to = self.settings.mail_to
+    async def mail(self, digest: Digest, text: str, now: datetime) -> Mailed:
         subject = f"deployday digest: deploy {digest.deploy.name}"
-        try:
-            await Mailer(self.api.config.mail).send(to, subject, text, now)
-        except MailError as exc:
-            log.warning("digest of deploy %s: %s", digest.deploy.name, exc)
-            return str(exc)
-        return f"mailed to {', '.join(to)}"
+        what = f"digest of deploy {digest.deploy.name}"
+        return await send_mail(self.api.config, self.settings.mail_to, subject, text, now, what)
 
     @command(
         "digest",
@@ -119,14 +120,15 @@ class DigestPlugin(Plugin):
         examples=[
             Example(
                 "!digest",
-                r"Digest for deploy pkgdb2: 1 incident, 1 still open.*\n.*\nfull digest: .*\.md",
+                r"Digest for deploy pkgdb2: 1 incident, 1 still open.*\n.*\nfull digest: "
+                r"digest-pkgdb2-\d{8}T\d{6}Z\.md \(the path went to alice privately\)",
                 setup=("!deploy start pkgdb2", "!break koji builds stuck"),
             )
         ],
     )
     async def digest(self, ctx: Context, deploy: str | None = None) -> Reply:
         chosen = await pick_deploy(DeployService.of(self.api), deploy)
-        return await self.produce(chosen, mail=False)
+        return await self.produce(chosen, mail=False, origin=ctx.message)
 
     @cli_command("digest", help="write a deploy's digest", configure=_configure_cli)
     async def digest_cli(self, args: argparse.Namespace) -> int:
@@ -150,10 +152,10 @@ class DigestPlugin(Plugin):
             if args.mail:
                 if not self.settings.mail_to:
                     raise UserError("--mail needs digest.mail_to in the config")
-                line = await self.mail(digest, text, now)
-                if not line.startswith("mailed"):
-                    raise UserError(line)
-                print(line)
+                mailed = await self.mail(digest, text, now)
+                if not mailed.ok:
+                    raise UserError(mailed.line)
+                print(mailed.line)
         except UserError as exc:
             print(f"deployday digest: {exc}", file=sys.stderr)
             return 1

@@ -6,18 +6,19 @@ from datetime import time
 
 from pydantic import Field, field_validator
 
-from bot.config import StrictModel
+from bot.config import PluginSettings, RoomsByNetwork
 from plugins.common.chat import Rooms
 from plugins.common.checks import config_addresses, config_clock
 from plugins.common.when import clock
 
 
-class DigestSettings(StrictModel):
+class DigestSettings(PluginSettings):
     directory: str | None = None
     on_deploy_end: bool = True
     end_of_day: str | None = None
     rooms: Rooms = Field(default_factory=dict)
     mail_to: tuple[str, ...] = ()
+    url_base: str | None = None  # where `directory` is served: chat gets links, not paths
 
     @field_validator("end_of_day", mode="before")
     @classmethod
@@ -28,6 +29,12 @@ class DigestSettings(StrictModel):
     @classmethod
     def _addresses(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         return config_addresses(v)
+
+    def rooms_named(self) -> dict[str, RoomsByNetwork]:
+        return {"rooms": self.rooms}
+
+    def mail_needed(self) -> tuple[str, ...]:
+        return ("mail_to",) if self.mail_to else ()
 
     @property
     def end_of_day_time(self) -> time | None:

@@ -11,7 +11,7 @@ from bot.commands import Example, Level, UsageError, UserError, command, shorten
 from bot.messages import Reply
 from bot.plugin import Context, Plugin, cli_command
 from plugins import MIGRATIONS
-from plugins.common.chat import plural
+from plugins.common.chat import plural, where
 from plugins.common.files import atomic_text, data_directory, ensure_directory, file_stem, stamp
 from plugins.deploys.service import DeployService
 from plugins.export.service import Exported, ExportService, Selection, select_incidents
@@ -84,7 +84,7 @@ class ExportPlugin(Plugin):
         progress: Progress | None = bar if bar is not None and bar.wanted else None
         try:
             with atomic_text(path, self.api.config.modes) as f:
-                done = await write_export(service, fmt, f, sel, progress)
+                done = await write_export(service, fmt, f, sel, self.api.config.tz, progress)
         finally:
             if bar is not None:
                 bar.close()
@@ -97,7 +97,8 @@ class ExportPlugin(Plugin):
         examples=[
             Example(
                 "!export csv",
-                r"exported 1 incident \(1 event\) to .*\.csv",
+                r"exported 1 incident \(1 event\) to export-\d{8}T\d{6}Z\.csv \(the path "
+                r"went to alice privately\)",
                 setup=("!break koji builds stuck",),
             )
         ],
@@ -113,10 +114,9 @@ class ExportPlugin(Plugin):
     ) -> Reply:
         sel = await self.selection(deploy, since, until)
         path, done = await self.to_file(fmt, sel)
-        return Reply.of(
-            f"exported {plural(done.incidents, 'incident')} "
-            f"({plural(done.events, 'event')}) to {path}"
-        )
+        what = f"exported {plural(done.incidents, 'incident')} ({plural(done.events, 'event')})"
+        url = self.settings.url_base
+        return Reply.of(f"{what} to {await where(self.api, ctx.message, path, url, what)}")
 
     @cli_command("export", help="export incidents with their events", configure=_configure_cli)
     async def export_cli(self, args: argparse.Namespace) -> int:
@@ -127,7 +127,9 @@ class ExportPlugin(Plugin):
                     raise UserError(
                         f"nothing to export: no incidents {sel.describe(self.api.config.tz)}"
                     )
-                await write_export(ExportService.of(self.api), args.format, sys.stdout, sel)
+                await write_export(
+                    ExportService.of(self.api), args.format, sys.stdout, sel, self.api.config.tz
+                )
                 return 0
             path, done = await self.to_file(
                 args.format, sel, Path(args.output) if args.output else None, terminal=True

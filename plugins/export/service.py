@@ -72,9 +72,9 @@ class Selection:
     def describe(self, tz: tzinfo) -> str:
         parts = [f"in deploy {self.deploy_name}"] if self.deploy_name else []
         if self.since:
-            parts.append(f"since {self.since.astimezone(tz):%Y-%m-%d %H:%M}")
+            parts.append(f"since {self.since.astimezone(tz):%Y-%m-%d %H:%M %Z}")
         if self.until:
-            parts.append(f"before {self.until.astimezone(tz):%Y-%m-%d %H:%M}")
+            parts.append(f"before {self.until.astimezone(tz):%Y-%m-%d %H:%M %Z}")
         return " ".join(parts) or "at all"
 
 

@@ -7,6 +7,7 @@ import csv
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime, tzinfo
 from typing import Protocol, TextIO
 
 from plugins.common.files import csv_cell, md_cell
@@ -85,32 +86,44 @@ class JsonlWriter:
 
 
 class MarkdownWriter:
-    """A section per incident: its fields as a list, then its events as a table."""
+    """A section per incident: its fields as a list, then its events as a table. For
+    people, so times are in the bot's zone, to the second, each with the abbreviation
+    of its zone (the machine formats keep full-precision UTC)."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, tz: tzinfo) -> None:
         self._out = out
+        self._tz = tz
 
     def begin(self) -> None:
-        self._out.write("# deployday incident export\n\nTimes are UTC.\n")
+        self._out.write(
+            f"# deployday incident export\n\nTimes are {self._tz} time, to the second, "
+            "each with its zone's abbreviation.\n"
+        )
 
     def write(self, rec: Record) -> None:
         w = self._out.write
         w(f"\n## #{rec['number']} {md_cell(rec['service'])}: {md_cell(rec['summary'])}\n\n")
         for f in INCIDENT_FIELDS[3:]:
-            w(f"- {f}: {md_cell(rec[f])}".rstrip() + "\n")
+            w(f"- {f}: {self._cell(f, rec[f])}".rstrip() + "\n")
         w("\n| " + " | ".join(EVENT_FIELDS) + " |\n|" + "---|" * len(EVENT_FIELDS) + "\n")
         for e in rec["events"]:
-            w("| " + " | ".join(md_cell(e[f]) for f in EVENT_FIELDS) + " |\n")
+            w("| " + " | ".join(self._cell(f, e[f]) for f in EVENT_FIELDS) + " |\n")
+
+    def _cell(self, field: str, value: object) -> str:
+        if field in TIME_FIELDS and isinstance(value, str):
+            local = datetime.fromisoformat(value).astimezone(self._tz)
+            return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
+        return md_cell(value)
 
     def end(self) -> None:
         pass
 
 
-WRITERS: dict[str, Callable[[TextIO], Writer]] = {
+TIME_FIELDS = frozenset({"reported_at", "acknowledged_at", "fixed_at", "updated_at", "at"})
+MACHINE_WRITERS: dict[str, Callable[[TextIO], Writer]] = {
     "csv": CsvWriter,
     "json": JsonWriter,
     "jsonl": JsonlWriter,
-    "md": MarkdownWriter,
 }
 
 
@@ -119,10 +132,11 @@ async def write_export(
     fmt: str,
     out: TextIO,
     sel: Selection,
+    tz: tzinfo,
     progress: Progress | None = None,
 ) -> Exported:
-    """Stream the selection into `out` in format `fmt`."""
-    writer = WRITERS[fmt](out)
+    """Stream the selection into `out` in format `fmt` (Markdown times in zone `tz`)."""
+    writer = MarkdownWriter(out, tz) if fmt == "md" else MACHINE_WRITERS[fmt](out)
     writer.begin()
     done = [0, 0]  # incidents, events
 

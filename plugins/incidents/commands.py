@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
+
 from bot.commands import Example, Level, Text, UserError, command
 from bot.messages import Inline, Line, Mention, Reply, bold, text
 from bot.people import PersonRef
 from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
-from plugins.common.chat import clock_time, duration, plural
+from plugins.common.chat import ClockTimes, duration, plural
 from plugins.incidents.args import IncidentNumber, Severity
 from plugins.incidents.lifecycle import Action
 from plugins.incidents.service import Change, IncidentService, IncidentView
@@ -24,6 +26,7 @@ from plugins.incidents.views import (
 )
 
 OPENED = ("!break pkgdb2 API returns 500 on /packages",)
+LISTS = ("open", "all", "mine")  # what !incidents lists besides one service's
 
 
 class IncidentsPlugin(Plugin):
@@ -240,7 +243,7 @@ class IncidentsPlugin(Plugin):
         listing = IncidentService.of(self.api).listing
         limit = self.settings.list_limit
         which = which.lower()
-        if which in ("open", "all", "mine"):
+        if which in LISTS:
             page = await listing(which, person=ctx.person, limit=limit)  # type: ignore[arg-type]
             kind = {"open": "open incident", "all": "incident", "mine": "incident"}[which]
             owned = " you own" if which == "mine" else ""
@@ -248,6 +251,12 @@ class IncidentsPlugin(Plugin):
             page = await listing("service", service=which, limit=limit)
             kind, owned = f"{which} incident", ""
         if not page.incidents:
+            close = difflib.get_close_matches(which, LISTS, n=1) if which not in LISTS else []
+            if close:  # a service nobody reported, spelled like a list: a typo
+                return Reply.of(
+                    f"no incidents of a service {which[:40]}; did you mean "
+                    f"{ctx.prefix}incidents {close[0]}?"
+                )
             return Reply.of(f"no {kind}s{owned}")
         heading = f"{plural(page.total, kind)}{owned}"
         if page.total > len(page.incidents):
@@ -270,7 +279,7 @@ class IncidentsPlugin(Plugin):
     )
     async def show(self, ctx: Context, n: IncidentNumber) -> Reply:
         incident, events = await IncidentService.of(self.api).show(n)
-        tz = self.api.config.tz
+        at = ClockTimes(self.api.config.tz, ctx.now)
         head: list[Inline] = [
             *incident_spans(n, incident.service, incident.severity, incident.summary),
             text(f" — {status_label(incident.status, _name(incident.owner))}"),
@@ -286,9 +295,7 @@ class IncidentsPlugin(Plugin):
             head.append(text(f" ({', '.join(context)})"))
         lines = [Line(tuple(head))]
         for event in events:
-            lines.append(
-                Line((text(f"{clock_time(event.at, tz, ctx.now)} "), text(describe_event(event))))
-            )
+            lines.append(Line((text(f"{at(event.at)} "), text(describe_event(event)))))
         return Reply.of(*lines)
 
     async def _act(self, ctx: Context, n: int, action: Action, **kw: object) -> Change:

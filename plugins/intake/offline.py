@@ -11,7 +11,6 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, delete, exists, insert, select, update
@@ -45,14 +44,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     start.add_argument("--api-break", action="store_true", help="it breaks an API")
     start.add_argument("--env", help="the environment it deploys to")
     start.add_argument("-d", "--description", help="what changes")
-    end = actions.add_parser("end", help="end the deploy day under way (the digest follows)")
+    actions.add_parser("end", help="end the deploy day under way (the digest follows)")
     record = actions.add_parser("record", help="record a deployment of a service, any day")
     record.add_argument("service")
     record.add_argument("--version", help="what was deployed: 2.3.1, a commit hash")
     record.add_argument("--env", help="where to: production, staging")
     record.add_argument("--by", help="who or what deployed it (a person, a CI job)")
-    for sub in (start, end, record):
-        sub.add_argument("-c", "--config", type=Path, default=argparse.SUPPRESS)
 
 
 class Offline:

@@ -6,29 +6,29 @@ are on duty and later reminds the missing ones, once. Nobody is surprised by an 
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import re
 import sys
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from bot.commands import Example, Level, Text, UserError, command
-from bot.mail import Mailer, MailError
-from bot.messages import Inline, Reply, bold, text
+from bot.messages import Reply, addressed, bold, text
 from bot.people import PersonRef
 from bot.plugin import Context, Plugin, PluginAPI, cli_command
 from bot.text import clean
 from plugins import MIGRATIONS
 from plugins.catalog.service import CatalogService
-from plugins.common.chat import clock_time
+from plugins.common.chat import ClockTimes, aside
 from plugins.common.checks import check_deploy_name, check_environment
+from plugins.common.mailing import Mailed, send_mail
 from plugins.common.when import parse_when
 from plugins.deploys.service import DEPLOY_STARTED, DeployView
 from plugins.plans.due import Missing, claim_due
 from plugins.plans.mail import mail_text
 from plugins.plans.service import STARTED, Notice, PlanService, PlanView
 from plugins.plans.settings import PlanSettings
-from plugins.plans.views import announcement, checked_in, listing
+from plugins.plans.views import CLI, Wording, announcement, checked_in, listing
 from plugins.roster.service import RosterService
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,6 @@ def _configure_cli(p: argparse.ArgumentParser) -> None:
     move.add_argument("when", help=f"the new time ({zone})")
     cancel = actions.add_parser("cancel", help="cancel a plan, mail the change")
     cancel.add_argument("name")
-    for sub in (add, move, cancel):
-        sub.add_argument("-c", "--config", type=Path, default=argparse.SUPPRESS)
 
 
 class PlansPlugin(Plugin):
@@ -71,8 +69,6 @@ class PlansPlugin(Plugin):
 
     async def start(self) -> None:
         cfg: PlanSettings = self.settings
-        if (cfg.mail_to or cfg.api_break_mail_to) and self.api.config.mail is None:
-            log.warning("plans.mail_to is set but there is no mail: section; nothing is mailed")
         self.api.subscribe(DEPLOY_STARTED, self.on_deploy_started)
         self.api.scheduler.every("plans", timedelta(minutes=cfg.check_every), self.tick)
 
@@ -116,7 +112,7 @@ class PlansPlugin(Plugin):
     )
     async def deploy_plans(self, ctx: Context) -> Reply:
         upcoming = await PlanService.of(self.api).upcoming()
-        return Reply.of(*listing(upcoming, ctx.now, self.api.config.tz, ctx.prefix))
+        return Reply.of(*listing(upcoming, ctx.now, self.api.config.tz, Wording.chat(ctx.prefix)))
 
     @command(
         "deploy move",
@@ -199,7 +195,10 @@ class PlansPlugin(Plugin):
         reply = await self.render(notice, ctx.now)
         await self.api.announce(reply, origin=ctx.message)
         mailed = await self.mail(notice, ctx.now)
-        return reply + Reply.of(mailed) if mailed else reply
+        if mailed is None or self.api.config.mail is None:
+            return reply  # no list wants it, or no mail server (said once in the log)
+        line = mailed.line if mailed.ok else await aside(self.api, ctx.message, mailed.line)
+        return reply + Reply.of(line) if line else reply
 
     # --- the work shared by chat and the command line -------------------------------------
 
@@ -235,29 +234,26 @@ class PlansPlugin(Plugin):
         self._quiet_until = None
         return plan
 
-    async def render(self, notice: Notice, now: datetime) -> Reply:
-        """The announcement of `notice` for chat; an API break lists the known consumers."""
+    async def render(self, notice: Notice, now: datetime, wording: Wording | None = None) -> Reply:
+        """The announcement of `notice` (for chat unless `wording` says otherwise); an API
+        break lists the known consumers."""
         plan = notice.plan
         info = None
         if plan.api_break and notice.kind != "cancelled":
             info = await CatalogService.of(self.api).entry(plan.service)
-        return announcement(notice, info, now, self.api.config.tz, self.api.config.prefix)
+        wording = wording or Wording.chat(self.api.config.prefix)
+        return announcement(notice, info, now, self.api.config.tz, wording)
 
-    async def mail(self, notice: Notice, now: datetime) -> str | None:
-        """Mail the announcement to the configured lists: a line saying where, or why
-        not; None when no list wants it."""
+    async def mail(self, notice: Notice, now: datetime) -> Mailed | None:
+        """Mail the announcement to the configured lists; None when no list wants it."""
         cfg: PlanSettings = self.settings
         to = cfg.recipients(notice.plan)
         if not to or (notice.kind == "reminder" and not cfg.mail_reminders):
             return None
         info = await CatalogService.of(self.api).entry(notice.plan.service)
         subject, body = mail_text(notice, info, self.api.config.tz, now)
-        try:
-            await Mailer(self.api.config.mail).send(to, subject, body, now)
-        except MailError as exc:
-            log.warning("announcement of deploy %s: %s", notice.plan.name, exc)
-            return str(exc)
-        return f"mailed to {', '.join(to)}"
+        what = f"announcement of deploy {notice.plan.name}"
+        return await send_mail(self.api.config, to, subject, body, now, what)
 
     # --- scheduled work -----------------------------------------------------------------
 
@@ -284,30 +280,29 @@ class PlansPlugin(Plugin):
             await self.api.announce(await self.remind(due.missing))
 
     async def remind(self, missing: Missing) -> Reply:
-        """Ping the expected responders not on duty: people by name, teams by their roster."""
+        """Ping the expected responders not on duty: people by name, teams by their
+        roster; addressed to all of them, so each one's client highlights it."""
         roster = RosterService.of(self.api)
-        spans: list[Inline] = [
-            bold("Reminder: "),
-            text(f"deploy {missing.deploy} expects you on duty: "),
-        ]
-        for n, responder in enumerate(missing.responders):
-            if n:
-                spans.append(text("; "))
+        people: dict[int, None] = {}
+        named: list[str] = []
+        for responder in missing.responders:
             if responder.person is not None:
-                spans.append(
-                    (await self.api.people.mentions([responder.person.id]))[responder.person.id]
-                )
+                people[responder.person.id] = None
+                named.append(responder.person.name)
                 continue
             members = await roster.team(responder.team or "")
-            if not members:
-                spans.append(text(f"{responder.team} (nobody on its roster)"))
-                continue
-            mentions = await self.api.people.mentions(m.person.id for m in members)
-            spans.append(text(f"{responder.team}: "))
-            for i, member in enumerate(members):
-                spans += [*([text(", ")] if i else []), mentions[member.person.id]]
-        spans.append(text(f" — {self.api.config.prefix}checkin <team> when you are reachable"))
-        return Reply.of(spans)
+            people.update(dict.fromkeys(m.person.id for m in members))
+            who = ", ".join(m.person.name for m in members) or "nobody on its roster"
+            named.append(f"{responder.team} ({who})")
+        mentions = await self.api.people.mentions(people)
+        spans = [
+            bold("Reminder: "),
+            text(
+                f"deploy {missing.deploy} expects you on duty: {'; '.join(named)} — "
+                f"{self.api.config.prefix}checkin <team> when you are reachable"
+            ),
+        ]
+        return Reply.of(addressed((mentions[p] for p in people), spans))
 
     async def on_deploy_started(self, deploy: object) -> None:
         """Show which expected responders of a planned deploy are on duty, which not yet."""
@@ -328,7 +323,7 @@ class PlansPlugin(Plugin):
         ]
         if off:
             lines.append(
-                f"I remind those not on duty at {clock_time(later, tz, deploy.started_at)}; "
+                f"I remind those not on duty at {ClockTimes(tz, deploy.started_at)(later)}; "
                 f"{self.api.config.prefix}checkin <team> to go on duty"
             )
         await self.api.announce(Reply.of(*lines))
@@ -354,13 +349,11 @@ class PlansPlugin(Plugin):
         plans = PlanService.of(self.api)
         try:
             if args.action == "list":
-                for line in listing(
-                    await plans.upcoming(), now, self.api.config.tz, self.api.config.prefix
-                ):
+                for line in listing(await plans.upcoming(), now, self.api.config.tz, CLI):
                     print(line)
                 return 0
             if args.action == "add":
-                by = await self.api.people.ensure("console", self.api.config.console.user)
+                by = await self.api.people.ensure("console", getpass.getuser())
                 when = self._when_all(args.when, now)
                 plan = await self.plan(
                     by,
@@ -383,11 +376,11 @@ class PlansPlugin(Plugin):
                 notice = Notice(
                     "cancelled", await plans.cancel(check_deploy_name(args.name), offline=True)
                 )
-            for line in (await self.render(notice, now)).plain.splitlines():
+            for line in (await self.render(notice, now, CLI)).plain.splitlines():
                 print(line)
             mailed = await self.mail(notice, now)
             if mailed:
-                print(mailed)
+                print(mailed.line)
             print(await self._announce_offline(notice.plan, now))
         except UserError as exc:
             print(f"deployday plan: {exc}", file=sys.stderr)

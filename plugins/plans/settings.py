@@ -8,13 +8,13 @@ from datetime import timedelta
 from pydantic import Field, field_validator
 
 from bot.commands import UserError
-from bot.config import StrictModel
+from bot.config import PluginSettings
 from plugins.common.checks import check_environment, config_addresses
 from plugins.common.when import span
 from plugins.plans.service import PlanView
 
 
-class PlanSettings(StrictModel):
+class PlanSettings(PluginSettings):
     remind_before: tuple[str, ...] = ("7d", "1d", "1h")
     check_every: int = Field(1, ge=1, le=60)
     environment: str = "production"
@@ -48,6 +48,9 @@ class PlanSettings(StrictModel):
     @classmethod
     def _addresses(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         return config_addresses(v)
+
+    def mail_needed(self) -> tuple[str, ...]:
+        return tuple(k for k in ("mail_to", "api_break_mail_to") if getattr(self, k))
 
     @property
     def reminders(self) -> list[timedelta]:

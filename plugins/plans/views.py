@@ -3,6 +3,7 @@ moved, cancelled, T-minus) and who of the expected responders is on duty."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from bot.messages import Inline, Reply, bold, text
@@ -13,12 +14,29 @@ from plugins.plans.service import Notice, PlanView, Responder
 from plugins.roster.service import Shift
 
 
-def listing(plans: list[PlanView], now: datetime, tz: tzinfo, prefix: str) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """How to plan a deploy and list the plans, in the words of where the text is read:
+    a chat room or the command line."""
+
+    plan: str
+    plans: str
+
+    @staticmethod
+    def chat(prefix: str) -> Wording:
+        return Wording(
+            f"an admin plans one with {prefix}deploy plan <name> <date/time> [--api-break] "
+            "[description]",
+            f"{prefix}deploy plans",
+        )
+
+
+CLI = Wording("plan one with: deployday plan add NAME WHEN [--api-break]", "deployday plan list")
+
+
+def listing(plans: list[PlanView], now: datetime, tz: tzinfo, wording: Wording) -> list[str]:
     if not plans:
-        return [
-            f"no deploy is planned; an admin plans one with {prefix}deploy "
-            "plan <name> <date/time> [--api-break] [description]"
-        ]
+        return [f"no deploy is planned; {wording.plan}"]
     lines = [plural(len(plans), "planned deploy")]
     for plan in plans:
         left = plan.planned_for - now
@@ -35,7 +53,7 @@ def listing(plans: list[PlanView], now: datetime, tz: tzinfo, prefix: str) -> li
 
 
 def announcement(
-    notice: Notice, info: ServiceInfo | None, now: datetime, tz: tzinfo, prefix: str
+    notice: Notice, info: ServiceInfo | None, now: datetime, tz: tzinfo, wording: Wording
 ) -> Reply:
     """`info`: the catalogue entry of the service an API break changes."""
     plan = notice.plan
@@ -69,7 +87,7 @@ def announcement(
     if plan.api_break:
         lines.append(_consumers_line(plan.service, info))
     if notice.kind == "planned":
-        lines.append(f"planned by {plan.planned_by}; {prefix}deploy plans lists what is planned")
+        lines.append(f"planned by {plan.planned_by}; {wording.plans} lists what is planned")
     return Reply.of(*lines)
 
 

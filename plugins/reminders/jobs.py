@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot.messages import Inline, Mention, Reply, text
+from bot.messages import Inline, Line, Mention, Reply, addressed, text
 from bot.plugin import Plugin
 from plugins import MIGRATIONS
 from plugins.common.chat import duration, plural, post
@@ -30,9 +30,6 @@ class RemindersPlugin(Plugin):
 
     async def start(self) -> None:
         cfg: ReminderSettings = self.settings
-        unknown = sorted(set(cfg.service_teams.values()) - set(self.api.config.teams))
-        if unknown:
-            log.warning("reminders.service_teams names unknown teams: %s", ", ".join(unknown))
         if cfg.enabled:
             self.api.scheduler.every("reminders", timedelta(minutes=cfg.check_every), self.remind)
         if cfg.summary_every:
@@ -64,35 +61,28 @@ class RemindersPlugin(Plugin):
         mentions = await self.api.people.mentions(people)
         return Reply.of(*(self._line(d, found.on_duty, mentions, p) for d in found.reminders))
 
-    def _line(
-        self, d: Due, on_duty: list[Shift], mentions: dict[int, Mention], p: str
-    ) -> list[Inline]:
+    def _line(self, d: Due, on_duty: list[Shift], mentions: dict[int, Mention], p: str) -> Line:
+        """Addressed to whoever should act: the owner of a stale incident, else the
+        people on duty for its service's team (or everyone on duty)."""
         i = d.incident
-        spans: list[Inline] = []
-        if d.kind is Kind.STALE and i.owner_id is not None:
-            spans += [mentions[i.owner_id], text(": ")]
-        spans += incident_spans(i.number, i.service, i.severity, i.summary)
+        spans: list[Inline] = incident_spans(i.number, i.service, i.severity, i.summary)
         waited = duration(d.waiting)
-        if d.kind is Kind.STALE:
+        if d.kind is Kind.STALE and i.owner_id is not None:
             spans.append(
                 text(
                     f" has had no update for {waited}; {p}note {i.number} <progress> "
                     f"or {p}fixed {i.number}"
                 )
             )
-            return spans
+            return addressed([mentions[i.owner_id]], spans)
         if d.kind is Kind.IDLE:
             spans.append(text(f" was acknowledged but nobody owns it; no update for {waited}"))
         else:
             spans.append(text(f" has had no owner for {waited}"))
         team, people = self._responders(i.service, on_duty)
-        spans.append(text(f" — on duty{' for ' + team if team else ''}: "))
-        for n, shift in enumerate(people):
-            if n:
-                spans.append(text(", "))
-            spans.append(mentions[shift.person.id])
-        spans.append(text(f"; {p}take {i.number} to own it"))
-        return spans
+        duty = f"on duty for {team}" if team else "on duty"
+        spans.append(text(f" — you are {duty}: {p}take {i.number} to own it"))
+        return addressed((mentions[s.person.id] for s in people), spans)
 
     def _responders(self, service: str, on_duty: list[Shift]) -> tuple[str | None, list[Shift]]:
         """The service's team when someone of it is on duty, else everyone on duty."""

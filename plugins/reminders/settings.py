@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 from pydantic import Field
 
-from bot.config import StrictModel
+from bot.config import PluginSettings, RoomsByNetwork, StrictModel
 from plugins.common.chat import Rooms
 from plugins.reminders.rules import Intervals, Policy
 
@@ -24,7 +25,7 @@ class BySeverity(StrictModel):
         return Intervals({sev: timedelta(minutes=m) for sev, m in minutes.items()})
 
 
-class ReminderSettings(StrictModel):
+class ReminderSettings(PluginSettings):
     enabled: bool = False
     check_every: int = Field(1, ge=1, le=60)
     unowned_after: BySeverity = BySeverity(sev1=5, sev2=10, sev3=20, sev4=60)
@@ -35,6 +36,12 @@ class ReminderSettings(StrictModel):
     rooms: Rooms = Field(default_factory=dict)
     summary_every: int = Field(0, ge=0, le=1440)
     summary_rooms: Rooms = Field(default_factory=dict)
+
+    def rooms_named(self) -> dict[str, RoomsByNetwork]:
+        return {"rooms": self.rooms, "summary_rooms": self.summary_rooms}
+
+    def teams_named(self) -> dict[str, Iterable[str]]:
+        return {"service_teams": self.service_teams.values()}
 
     def policy(self) -> Policy:
         return Policy(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from bot.commands import Example, Level, Text, command
-from bot.messages import Inline, Reply, bold, text
+from bot.messages import Reply, addressed, bold, text
 from bot.plugin import Context, Plugin
 from plugins import MIGRATIONS
-from plugins.common.chat import clock_time, duration
-from plugins.roster.service import RosterService
+from plugins.common.chat import ClockTimes, duration
+from plugins.roster.service import Planned, RosterService
 from plugins.roster.settings import RosterSettings
 
 
@@ -54,15 +54,42 @@ class RosterPlugin(Plugin):
         shifts = await RosterService.of(self.api).on_duty()
         if not shifts:
             return Reply.of(f"nobody is on duty; {ctx.prefix}checkin <team> to go on duty")
-        tz = self.api.config.tz
+        at = ClockTimes(self.api.config.tz, ctx.now)
         by_team: dict[str, list[str]] = {}
         for shift in shifts:
             by_team.setdefault(shift.team, []).append(
-                f"{shift.person.name} (since {clock_time(shift.on_at, tz, ctx.now)})"
+                f"{shift.person.name} (since {at(shift.on_at)})"
             )
         return Reply.of(
             "on duty: "
             + "; ".join(f"{team}: {', '.join(names)}" for team, names in by_team.items())
+        )
+
+    @command(
+        "roster",
+        help="who is on each team's roster: on duty or not, since when",
+        examples=[
+            Example(
+                "!roster",
+                r"infra: alice \(on duty since \d\d:\d\d UTC\), bob \(not checked in yet\)",
+                setup=("!roster add bob infra", "!checkin infra"),
+            )
+        ],
+    )
+    async def roster(self, ctx: Context) -> Reply:
+        roster = RosterService.of(self.api)
+        planned = await roster.roster()
+        if not planned:
+            return Reply.of(
+                f"nobody is on the roster; an admin adds people with "
+                f"{ctx.prefix}roster add <who> <team>"
+            )
+        at = ClockTimes(self.api.config.tz, ctx.now)
+        by_team: dict[str, list[str]] = {team: [] for team in roster.teams}
+        for p in planned:
+            by_team.setdefault(p.team, []).append(f"{p.person.name} ({_duty(p, at)})")
+        return Reply.of(
+            *(f"{team}: {', '.join(names) or 'nobody'}" for team, names in by_team.items())
         )
 
     @command(
@@ -104,31 +131,25 @@ class RosterPlugin(Plugin):
         examples=[
             Example(
                 "!page infra pkgdb is down",
-                r"page for infra.*bob",
+                r"bob: page for infra from alice \(nobody on duty\) — pkgdb is down",
                 setup=("!roster add bob infra",),
             )
         ],
     )
     async def page(self, ctx: Context, target: str, message: Text | None = None) -> Reply:
         roster = RosterService.of(self.api)
-        if target.lower() in roster.teams:
-            members = await roster.team(target)
+        team = target.lower()
+        if team in roster.teams:
+            members = await roster.team(team)
             if not members:
                 return Reply.of(
-                    f"nobody is on the {target.lower()} roster; an admin adds people "
-                    f"with {ctx.prefix}roster add <who> {target.lower()}"
+                    f"nobody is on the {team} roster; an admin adds people "
+                    f"with {ctx.prefix}roster add <who> {team}"
                 )
-            mentions = await self.api.people.mentions(m.person.id for m in members)
-            spans: list[Inline] = [
-                bold(f"page for {target.lower()}"),
-                text(f" from {ctx.person.name}: "),
-            ]
-            for i, member in enumerate(members):
-                if i:
-                    spans.append(text(", "))
-                spans.append(mentions[member.person.id])
-                if member.on_duty:
-                    spans.append(text(" (on duty)"))
+            ids = [m.person.id for m in members]
+            duty = ", ".join(m.person.name for m in members if m.on_duty)
+            head = f"page for {team}"
+            by = f" from {ctx.person.name} ({f'on duty: {duty}' if duty else 'nobody on duty'})"
         else:
             person = await self.api.people.lookup(ctx.network, target)
             if person is None:
@@ -136,12 +157,24 @@ class RosterPlugin(Plugin):
                     f"{target[:40]} is neither a team ({', '.join(roster.teams)}) "
                     "nor someone I have seen here"
                 )
-            mention = (await self.api.people.mentions([person.id]))[person.id]
-            spans = [bold("page"), text(f" from {ctx.person.name}: "), mention]
-        if message:
-            spans.append(text(f" — {message}"))
-        reply = Reply.of(spans)
+            ids, head, by = [person.id], "page", f" from {ctx.person.name}"
+        mentions = await self.api.people.mentions(ids)
+        about = f" — {message}" if message else ""
+        line = addressed((mentions[i] for i in ids), [bold(head), text(by + about)])
+        reply = Reply.of(line)
         elsewhere = {net for m in reply.mentions for net, _, _ in m.ids} - {ctx.network}
         if elsewhere:
             await self.api.announce(reply, origin=ctx.message, networks=elsewhere)
         return reply
+
+
+def _duty(p: Planned, at: ClockTimes) -> str:
+    if p.on_at is not None and p.off_at is None:
+        return (
+            f"on duty since {at(p.on_at)}"
+            if p.shift_team == p.team
+            else f"on duty for {p.shift_team}"
+        )
+    if p.off_at is not None:
+        return f"off duty since {at(p.off_at)}"
+    return "not checked in yet"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, delete, exists, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.commands import UserError
@@ -34,6 +34,17 @@ class CheckIn:
 class CheckOut:
     team: str
     on_duty_for: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """Someone on a team's roster, and their latest duty shift (for any team), if any."""
+
+    team: str
+    person: PersonRef
+    shift_team: str | None
+    on_at: datetime | None
+    off_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +93,10 @@ class RosterService:
             return teams
 
         return await self._store.write(unit)
+
+    async def roster(self) -> list[Planned]:
+        """Everyone on the roster, by team and name, with their latest shift."""
+        return await self._store.read(_roster)
 
     async def is_member(self, person_id: int) -> bool:
         return bool(await self._store.read(lambda c: c.scalar(_MEMBER, {"person_id": person_id})))
@@ -172,6 +187,29 @@ class RosterService:
         people = {r.id: r.name for r in [*duty, *planned]}
         members = [TeamMember(PersonRef(pid, name), pid in on) for pid, name in people.items()]
         return sorted(members, key=lambda m: (not m.on_duty, m.person.name.lower()))
+
+
+def _roster(conn: Connection) -> list[Planned]:
+    latest = (
+        select(DutyShift.person_id, func.max(DutyShift.id).label("id"))
+        .group_by(DutyShift.person_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(
+            RosterEntry.team,
+            Person.id,
+            Person.name,
+            DutyShift.team,
+            DutyShift.on_at,
+            DutyShift.off_at,
+        )
+        .join(Person, Person.id == RosterEntry.person_id)
+        .outerjoin(latest, latest.c.person_id == Person.id)
+        .outerjoin(DutyShift, DutyShift.id == latest.c.id)
+        .order_by(RosterEntry.team, Person.name)
+    ).all()
+    return [Planned(r[0], PersonRef(r[1], r[2]), r[3], r[4], r[5]) for r in rows]
 
 
 def _roster_service(api: PluginAPI) -> RosterService:

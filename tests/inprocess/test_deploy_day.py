@@ -59,7 +59,7 @@ async def test_a_deploy_day(day: Harness) -> None:
     assert await say("carol", "!checkin", 3) == "carol is on duty for releng"
     assert await say("alice", "!lead alice", 3) == "alice now leads deploy pkgdb2"
     assert await say("dave", "!oncall", 4) == (
-        "on duty: infra: bob (since 09:02); releng: carol (since 09:03)"
+        "on duty: infra: bob (since 09:02 CET); releng: carol (since 09:03)"
     )
 
     # five breakages on different services, reported by someone outside the roster,
@@ -118,7 +118,7 @@ async def test_a_deploy_day(day: Harness) -> None:
     show = await say("dave", "!show 2", 70)
     assert show.splitlines() == [
         "#2 [sev3] fas: login loops — fixed (deploy pkgdb2)",
-        "09:11 dave reported it (sev3) on libera",
+        "09:11 CET dave reported it (sev3) on libera",
         "09:15 carol assigned it to bob",
         "09:35 bob fixed it",
         "09:50 dave reopened it: still loops for some users",
@@ -149,8 +149,8 @@ async def test_a_deploy_day(day: Harness) -> None:
         "MTTR 38m 20s (median 34m, p90 47m 36s)",
         "most affected: bodhi (1), pkgdb (1), docs (1); 0 follow-ups; 2 people helped",
     ]
-    assert lines[4].startswith("full digest: ") and lines[4].endswith(
-        "/digests/digest-pkgdb2-20261125T160000Z.md"
+    assert lines[4] == (
+        "full digest: digest-pkgdb2-20261125T160000Z.md (the path went to alice privately)"
     )
     assert await say("dave", "!oncall", 481) == "nobody is on duty; !checkin <team> to go on duty"
     assert (await say("dave", "!mttr deploy pkgdb2", 481)).splitlines()[0] == (

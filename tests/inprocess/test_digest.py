@@ -17,6 +17,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from bot.cli import main
+from bot.config.review import review
+from bot.devtools.harness import Said
 from tests.inprocess.day_after import END, NETWORK, ROOM, T0, play, start, t
 from tests.servers.support import free_port
 
@@ -157,15 +159,27 @@ def mail_config(port: int) -> dict[str, object]:
     }
 
 
-async def test_the_digest_of_a_scripted_day(tmp_path: Path) -> None:
-    bot = await start(tmp_path / "day.sqlite3")
+async def ended(db: Path, **config: Any) -> Said:
+    """What `!deploy end` of the scripted day caused, on a bot with `config`."""
+    bot = await start(db, **config)
     try:
         said = await play(bot)
     finally:
         await bot.close()
     assert said is not None
+    return said
+
+
+async def test_the_digest_of_a_scripted_day(tmp_path: Path) -> None:
+    said = await ended(tmp_path / "day.sqlite3")
     path = tmp_path / "digests" / FILE_NAME
-    assert said.text.splitlines() == [*SUMMARY, f"full digest: {path}"]
+    # no server path in the channel: alice, who ended the deploy, gets it privately
+    assert said.text.splitlines() == [
+        *SUMMARY,
+        f"full digest: {FILE_NAME} (the path went to alice privately)",
+    ]
+    assert private(said, "alice") == [f"full digest of deploy pkgdb2: {path}"]
+    assert str(tmp_path) not in said.text
     assert path.read_text() == EXPECTED_MARKDOWN
     assert [p.name for p in path.parent.iterdir()] == [FILE_NAME]  # no temporary left
 
@@ -197,9 +211,9 @@ async def test_a_refusing_or_missing_smtp_server_is_one_line(
     try:
         said = await play(bot)
         assert said is not None
-        lines = said.text.splitlines()
-        assert lines[-2] == f"full digest: {tmp_path / 'digests' / FILE_NAME}"
-        assert lines[-1] == (
+        # why the mail failed is for the admin who ended the deploy, not the channel
+        assert said.text.splitlines()[-1].startswith(f"full digest: {FILE_NAME}")
+        assert private(said, "alice")[-1] == (
             f"mail not sent: 127.0.0.1:{port} refused infra@lists.example.org, ops@example.org"
         )
         assert inbox.messages == []
@@ -214,7 +228,7 @@ async def test_a_refusing_or_missing_smtp_server_is_one_line(
     try:
         said = await play(bot)
         assert said is not None
-        assert said.text.splitlines()[-1].startswith(
+        assert private(said, "alice")[-1].startswith(
             f"mail not sent: cannot talk to 127.0.0.1:{closed}: "
         )
     finally:
@@ -231,9 +245,12 @@ async def test_digest_on_demand_while_the_deploy_is_under_way(tmp_path: Path) ->
             "Digest for deploy pkgdb2: 4 incidents, 2 still open; MTTA 5m 20s (median 5m, "
             "p90 8m 12s); MTTR 41m 30s (median 41m 30s, p90 42m 42s)",
             "most affected: bodhi (1), docs (1), koji (1); 2 follow-ups; 2 people helped",
-            f"full digest: {path}",
+            f"full digest: {path.name} (the path went to bob privately)",
         ]
-        assert said.elsewhere == []  # on demand: answered where asked, not announced
+        # on demand: answered where asked, not announced; the path to bob alone
+        assert [(s.room, s.text) for s in said.elsewhere] == [
+            ("bob", f"full digest of deploy pkgdb2: {path}")
+        ]
         text = path.read_text()
         assert "- **Ended**: still under way at 2026-11-25 10:40" in text
         assert "| bob | infra | 1h 38m | 1 | 1 |" in text  # on duty until now
@@ -250,16 +267,14 @@ async def test_digest_on_demand_while_the_deploy_is_under_way(tmp_path: Path) ->
 
 async def test_an_unwritable_digest_directory_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "taken").write_text("a file where the directory should be")
-    bot = await start(tmp_path / "day.sqlite3", digest={"directory": str(tmp_path / "taken")})
-    try:
-        said = await play(bot)
-    finally:
-        await bot.close()
-    assert said is not None
+    said = await ended(tmp_path / "day.sqlite3", digest={"directory": str(tmp_path / "taken")})
     assert said.text.splitlines()[-1] == (
-        f"the full digest was not written: cannot create directory {tmp_path / 'taken'}: "
-        "File exists"
+        "the full digest could not be written; the bot's log says why"
     )
+    assert private(said, "alice") == [
+        f"full digest of deploy pkgdb2 not written: cannot create directory "
+        f"{tmp_path / 'taken'}: File exists"
+    ]
 
 
 async def test_the_end_of_day_digest(tmp_path: Path) -> None:
@@ -284,6 +299,40 @@ async def test_the_end_of_day_digest(tmp_path: Path) -> None:
         assert await digests_until(2 * 24 * 60 + 541) == []
     finally:
         await bot.close()
+
+
+async def test_a_digest_directory_on_the_web_is_linked_in_chat(tmp_path: Path) -> None:
+    web = "https://infra.example.org/deployday/digests/"
+    said = await ended(tmp_path / "day.sqlite3", digest={"url_base": web})
+    assert said.text.splitlines()[-1] == (
+        f"full digest: https://infra.example.org/deployday/digests/{FILE_NAME}"
+    )
+    assert private(said, "alice") == []
+
+
+async def test_mail_without_a_mail_server_is_said_by_the_review_once_not_in_chat(
+    tmp_path: Path,
+) -> None:
+    bot = await start(tmp_path / "day.sqlite3", digest={"mail_to": ["infra@example.org"]})
+    try:
+        said = await play(bot)
+        assert said is not None
+        ended_again = await bot.say("alice", "!digest", network=NETWORK, room=ROOM)
+        found = review(bot.app.config)
+    finally:
+        await bot.close()
+    for text in (said.text, ended_again.text, *private(said, "alice")):
+        assert "mail" not in text.replace(str(tmp_path), "")
+    # what `run` and `check-config` print once, at start
+    assert [w for w in found.warnings if "mail" in w] == [
+        "digest.mail_to is set but there is no `mail:` section: nothing will be mailed; "
+        "add `mail:` (see config.example.yaml) or remove this key"
+    ]
+
+
+def private(said: Said, nick: str) -> list[str]:
+    """What the bot told `nick` in a private message."""
+    return [s.text for s in said.elsewhere if s.room == nick]
 
 
 def test_deployday_digest_from_the_command_line(

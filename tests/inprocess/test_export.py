@@ -7,11 +7,14 @@ import asyncio
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from bot.clock import FakeClock
+from bot.devtools.harness import Harness
 from plugins.export.writers import CSV_COLUMNS
 from tests.inprocess.day_after import NETWORK, ROOM, play, start, t
 
@@ -92,6 +95,19 @@ def export(config: Path, *args: str) -> int:
     return main(["export", "-c", str(config), *args])
 
 
+async def test_an_export_directory_on_the_web_is_linked_in_chat(tmp_path: Path) -> None:
+    bot = await start(tmp_path / "day.sqlite3", export={"url_base": "https://x.example.org/ex"})
+    try:
+        await play(bot)
+        said = await bot.say("alice", "!export jsonl", at=t(130), network=NETWORK, room=ROOM)
+    finally:
+        await bot.close()
+    assert said.text == (
+        "exported 4 incidents (14 events) to https://x.example.org/ex/export-20261125T101000Z.jsonl"
+    )
+    assert said.elsewhere == []
+
+
 def test_json_is_one_object_per_incident_with_its_events(config: Path, tmp_path: Path) -> None:
     out = tmp_path / "all.json"
     assert export(config, "--format", "json", "-o", str(out)) == 0
@@ -145,13 +161,32 @@ def test_markdown_escapes_what_would_break_a_table(config: Path, tmp_path: Path)
     out = tmp_path / "all.md"
     assert export(config, "--format", "md", "--deploy", "pkgdb2", "-o", str(out)) == 0
     text = out.read_text()
-    assert text.startswith("# deployday incident export\n\nTimes are UTC.\n\n")
+    assert text.startswith(
+        "# deployday incident export\n\nTimes are Europe/Prague time, to the second, each with "
+        "its zone's abbreviation.\n\n"
+    )
     assert "## #1 pkgdb: API returns 500 \\| on /packages\n" in text
     assert (
-        "| 2026-11-25T08:10:00Z | reported | dave | API returns 500 \\| on /packages | 3 |  |  "
+        "| 2026-11-25 09:10:00 CET | reported | dave | API returns 500 \\| on /packages | 3 |  |  "
         "| libera | #fedora-admin |\n"
     ) in text
     assert text.count("\n## #") == 4
+
+
+async def test_markdown_times_are_local_to_the_second(tmp_path: Path) -> None:
+    at = datetime(2026, 11, 25, 8, 10, 5, 123456, tzinfo=UTC)
+    bot = await Harness.start(
+        tmp_path / "t.sqlite3", admins=["alice"], clock=FakeClock(at), timezone="Europe/Prague"
+    )
+    try:
+        await bot.say("alice", "!break pkgdb API down")
+        said = await bot.say("alice", "!export md", room="alice")
+    finally:
+        await bot.close()
+    text = await asyncio.to_thread(Path(said.text.split(" to ", 1)[1]).read_text)
+    assert "- reported_at: 2026-11-25 09:10:05 CET\n" in text
+    assert "| 2026-11-25 09:10:05 CET | reported | alice | API down | 3 |" in text
+    assert "123456" not in text and "T08:10" not in text
 
 
 def test_ranges_and_the_default_directory(
@@ -187,7 +222,7 @@ def test_ranges_and_the_default_directory(
     ("args", "problem"),
     [
         (["--deploy", "nosuch"], "no deploy named 'nosuch'"),
-        (["--since", "2026-12-01"], "nothing to export: no incidents since 2026-12-01 00:00"),
+        (["--since", "2026-12-01"], "nothing to export: no incidents since 2026-12-01 00:00 CET"),
         (
             ["--since", "2026-11-26", "--until", "2026-11-25"],
             "--since 2026-11-26 is not before --until 2026-11-25; nothing could match",
@@ -231,18 +266,25 @@ async def test_export_from_chat(tmp_path: Path) -> None:
             return (await bot.say(who, text, at=t(130), network=NETWORK, room=ROOM)).text
 
         path = tmp_path / "exports" / "export-20261125T101000Z.csv"
-        assert await say("alice", "!export CSV") == (f"exported 4 incidents (14 events) to {path}")
+        said = await bot.say("alice", "!export CSV", at=t(130), network=NETWORK, room=ROOM)
+        assert said.text == (
+            f"exported 4 incidents (14 events) to {path.name} (the path went to alice privately)"
+        )
+        assert [(s.room, s.text) for s in said.elsewhere] == [
+            ("alice", f"exported 4 incidents (14 events): {path}")
+        ]
         assert path.read_bytes().count(b"\r\n") == 15  # RFC 4180 line ends
         deploy_path = tmp_path / "exports" / "export-pkgdb2-20261125T101000Z.md"
-        assert await say("alice", "!export md --deploy pkgdb2") == (
-            f"exported 4 incidents (14 events) to {deploy_path}"
+        asked_privately = await bot.say(
+            "alice", "!export md --deploy pkgdb2", network=NETWORK, room="alice"
         )
+        assert asked_privately.text == f"exported 4 incidents (14 events) to {deploy_path}"
         assert await say("alice", "!export xml") == (
             "alice: export formats are csv, json, jsonl, md, not 'xml'; usage: "
             "!export <csv|json|jsonl|md> [--deploy DEPLOY] [--since SINCE] [--until UNTIL]"
         )
         assert await say("alice", "!export json --since 2027-01-01") == (
-            "alice: nothing to export: no incidents since 2027-01-01 00:00"
+            "alice: nothing to export: no incidents since 2027-01-01 00:00 CET"
         )
         assert await say("bob", "!export json") == (
             "bob: !export is for admins only (admins are listed in the bot's config)"

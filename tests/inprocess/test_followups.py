@@ -15,7 +15,7 @@ async def test_environment_and_follow_ups_in_show(bot: Harness) -> None:
     )
     assert (await bot.say("dave", "!show 1")).text.splitlines() == [
         "#1 [sev3] pkgdb: API down — open, unowned (deploy pkgdb2, env production)",
-        "09:00 dave reported it (sev3) on test",
+        "09:00 UTC dave reported it (sev3) on test",
         "09:00 dave marked a follow-up: add an index check to CI",
     ]
 

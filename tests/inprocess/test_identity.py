@@ -139,7 +139,7 @@ async def test_records_follow_the_person_and_clashes_are_resolved(database_url: 
 
         assert (await link(bot, bob_mx, "bob")).startswith("linked: you are Bob on irc: bob;")
 
-        assert await on_irc(bot, "carol", "!oncall") == "on duty: infra: Bob (since 09:00)"
+        assert await on_irc(bot, "carol", "!oncall") == "on duty: infra: Bob (since 09:00 UTC)"
         mine = await on_irc(bot, "bob", "!incidents mine")  # taken on Matrix, asked on IRC
         assert mine.splitlines()[0] == "1 incident you own"
 

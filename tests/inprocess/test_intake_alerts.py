@@ -60,7 +60,7 @@ async def test_an_alert_opens_one_incident_and_its_resolution_fixes_it(
         show = (await intake.bot.say("alice", "!show 1", network="libera")).text
         assert show.splitlines() == [
             "#1 [sev1] pkgdb: HighErrorRate: error rate over 5% — fixed (deploy pkgdb2)",
-            "08:58 alertmanager reported it (sev1) on intake",
+            "08:58 UTC alertmanager reported it (sev1) on intake",
             "09:03 alertmanager: HighErrorRate firing again",
             "09:10 alertmanager fixed it: resolved by alertmanager",
         ]

@@ -17,7 +17,7 @@ from bot.cli import main
 from bot.clock import FakeClock
 from bot.devtools.harness import Harness
 from tests.inprocess.test_digest import Inbox
-from tests.inprocess.test_plans import CATALOG, EARLY, PLAN, T0, Noc, say
+from tests.inprocess.test_plans import ADMIN_ROOM, CATALOG, EARLY, NET, PLAN, T0, Noc, say
 from tests.servers.support import free_port
 
 LISTS = {
@@ -115,21 +115,28 @@ async def test_reminders_can_stay_out_of_the_mail_and_a_refusal_is_one_line(
             "[API BREAK] pkgdb2 of pkgdb: Wed 2026-11-25 09:00 CET"
         ]
         inbox.refuse = True
-        said = await say(bot, "alice", "!deploy cancel pkgdb2")
-        assert said.splitlines() == [
+        said = await bot.say("alice", "!deploy cancel pkgdb2", network=NET, room=ADMIN_ROOM)
+        assert said.text == (
             "Cancelled: deploy pkgdb2 of pkgdb (production), planned for Wed 2026-11-25 09:00 "
-            "CET, is off",
+            "CET, is off"
+        )
+        # why the mail failed goes to the admin who cancelled it, not the channel
+        assert [s.text for s in said.elsewhere if s.room == "alice"] == [
             f"mail not sent: 127.0.0.1:{port} refused infrastructure@lists.example.org, "
-            "devel-announce@lists.example.org",
+            "devel-announce@lists.example.org"
         ]
     finally:
         await bot.close()
 
 
 def test_planning_from_the_command_line(
-    tmp_path: Path, smtp: tuple[Inbox, int], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    smtp: tuple[Inbox, int],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     inbox, port = smtp
+    monkeypatch.setenv("LOGNAME", "alice")  # who runs the command plans the deploy
     config = tmp_path / "config.yaml"
     config.write_text(
         "database: sqlite:///cli.sqlite3\n"
@@ -149,7 +156,7 @@ def test_planning_from_the_command_line(
     assert out[0].endswith("— API BREAK — packages API v2")
     assert out[1:] == [
         "the pkgdb API breaks and no consumers of it are known; anyone using it: say so now",
-        "planned by console; !deploy plans lists what is planned",
+        "planned by alice; deployday plan list lists what is planned",
         "mailed to infrastructure@lists.example.org",
         "no bot is serving chat now; it announces this when it next runs",
     ]

@@ -286,7 +286,8 @@ async def test_deploy_start_picks_up_the_plan(tmp_path: Path) -> None:
             "Firefighters: !checkin <team> to go on duty; report breakage with !break <service> "
             "<what broke>",
             # pkgdb is essential: its consumers' teams are paged
-            "API break in pkgdb: paging the teams of its known consumers — infra (bodhi): bob "
+            "bob, carol: API break in pkgdb: paging the teams of its known consumers — infra "
+            "(bodhi): bob "
             "(on duty); releng (koji-scripts): carol",
         ]
         assert [s.text for s in said.elsewhere] == [s.text for s in said.here]
@@ -329,13 +330,14 @@ async def test_expected_responders_are_shown_at_the_start_and_reminded_once(
         assert said.splitlines()[-2:] == [
             "Expected on duty for deploy pkgdb2 — checked in: infra (bob); not yet: releng, "
             "docs, qa, dave",
-            "I remind those not on duty at 09:10; !checkin <team> to go on duty",
+            "I remind those not on duty at 09:10 CET; !checkin <team> to go on duty",
         ]
         await say(bot, "carol", "!checkin", at=T0 + timedelta(minutes=2))
         noc = Noc(bot)
         assert await noc.at(T0 + timedelta(minutes=9)) == []
         assert await noc.at(T0 + timedelta(minutes=10)) == [
-            "Reminder: deploy pkgdb2 expects you on duty: docs: erin; qa (nobody on its roster); "
+            "erin, dave: Reminder: deploy pkgdb2 expects you on duty: docs (erin); qa (nobody on "
+            "its roster); "
             "dave — !checkin <team> when you are reachable"
         ]
         [sent] = [s for s in bot.transport(NET).sent if s.room == NOC][-1:]

@@ -12,7 +12,7 @@ from bot.config import StrictModel
 from bot.devtools.harness import Harness
 from bot.messages import Reply
 from bot.plugin import Plugin
-from plugins.deploys.service import DEPLOY_ENDED, DEPLOY_STARTED, DeployView
+from plugins.deploys.service import DEPLOY_ENDED, DEPLOY_STARTED, DeployEnded, DeployView
 
 
 class WatchSettings(StrictModel):
@@ -37,9 +37,10 @@ class Watcher(Plugin):
     async def broken(self, deploy: object) -> None:
         raise RuntimeError("a subscriber that fails")
 
-    async def ended(self, deploy: object) -> None:
-        assert isinstance(deploy, DeployView) and not deploy.active
-        await self.api.announce(Reply.of(f"{self.settings.greeting}: {deploy.name}"))
+    async def ended(self, ended: object) -> None:
+        assert isinstance(ended, DeployEnded) and not ended.deploy.active
+        assert ended.origin is not None and ended.origin.sender.nick == "alice"
+        await self.api.announce(Reply.of(f"{self.settings.greeting}: {ended.deploy.name}"))
 
 
 plugin = Watcher

@@ -129,10 +129,11 @@ async def test_a_planned_api_break_day_and_its_digest(tmp_path: Path) -> None:
         answers = await play(bot)
         started = answers["!deploy start pkgdb2"].splitlines()
         assert started[2:] == [
-            "API break in pkgdb: paging the teams of its known consumers — docs (docs): erin; "
+            "erin, bob, carol: API break in pkgdb: paging the teams of its known consumers — "
+            "docs (docs): erin; "
             "infra (bodhi): bob (on duty); releng (koji-scripts): carol",
             "Expected on duty for deploy pkgdb2 — checked in: infra (bob); not yet: releng, docs",
-            "I remind those not on duty at 09:10; !checkin <team> to go on duty",
+            "I remind those not on duty at 09:10 CET; !checkin <team> to go on duty",
         ]
         assert answers[SCRIPT[8][2]] == (
             "#1 opened: [sev3] pkgdb: review tool gets 410 Gone (consumer fedora-review) — "
@@ -142,7 +143,7 @@ async def test_a_planned_api_break_day_and_its_digest(tmp_path: Path) -> None:
         )
         # the reminder to the expected responders went out as the clock passed 09:10
         assert answers[SCRIPT[9][2]] == (
-            "Reminder: deploy pkgdb2 expects you on duty: docs: erin — !checkin <team> when "
+            "erin: Reminder: deploy pkgdb2 expects you on duty: docs (erin) — !checkin <team> when "
             "you are reachable\n"
             "#2 opened: [sev3] koji-scripts: mass rebuild still points at staging (stg) — "
             "!take 2 to own it\n"
@@ -232,7 +233,8 @@ def test_the_json_digest_has_the_policy_figures(
         ("list", "badges is a leaf service: its known consumers are not paged: fedmsg (infra)"),
         (
             "page",
-            "API break in badges: paging the teams of its known consumers — infra (fedmsg): bob",
+            "bob: API break in badges: paging the teams of its known consumers — infra (fedmsg): "
+            "bob",
         ),
         ("skip", None),
     ],
@@ -279,7 +281,7 @@ async def test_the_catalogue_in_chat(tmp_path: Path) -> None:
             "pages infra"
         )
         assert await say("dave", "!catalog mirrors") == (
-            "mirrors: essential; consumers: mirrormanager (infra; added by alice 09:00)"
+            "mirrors: essential; consumers: mirrormanager (infra; added by alice 09:00 UTC)"
         )
         for line, answer in [
             (

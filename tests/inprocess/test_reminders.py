@@ -75,34 +75,34 @@ async def test_unowned_then_stale_then_idle(bot: Harness) -> None:
     assert await log.advance_to(30) == [
         (
             8,
-            "#2 [sev1] koji: builds stuck has had no owner for 5m — on duty for releng: "
-            "carol; !take 2 to own it",
+            "carol: #2 [sev1] koji: builds stuck has had no owner for 5m — you are on "
+            "duty for releng: !take 2 to own it",
         ),
         (
             13,
-            "#2 [sev1] koji: builds stuck has had no owner for 10m — on duty for releng: "
-            "carol; !take 2 to own it",
+            "carol: #2 [sev1] koji: builds stuck has had no owner for 10m — you are on "
+            "duty for releng: !take 2 to own it",
         ),
         (
             18,
-            "#2 [sev1] koji: builds stuck has had no owner for 15m — on duty for releng: "
-            "carol; !take 2 to own it",
+            "carol: #2 [sev1] koji: builds stuck has had no owner for 15m — you are on "
+            "duty for releng: !take 2 to own it",
         ),
         # pkgdb has no team in service_teams: everyone on duty is named
         (
             22,
-            "#1 [sev3] pkgdb: API returns 500 has had no owner for 20m — on duty: bob, carol; "
-            "!take 1 to own it",
+            "bob, carol: #1 [sev3] pkgdb: API returns 500 has had no owner for 20m — you are "
+            "on duty: !take 1 to own it",
         ),
         (
             23,
-            "#2 [sev1] koji: builds stuck has had no owner for 20m — on duty for releng: "
-            "carol; !take 2 to own it",
+            "carol: #2 [sev1] koji: builds stuck has had no owner for 20m — you are on "
+            "duty for releng: !take 2 to own it",
         ),
         (
             28,
-            "#2 [sev1] koji: builds stuck has had no owner for 25m — on duty for releng: "
-            "carol; !take 2 to own it",
+            "carol: #2 [sev1] koji: builds stuck has had no owner for 25m — you are on "
+            "duty for releng: !take 2 to own it",
         ),
     ]
     log.seen = len(bot.transport().sent)
@@ -111,24 +111,24 @@ async def test_unowned_then_stale_then_idle(bot: Harness) -> None:
     assert await log.advance_to(100) == [
         (
             45,
-            "#2 [sev1] koji: builds stuck was acknowledged but nobody owns it; no update "
-            "for 15m — on duty for releng: carol; !take 2 to own it",
+            "carol: #2 [sev1] koji: builds stuck was acknowledged but nobody owns it; no "
+            "update for 15m — you are on duty for releng: !take 2 to own it",
         ),
         (
             60,
-            "#2 [sev1] koji: builds stuck was acknowledged but nobody owns it; no update "
-            "for 30m — on duty for releng: carol; !take 2 to own it",
+            "carol: #2 [sev1] koji: builds stuck was acknowledged but nobody owns it; no "
+            "update for 30m — you are on duty for releng: !take 2 to own it",
         ),
         (
             75,
-            "#2 [sev1] koji: builds stuck was acknowledged but nobody owns it; no update "
-            "for 45m — on duty for releng: carol; !take 2 to own it",
+            "carol: #2 [sev1] koji: builds stuck was acknowledged but nobody owns it; no "
+            "update for 45m — you are on duty for releng: !take 2 to own it",
         ),
         # one reply, worst severity first
         (
             90,
-            "#2 [sev1] koji: builds stuck was acknowledged but nobody owns it; no update "
-            "for 1h — on duty for releng: carol; !take 2 to own it\n"
+            "carol: #2 [sev1] koji: builds stuck was acknowledged but nobody owns it; no "
+            "update for 1h — you are on duty for releng: !take 2 to own it\n"
             "bob: #1 [sev3] pkgdb: API returns 500 has had no update for 1h; "
             "!note 1 <progress> or !fixed 1",
         ),
@@ -152,7 +152,8 @@ async def test_a_restart_does_not_repeat_a_reminder_within_its_interval(tmp_path
         await bot.say("alice", "!checkin infra")
         await bot.say("dave", "!break pkgdb --sev 2 down", at=t(1))
         assert [m for _, m in await Log(bot).advance_to(15)] == [
-            "#1 [sev2] pkgdb: down has had no owner for 10m — on duty: alice; !take 1 to own it"
+            "alice: #1 [sev2] pkgdb: down has had no owner for 10m — you are on duty: "
+            "!take 1 to own it"
         ]
     finally:
         await bot.close()
@@ -162,7 +163,7 @@ async def test_a_restart_does_not_repeat_a_reminder_within_its_interval(tmp_path
         assert await log.advance_to(25) == [
             (
                 21,
-                "#1 [sev2] pkgdb: down has had no owner for 20m — on duty: alice; "
+                "alice: #1 [sev2] pkgdb: down has had no owner for 20m — you are on duty: "
                 "!take 1 to own it",
             )
         ]
@@ -190,8 +191,8 @@ async def test_nobody_on_duty_is_one_line_not_a_flood(bot: Harness) -> None:
     await bot.say("alice", "!checkin infra", at=t(40))
     [(_, both)] = await log.advance_to(42)
     assert [line.split(" — ")[0] for line in both.splitlines()] == [
-        "#1 [sev1] pkgdb: down has had no owner for 40m",
-        "#2 [sev1] koji: stuck has had no owner for 40m",
+        "alice: #1 [sev1] pkgdb: down has had no owner for 40m",
+        "alice: #2 [sev1] koji: stuck has had no owner for 40m",
     ]
 
 

@@ -1,40 +1,62 @@
-"""The whole bot in the test process on a real IRC server, with one network `net` in one
-channel, the way `deployday run` builds it (the IRC counterpart of `matrix_bot`)."""
+"""The whole bot on one real IRC server, built as `deployday run` builds it but on a fake
+clock, for tests that talk to it through real IRC clients."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from bot.app import App
-from bot.clock import Clock
+from bot.clock import Clock, FakeClock
 from bot.loading import build_config
 from bot.transports.irc import IrcTransport
 from tests.servers.ircd import IrcServer
 
+WAIT = 15.0
 
-def irc_app(
+
+@asynccontextmanager
+async def irc_bot(
     server: IrcServer,
     database: Path,
     nick: str,
     channel: str,
-    clock: Clock,
     *,
-    network: dict[str, Any] | None = None,
-    **config: Any,
-) -> tuple[App, IrcTransport]:
-    """Not started yet; `network` adds keys to the network's section, `config` top-level."""
-    settings = {
-        "kind": "irc",
-        "host": server.host,
-        "port": server.port,
-        "tls": False,
-        "nick": nick,
-        "channels": [channel],
-        **(network or {}),
-    }
+    clock: Clock | None = None,
+    identify_by: str = "auto",
+    network: dict[str, object] | None = None,
+    **config: object,
+) -> AsyncIterator[tuple[App, IrcTransport]]:
+    """Started and in `channel` on return; `network` adds or replaces keys of the
+    network's section (`flood: {}` for the shipped limits), `config` top-level ones."""
     cfg = build_config(
-        {"database": f"sqlite:///{database}", "networks": {"net": settings}, **config}
+        {
+            "database": f"sqlite:///{database}",
+            "networks": {
+                "net": {
+                    "kind": "irc",
+                    "host": server.host,
+                    "port": server.port,
+                    "tls": False,
+                    "nick": nick,
+                    "channels": [channel],
+                    "identify_by": identify_by,
+                    "flood": {"burst": 50, "per_second": 50},
+                    **(network or {}),
+                }
+            },
+            **config,
+        }
     )
+    clock = clock or FakeClock()
     transport = IrcTransport("net", cfg.networks["net"], clock=clock, tz=cfg.tz)
-    return App(cfg, [transport], clock=clock), transport
+    app = App(cfg, [transport], clock=clock)
+    await app.start()
+    try:
+        async with asyncio.timeout(WAIT):
+            await transport.wait_ready()
+        yield app, transport
+    finally:
+        await app.stop()

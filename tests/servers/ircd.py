@@ -5,6 +5,7 @@ that stop, restart or freeze their server."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -537,3 +538,21 @@ def private_ircd() -> Iterator[Callable[..., IrcServer]]:
     for server in started:
         server.stop()
         shutil.rmtree(server.directory, ignore_errors=True)
+
+
+async def raw_privmsg(server: IrcServer, nick: str, target: str, payload: bytes) -> None:
+    """A client that sends bytes as they are: Latin-1 rather than UTF-8, or a line cut
+    inside a character as a server may relay it (the library would encode)."""
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    try:
+        writer.write(f"NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n".encode())
+        async with asyncio.timeout(10):
+            while b" 001 " not in (line := await reader.readline()):
+                if not line:
+                    raise ConnectionError(f"{nick}: closed before registration")
+        if target.startswith("#"):
+            writer.write(f"JOIN {target}\r\n".encode())
+        writer.write(b"PRIVMSG " + target.encode() + b" :" + payload + b"\r\nQUIT\r\n")
+        await writer.drain()
+    finally:
+        writer.close()

@@ -23,7 +23,7 @@ from bot.messages import Sender
 from bot.text import clean
 from plugins.incidents.lifecycle import Action
 from plugins.incidents.service import IncidentService
-from tests.servers.irc_bot import irc_app
+from tests.servers.irc_bot import irc_bot
 from tests.servers.ircd import IrcServer
 
 pytestmark = pytest.mark.servers
@@ -39,9 +39,10 @@ async def bot_on(
 ) -> AsyncIterator[App]:
     """The bot on `server` with incident #1 carrying NOTES notes, ready in `channel`."""
     clock = SystemClock()
-    app, transport = irc_app(server, database, nick, channel, clock, network=network)
-    await app.start()
-    try:
+    async with irc_bot(server, database, nick, channel, clock=clock, network=network) as (
+        app,
+        _,
+    ):
         incidents = IncidentService.of(app)
         someone = await app.people.identify("net", Sender("seed", "seed"))
         await incidents.report("pkgdb", "down", None, someone, "net", channel, clock.now())
@@ -49,11 +50,7 @@ async def bot_on(
             await incidents.act(
                 1, Action.NOTE, someone, clock.now(), network="net", room=channel, detail=f"n{i}"
             )
-        async with asyncio.timeout(20):
-            await transport.wait_ready()
         yield app
-    finally:
-        await app.stop()
 
 
 def from_bot(nick: str) -> Callable[[Any], bool]:
@@ -73,8 +70,9 @@ async def test_a_channel_answer_is_not_held_up_by_private_backlogs(
     )
     ann, ben, cat = people
     await cat.join(channel)
-    # pages as long as the answers: both are queued whole, as in the reproduction
-    async with bot_on(server, tmp_path / "fair.sqlite3", nick, channel, page_lines=200) as app:
+    # both answers are queued whole, as in the reproduction
+    shipped = {"flood": {}, "page_lines": 200}  # pages as long as the answers
+    async with bot_on(server, tmp_path / "fair.sqlite3", nick, channel, **shipped) as app:
         assert app.config.networks["net"].flood.per_second == 1.0  # the shipped defaults
         ann.say(nick, "show 1")
         ben.say(nick, "show 1")

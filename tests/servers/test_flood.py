@@ -15,12 +15,13 @@ from bot.devtools.ircuser import IrcUser
 from bot.messages import Sender
 from bot.text import clean
 from plugins.incidents.service import IncidentService
-from tests.servers.irc_bot import irc_app
+from tests.servers.irc_bot import irc_bot
 from tests.servers.ircd import IrcServer
 
 pytestmark = pytest.mark.servers
 
 LINES = 40
+LISTED = {"list_limit": LINES}
 _ids = itertools.count(1)
 
 
@@ -36,19 +37,12 @@ async def long_answer(server: IrcServer, database: Path) -> None:
     n = next(_ids)
     bot_nick, nick, channel = f"floodbot{n}", f"reader{n}", f"#flood{n}"
     clock = FakeClock()
-    app, transport = irc_app(
-        server,
-        database,
-        bot_nick,
-        channel,
-        clock,
-        network={"page_lines": LINES + 1},  # the whole answer at once
-        incidents={"list_limit": LINES},
-    )
-    assert app.config.networks["net"].flood.per_second == 1.0  # the shipped defaults
-    await app.start()
+    whole = {"flood": {}, "page_lines": LINES + 1}  # shipped limits, the answer at once
     user = await IrcUser.connect(server.host, server.port, nick, timeout=20)
-    try:
+    async with irc_bot(
+        server, database, bot_nick, channel, clock=clock, network=whole, incidents=LISTED
+    ) as (app, transport):
+        assert app.config.networks["net"].flood.per_second == 1.0  # the shipped defaults
         reporter = await app.people.identify("net", Sender("seed", "seed"))
         for i in range(LINES):
             await IncidentService.of(app).report(
@@ -60,8 +54,6 @@ async def long_answer(server: IrcServer, database: Path) -> None:
                 channel,
                 clock.now(),
             )
-        async with asyncio.timeout(20):
-            await transport.wait_ready()
 
         user.say(bot_nick, "incidents all")  # private: no line cap
         got = [
@@ -74,6 +66,4 @@ async def long_answer(server: IrcServer, database: Path) -> None:
         answer = await user.next_message(lambda m: m.sender == bot_nick, timeout=30)
         assert clean(answer.text) == "no incidents you own"
         assert transport.registrations == 1  # never dropped or reconnected
-    finally:
-        await user.quit()
-        await app.stop()
+    await user.quit()

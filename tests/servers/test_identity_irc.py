@@ -14,12 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App
-from bot.clock import FakeClock
 from bot.devtools.ircuser import IrcUser
-from bot.loading import build_config
 from bot.text import clean
-from bot.transports.irc import IrcTransport
+from tests.servers.irc_bot import irc_bot
 from tests.servers.ircd import IrcServer
 
 pytestmark = pytest.mark.servers
@@ -33,34 +30,8 @@ async def bot_on(
     server: IrcServer, db: Path, channel: str, admin: str, identify_by: str
 ) -> AsyncIterator[str]:
     nick = f"guard{next(_ids)}"
-    config = build_config(
-        {
-            "database": f"sqlite:///{db}",
-            "admins": [admin],
-            "networks": {
-                "net": {
-                    "kind": "irc",
-                    "host": server.host,
-                    "port": server.port,
-                    "tls": False,
-                    "nick": nick,
-                    "channels": [channel],
-                    "identify_by": identify_by,
-                    "flood": {"burst": 20, "per_second": 20},
-                }
-            },
-        }
-    )
-    clock = FakeClock()
-    transport = IrcTransport("net", config.networks["net"], clock=clock, tz=config.tz)
-    app = App(config, [transport], clock=clock)
-    await app.start()
-    try:
-        async with asyncio.timeout(WAIT):
-            await transport.wait_ready()
+    async with irc_bot(server, db, nick, channel, identify_by=identify_by, admins=[admin]):
         yield nick
-    finally:
-        await app.stop()
 
 
 async def answer(user: IrcUser, bot: str, pattern: str) -> str:

@@ -98,8 +98,9 @@ async def test_a_deploy_day_in_a_matrix_room(day: Day) -> None:
 
     await alice.say(room, "!page infra pkgdb is down")
     page = await answer(bob, day, "page for infra")
-    assert page.body == "page for infra from Alice: Bob (on duty) — pkgdb is down"
+    assert page.body == "Bob: page for infra from Alice (on duty: Bob) — pkgdb is down"
     assert page.mentioned == [bob.user_id]
+    assert page.html.startswith(f'<a href="https://matrix.to/#/{bob.user_id}">Bob</a>: ')
 
     note = await bob.say(room, "!note 1 rolling back")
     assert (await answer(bob, day, "noted")).body == "noted on #1"
@@ -172,3 +173,26 @@ async def test_invites_to_other_rooms_are_declined(day: Day, synapse: Homeserver
         ]
     finally:
         await mallory.close()
+
+
+async def test_where_a_file_went_reaches_the_admin_in_their_direct_chat(day: Day) -> None:
+    alice, bot = day.alice, day.bot.user_id
+    await alice.say(day.room, "!break koji builds stuck")
+    await answer(alice, day, "opened")
+    # no direct chat with alice yet: the room gets the file's name, never its path
+    await alice.say(day.room, "!export csv")
+    first = await answer(alice, day, "exported")
+    assert first.body == "exported 1 incident (1 event) to export-20261125T090000Z.csv"
+
+    dm = await alice.create_room(invite=(bot,), direct=True)
+    await alice.wait_membership(dm, bot, "join", timeout=WAIT)
+    day.clock.set(T0 + timedelta(minutes=1))
+    await alice.say(day.room, "!export json")
+    second = await answer(alice, day, "exported")
+    assert second.body == (
+        "exported 1 incident (1 event) to export-20261125T090100Z.json "
+        "(the path went to Alice privately)"
+    )
+    private = await alice.expect("exported", sender=bot, room=dm, timeout=WAIT)
+    assert private.body.startswith("exported 1 incident (1 event): /")
+    assert private.body.endswith("/exports/export-20261125T090100Z.json")

@@ -163,7 +163,7 @@ networks:
         ),
         (
             "networks: {x: {kind: irc, host: h, nick: n, channels: ['#a'], port: 70000}}\n",
-            "networks.x.port: input should be less than or equal to 65535 (got 70000)",
+            "networks.x.port: expected 65535 or less (got 70000)",
         ),
         (
             "networks: {x: {kind: irc, host: h, nick: n, channels: ['#a'], sasl_username: u}}\n",
@@ -220,7 +220,7 @@ def test_database_urls_get_the_store_drivers_and_config_relative_paths(tmp_path:
 
 def test_plugin_sections_are_validated_with_the_config(tmp_path: Path) -> None:
     assert problems(tmp_path, "incidents: {max_summary_chars: 5, colour: red}\n") == [
-        "incidents.max_summary_chars: input should be greater than or equal to 20 (got 5)",
+        "incidents.max_summary_chars: expected 20 or more (got 5)",
         "incidents.colour: unknown key",
     ]
     assert problems(tmp_path, "incidentz: {}\n") == [

@@ -17,10 +17,23 @@ from irc.features import FeatureSet
 
 from bot.clock import FakeClock
 from bot.config.networks import IrcNetworkConfig
-from bot.messages import Line, Mention, Message, Reply, Room, Sender, Span, Table, bold, code, text
+from bot.messages import (
+    Line,
+    Mention,
+    Message,
+    Reply,
+    Room,
+    Sender,
+    Span,
+    Table,
+    addressed,
+    bold,
+    code,
+    text,
+)
 from bot.ratelimit import TokenBucket
 from bot.transports.irc.caps import CapNegotiator
-from bot.transports.irc.connection import parse_server_time
+from bot.transports.irc.connection import ReplacingLineBuffer, parse_server_time
 from bot.transports.irc.members import fold
 from bot.transports.irc.session import Session as _Session
 from bot.transports.irc.session import nick_candidates
@@ -34,6 +47,7 @@ from bot.transports.irc.text import (
     wire_lines,
 )
 from bot.transports.irc.transport import IrcTransport
+from tests.highlight import highlighted, irssi_highlights, weechat_highlights
 
 NICK, USERHOST = "deployday", "~deployday@very.long.cloak.example.org"
 
@@ -490,3 +504,52 @@ async def test_kick_leaves_the_channel_and_schedules_a_rejoin() -> None:
     assert not w.transport.ready
     assert len(w.session.timers) == 1
     w.session.timers[0].cancel()
+
+
+# --- highlights: pages and reminders start with the people they are for -----------------
+
+
+def _mention(nick: str) -> Mention:
+    return Mention(nick.capitalize(), (("libera", nick, nick),))
+
+
+def test_an_addressed_line_starts_with_every_nick_the_way_irssi_and_weechat_highlight() -> None:
+    page = addressed(
+        [_mention("bob"), _mention("carol")],
+        [bold("page for infra"), text(" from alice (on duty: bob) — pkgdb is down")],
+    )
+    [line] = render_lines(Reply.of(page), "libera")
+    assert (
+        line == f"bob,carol: {BOLD}page for infra{BOLD} from alice (on duty: bob) — pkgdb is down"
+    )
+    assert highlighted(line, "bob") and highlighted(line, "carol")
+    assert not irssi_highlights(line, "alice")  # named in the text, not paged
+    # a person unknown on this network is named, not mangled
+    [elsewhere] = render_lines(Reply.of(page), "oftc")
+    assert elsewhere.startswith("Bob,Carol: ")
+
+
+def test_the_old_shape_of_a_page_was_not_highlighted_by_irssi() -> None:
+    """Why the nicks go first: irssi's default ignores a nick in the middle of a line, and
+    a list with spaces after the commas, and formatting before the nick."""
+    assert weechat_highlights("page from alice: bob — pkgdb is down", "bob")
+    assert not irssi_highlights("page from alice: bob — pkgdb is down", "bob")
+    assert not irssi_highlights("bob, carol: page for infra", "carol")
+    assert not irssi_highlights(f"{BOLD}bob{BOLD}: page", "bob")
+    assert not weechat_highlights("bobby: page", "bob")
+
+
+def test_a_long_addressed_line_keeps_the_nicks_at_the_start_of_its_first_piece() -> None:
+    line = addressed([_mention("bob")], [text("x " * 400)])
+    pieces = wire_lines(Reply.of(line), "libera", 200, None)
+    assert len(pieces) > 1 and pieces[0].startswith("bob: x x")
+
+
+# --- decoding what the server sends ---------------------------------------------------------
+
+
+def test_undecodable_bytes_are_replaced_not_read_as_latin_1() -> None:
+    buffer = ReplacingLineBuffer()
+    cut = ("!break pkgdb " + "ü" * 3).encode()[:-1]  # a server cut the line mid-character
+    buffer.feed(cut + b"\r\ncaf\xe9\r\n" + "ok ✓".encode() + b"\r\n")
+    assert list(buffer) == ["!break pkgdb üü\ufffd", "caf\ufffd", "ok ✓"]

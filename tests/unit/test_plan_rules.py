@@ -82,7 +82,7 @@ def test_times_are_read_in_the_configured_zone_and_returned_in_utc() -> None:
             "Fri 2026-11-20 15:00 CET is in the past (it is Fri 2026-11-20 15:30 CET now); "
             "plan a later time",
         ),
-        ("09:00", "09:00 today has passed (it is 15:30 now); say tomorrow 09:00 or a date"),
+        ("09:00", "09:00 today has passed (it is 15:30 CET now); say tomorrow 09:00 or a date"),
         (
             "2027-03-28 02:30",
             "2027-03-28 02:30 does not exist in Europe/Prague (the clocks change); "
@@ -227,7 +227,7 @@ def test_policy_settings_are_checked_like_the_rest_of_the_config() -> None:
         plans={"remind_before": ["7d", "soon", "1h"], "mail_to": ["list"]},
         catalog={"services": {"fas": {"criticality": "core", "consumers": {"x": "Rel"}}}},
     ) == [
-        "catalog.services.fas.criticality: input should be 'essential' or 'leaf' (got 'core')",
+        "catalog.services.fas.criticality: expected 'essential' or 'leaf' (got 'core')",
         "catalog.services.fas.consumers: expected lowercase team names like 'releng', got 'Rel'",
         "plans.remind_before: expected times before the deploy like 7d, 1h or 30m, got 'soon'",
         "plans.mail_to: expected mail addresses like ops@example.org, got 'list'",

@@ -1,7 +1,8 @@
-"""The `irc` library's asyncio connection, made safe to use from a running loop: a lenient
-decoder, per-line error isolation, events for "closed" and "socket gone", a TLS connect
-factory that opens with `CAP LS 302`, raw line sending that logs instead of raising, and
-the PING watchdog for half-dead sockets. Shared with `bot.devtools.ircuser`."""
+"""The `irc` library's asyncio connection, made safe to use from a running loop: a decoder
+that replaces what is not UTF-8, per-line error isolation, events for "closed" and
+"socket gone", a TLS connect factory that opens with `CAP LS 302`, raw line sending that
+logs instead of raising, and the PING watchdog for half-dead sockets. Shared with
+`bot.devtools.ircuser`."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import irc.client
 import irc.connection
 import irc.events
 from irc.client_aio import AioConnection, AioReactor, IrcProtocol
-from jaraco.stream.buffer import LenientDecodingLineBuffer
+from jaraco.stream.buffer import DecodingLineBuffer
 
 from bot.transports.irc.text import LINE_LIMIT
 
@@ -36,12 +37,22 @@ class _Protocol(IrcProtocol):
             self.connection.lost.set()
 
 
-class IrcConnection(AioConnection):
-    """The library's connection with a lenient decoder (Latin-1 clients must not break the
-    reader), per-line error isolation, a receive timestamp for the watchdog, and events
-    for "closed by us or them" and "socket gone"."""
+class ReplacingLineBuffer(DecodingLineBuffer):
+    """UTF-8 lines with each undecodable byte replaced by U+FFFD. Never re-decoded as
+    Latin-1: a server that cuts a long line inside a character would turn the whole line
+    into mojibake ("xÃ¼Ã¼…", twice as many characters as were typed), and that is what
+    would be stored and counted against length limits."""
 
-    buffer_class = LenientDecodingLineBuffer
+    encoding = "utf-8"
+    errors = "replace"
+
+
+class IrcConnection(AioConnection):
+    """The library's connection with a decoder that never raises (a client sending
+    Latin-1 must not break the reader), per-line error isolation, a receive timestamp for
+    the watchdog, and events for "closed by us or them" and "socket gone"."""
+
+    buffer_class = ReplacingLineBuffer
     protocol_class = _Protocol
 
     def __init__(self, reactor: AioReactor) -> None:

@@ -47,8 +47,9 @@ def _inline(span: Inline, network: str) -> str:
 
 def render_lines(reply: Reply, network: str) -> list[str]:
     """One IRC line per Line block (bold as ^B, code plain, mentions as the person's nick on
-    `network`), tables as fixed-width lines. All span text is cleaned first, so user text
-    cannot carry line breaks or formatting into the bot's own."""
+    `network`, the people a line is addressed to first), tables as fixed-width lines. All
+    span text is cleaned first, so user text cannot carry line breaks or formatting into
+    the bot's own."""
     lines: list[str] = []
     for block in reply.blocks:
         if isinstance(block, Table):
@@ -58,8 +59,16 @@ def render_lines(reply: Reply, network: str) -> list[str]:
             )
             lines += table_as_lines(safe)
         else:
-            lines.append("".join(_inline(s, network) for s in block.spans))
+            body = "".join(_inline(s, network) for s in block.spans)
+            lines.append(_address(block.to, network) + body)
     return lines
+
+
+def _address(to: tuple[Mention, ...], network: str) -> str:
+    """`bob,carol: ` — the form every common client highlights: irssi by default only a
+    line that starts with the nick, or with a comma-separated list (no spaces) of nicks
+    that contains it; weechat the nick as a word anywhere. No formatting before it."""
+    return ",".join(_inline(m, network) for m in to) + ": " if to else ""
 
 
 def _is_blank(piece: bytes) -> bool:

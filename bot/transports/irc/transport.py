@@ -18,7 +18,8 @@ import irc.client
 
 from bot.clock import Clock
 from bot.config.networks import IrcNetworkConfig
-from bot.messages import Message, Reply, Room
+from bot.errors import reason
+from bot.messages import Message, Reply, Room, Sender
 from bot.transports.irc.caps import ACCOUNT_CAPS
 from bot.transports.irc.connection import (
     IrcConnection,
@@ -101,9 +102,8 @@ class IrcTransport(SupervisedTransport[QueuedLine]):
         nick = session.nick if session else self.config.nick
         budget = privmsg_budget(nick, session.userhost if session else None, room_id)
         direct = not self._is_channel(room_id)
-        lines = wire_lines(
-            reply, self.name, budget, None if direct else self.config.max_reply_lines
-        )
+        cap = None if direct else self.config.max_reply_lines
+        lines = wire_lines(reply, self.name, budget, cap)
         person = self.fold(room_id) if direct else None
         self._queue.say(room_id, lines, person=person, announce=announcement)
 
@@ -113,6 +113,11 @@ class IrcTransport(SupervisedTransport[QueuedLine]):
 
     def _cut_note(self, target: str, dropped: int) -> QueuedLine:
         return self._queue.cut_note(target, dropped)
+
+    async def send_private(self, sender: Sender, reply: Reply) -> bool:
+        """A private message to their current nick."""
+        await self.send(sender.nick, reply)
+        return True
 
     # --- state for callers that need to wait (tests, the demo) ---
 
@@ -144,9 +149,8 @@ class IrcTransport(SupervisedTransport[QueuedLine]):
         await self._until(lambda: not self.connected)
 
     async def wait_nick(self, nick: str) -> None:
-        await self._until(
-            lambda: self.connected and self.fold(self.own_names[0]) == self.fold(nick)
-        )
+        wanted = self.fold(nick)
+        await self._until(lambda: self.connected and self.fold(self.own_names[0]) == wanted)
 
     # --- the life cycle (SupervisedTransport) ---
 
@@ -173,17 +177,14 @@ class IrcTransport(SupervisedTransport[QueuedLine]):
 
     async def _attempt(self, backoff: Backoff) -> float:
         """One connection; the backoff starts over after one that got registered."""
-        registered = False
         try:
             registered = await self._run_session()
         except (OSError, TimeoutError) as exc:  # includes TLS errors
-            log.warning(
-                "%s: cannot connect to %s:%d: %s",
-                self.name,
-                self.config.host,
-                self.config.port,
-                exc or type(exc).__name__,
-            )
+            pause = backoff.next()
+            cfg = self.config
+            self.outage.failed(f"cannot connect to {cfg.host}:{cfg.port}: {reason(exc)}", pause)
+            self._notify()
+            return pause
         if registered:
             backoff.reset()
         return backoff.next(grow=not registered)
@@ -249,6 +250,7 @@ class IrcTransport(SupervisedTransport[QueuedLine]):
         session.registered = True
         session.nick = session.conn.get_nickname()
         self.registrations += 1
+        self.outage.ended()
         log.info("%s: registered as %s", self.name, session.nick)
         if self.config.identify_by == "account" and not session.caps.acked & ACCOUNT_CAPS:
             log.warning(

@@ -59,6 +59,14 @@ def _inline_plain(span: Inline, network: str) -> str:
     return clean(span.text)
 
 
+def _address(to: tuple[Mention, ...], network: str, users: list[str]) -> tuple[str, str]:
+    """The people a line is addressed to, first: `Bob, Carol: ` as plain text and pills."""
+    if not to:
+        return "", ""
+    plain = ", ".join(_inline_plain(m, network) for m in to) + ": "
+    return plain, ", ".join(_inline_html(m, network, users) for m in to) + ": "
+
+
 def _table_html(table: Table) -> str:
     head = "".join(f"<th>{_esc(h)}</th>" for h in table.header)
     rows = "".join(
@@ -82,10 +90,11 @@ def _render_blocks(blocks: list[Block], network: str) -> _Rendered:
             parts.append(_table_html(block))
             previous_was_line = False
         else:
-            plain.append("".join(_inline_plain(s, network) for s in block.spans))
+            head_plain, head_html = _address(block.to, network, users)
+            plain.append(head_plain + "".join(_inline_plain(s, network) for s in block.spans))
             if previous_was_line:
                 parts.append("<br>")
-            parts.append("".join(_inline_html(s, network, users) for s in block.spans))
+            parts.append(head_html + "".join(_inline_html(s, network, users) for s in block.spans))
             previous_was_line = True
     return _Rendered("\n".join(plain), "".join(parts), tuple(users))
 
@@ -128,7 +137,7 @@ def render(
     if note:
         first = blocks[0] if blocks else Line(())
         if isinstance(first, Line):
-            blocks[0:1] = [Line((Span(note), *first.spans))]
+            blocks[0:1] = [Line((Span(note), *first.spans), first.to)]
         else:
             blocks.insert(0, Line((Span(note),)))
     rendered = _render_blocks(blocks, network)

@@ -75,6 +75,14 @@ class Rooms:
     def is_direct(self, room_id: str) -> bool:
         return room_id in self.direct and room_id not in self.ids.values()
 
+    def direct_with(self, user_id: str) -> str | None:
+        """A direct chat the bot is in with `user_id` and nobody else, if any."""
+        for room_id in sorted(self.direct & self.joined):
+            room = self._client.rooms.get(room_id)
+            if room is not None and user_id in room.users and len(room.users) <= 2:
+                return room_id
+        return None
+
     def display_of(self, room_id: str, user_id: str) -> str:
         room = self._client.rooms.get(room_id)
         user = room.users.get(user_id) if room else None

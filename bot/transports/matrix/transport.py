@@ -28,7 +28,7 @@ from bot.clock import Clock, SystemClock
 from bot.config.networks import MatrixNetworkConfig
 from bot.errors import StartupError
 from bot.files import OWNER, Modes, make_directory
-from bot.messages import Reply
+from bot.messages import Reply, Sender
 from bot.state import State
 from bot.transports.matrix.render import render
 from bot.transports.matrix.rooms import Rooms
@@ -162,6 +162,15 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
         sender = self._senders.get(room_id)
         if sender is None or sender.done():
             self._senders[room_id] = self._spawn(self._send_room(room_id), f"send:{room_id}")
+
+    async def send_private(self, sender: Sender, reply: Reply) -> bool:
+        """Into a direct chat the bot already shares with them; opening one unasked would
+        be an invite they never wanted."""
+        room_id = self._rooms.direct_with(sender.id)
+        if room_id is None:
+            return False
+        await self.send(room_id, reply)
+        return True
 
     # --- state for callers that need to wait (tests, operators' logs) ---
 
