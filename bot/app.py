@@ -247,8 +247,8 @@ class App(PluginAPI):
             )
 
     async def start(self) -> None:
+        await self.prepare_store()  # says in one line when the database cannot be opened
         self.coordination.claim()
-        await self.prepare_store()
         await self.coordination.start(self.tracker, self._served, self._announce_on)
         for plugin in self.plugins:
             await plugin.start()

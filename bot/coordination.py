@@ -71,7 +71,7 @@ class Coordination:
         return set(runner.networks) if runner is not None else set()
 
     def claim(self) -> None:
-        """Before anything else: take the SQLite run lock, or StartupError in one line."""
+        """Before serving: take the SQLite run lock, or StartupError in one line."""
         if self.lock is not None and self._networks:
             self.lock.acquire(self._networks)
 

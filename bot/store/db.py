@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -19,13 +20,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from bot.errors import StartupError
 from bot.files import OWNER, Modes, create, restrict
 from bot.store import migrate
 from bot.store.models import Counter, KeyValue
 from bot.store.workers import Readers, Unit, Writer
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 READERS = 4
 _READ_ONLY = "deployday_read_only"
@@ -40,15 +41,13 @@ class Store:
         SQLite creates with the database's own mode): bot.files."""
         self.url = url
         self.path = sqlite_path(url)
-        if self.path is not None:
+        if self.path is not None and self.path.parent.is_dir():  # else SQLite says why
             try:
                 create(self.path, modes)
                 for suffix in ("-wal", "-shm"):
                     restrict(self.path.with_name(self.path.name + suffix), modes)
             except OSError as exc:
-                raise StartupError(
-                    f"cannot open the database {self.path}: {exc.strerror}"
-                ) from None
+                log.warning("cannot make %s readable by its owner only: %s", self.path, exc)
         is_sqlite = url.startswith("sqlite")
         self.engine = create_engine(
             url,
