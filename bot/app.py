@@ -16,33 +16,31 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from bot import __version__
+from bot import __version__, redact
 from bot.admins import Admins, log_identification
 from bot.casemapping import fold
 from bot.clock import Clock, SystemClock
 from bot.commands import Level, Registry
 from bot.config import Config
+from bot.coordination import Coordination
 from bot.dispatcher import Dispatcher
 from bot.errors import StartupError
-from bot.lease import Leases
 from bot.loading import load_plugin_classes
 from bot.messages import IdentifiedBy, Message, Reply, Sender
 from bot.notify import Notifier
 from bot.people import People
 from bot.plugin import Handler, NetworkStatus, Plugin, PluginAPI
-from bot.relay import Relay
 from bot.reload import reload
 from bot.scheduler import Scheduler
 from bot.store import Store
 from bot.store.errors import database_unavailable
 from bot.tasks import TaskTracker
-from bot.transports.base import Transport
+from bot.transports.base import Paging, Transport
 from bot.transports.supervisor import SupervisedTransport
 from bot.web import Routes
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-RELAY_INTERVAL = timedelta(seconds=1)  # how often relayed announcements are picked up
 
 
 class App(PluginAPI):
@@ -57,25 +55,18 @@ class App(PluginAPI):
         notifier: Notifier | None = None,
         reload: Callable[[], Config] | None = None,
     ) -> None:
+        redact.install()  # before anything reads a secret
         self.config = config
         self.notifier = notifier or Notifier(None)
         self.read_config = reload  # reads and checks the config file again, for SIGHUP
         self.clock = clock or SystemClock()
-        self.store = store or Store(config.database_url)
+        self.store = store or Store(config.database_url, modes=config.modes)
         self.transports = {t.name: t for t in transports}
         self.tracker = TaskTracker()
-        self.leases = self._leases()
-        self.scheduler = Scheduler(
-            self.clock, self.tracker, self.leases.get("jobs") if self.leases else None
-        )
-        if self.leases is not None:
-            for name, transport in self.transports.items():
-                if not transport.trusted:
-                    self.leases.get(f"network:{name}")
-        self.relay = (
-            Relay(self.store, self.clock, self.leases, RELAY_INTERVAL) if self.leases else None
-        )
-        self._background: list[asyncio.Task[None]] = []
+        networks = [name for name, t in self.transports.items() if not t.trusted]
+        self.coordination = Coordination(config, self.store, self.clock, networks)
+        self.scheduler = Scheduler(self.clock, self.tracker, self.coordination.jobs)
+        self._background: list[asyncio.Task[None]] = []  # readiness, watchdog, reloads
         self.people = People(self.store, self.clock, self)
         self.registry = Registry()
         self.routes = Routes()
@@ -94,18 +85,10 @@ class App(PluginAPI):
         self._stopping = asyncio.Event()
         self._stop_reason = "stop requested"
 
-    def _leases(self) -> Leases | None:
-        c = self.config.coordination
-        if c.lease is False or (c.lease == "auto" and self.store.dialect != "postgresql"):
-            return None
-        return Leases(self.store, self.clock, timedelta(seconds=c.lease_seconds))
-
     def serves(self, network: str) -> bool:
         """Whether this instance answers on `network`: always, unless another instance
         sharing the database holds that network's lease (a replica on standby)."""
-        if self.leases is None or self.is_trusted(network):
-            return True
-        return self.leases.get(f"network:{network}").held
+        return self.is_trusted(network) or self.coordination.serves(network)
 
     # --- PluginAPI ------------------------------------------------------------------------
 
@@ -134,7 +117,9 @@ class App(PluginAPI):
                 return True
         return False
 
-    async def send(self, network: str, room_id: str, reply: Reply) -> None:
+    async def send(
+        self, network: str, room_id: str, reply: Reply, *, announcement: bool = False
+    ) -> None:
         transport = self.transports.get(network)
         if transport is None:
             log.error("reply for unknown network %s dropped", network)
@@ -143,9 +128,13 @@ class App(PluginAPI):
             log.debug("not sending to %s/%s: another instance serves %s", network, room_id, network)
             return
         try:
-            await transport.send(room_id, reply)
+            await transport.send(room_id, reply, announcement=announcement)
         except Exception:
             log.exception("sending to %s/%s failed", network, room_id)
+
+    async def more(self, network: str, room_id: str) -> bool:
+        transport = self.transports.get(network)
+        return isinstance(transport, Paging) and await transport.more(room_id)
 
     async def send_privately(self, message: Message, reply: Reply) -> bool:
         """Send `reply` to the sender of `message` alone: in the direct chat it came from,
@@ -162,17 +151,21 @@ class App(PluginAPI):
 
     async def announce(
         self, reply: Reply, *, origin: Message | None = None, networks: set[str] | None = None
-    ) -> None:
+    ) -> set[str]:
         served = self._served()
-        for name in served if networks is None else served & networks:
+        here = served if networks is None else served & networks
+        for name in here:
             await self._announce_on(
                 name, reply, origin.network if origin else None, origin.room.id if origin else None
             )
-        if self.relay is not None:
+        relayed: set[str] = set()
+        relay = self.coordination.relay
+        if relay is not None:
             try:
-                await self.relay.post(reply, origin, networks, served)
+                relayed = await relay.post(reply, origin, networks, served)
             except Exception:
                 log.exception("could not relay an announcement to the other instances")
+        return here | relayed
 
     async def _announce_on(
         self, network: str, reply: Reply, origin_network: str | None, origin_room: str | None
@@ -185,7 +178,7 @@ class App(PluginAPI):
                 and transport.fold(room) == transport.fold(origin_room)
             ):
                 continue
-            await self.send(network, room, reply)
+            await self.send(network, room, reply, announcement=True)
 
     def networks(self) -> list[NetworkStatus]:
         found = []
@@ -286,18 +279,9 @@ class App(PluginAPI):
             )
 
     async def start(self) -> None:
-        await self.prepare_store()
-        if self.leases is not None:
-            await self.leases.renew_all()
-            self._background.append(
-                asyncio.create_task(self.leases.keep(self.tracker), name="leases")
-            )
-        if self.relay is not None:
-            self._background.append(
-                asyncio.create_task(
-                    self.relay.run(self._served, self._announce_on, self.tracker), name="relay"
-                )
-            )
+        await self.prepare_store()  # says in one line when the database cannot be opened
+        self.coordination.claim()
+        await self.coordination.start(self.tracker, self._served, self._announce_on)
         for plugin in self.plugins:
             await plugin.start()
         await self.scheduler.start()
@@ -325,8 +309,7 @@ class App(PluginAPI):
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
-        if self.leases is not None:
-            await self.leases.release_all()
+        await self.coordination.stop()
         await self.store.dispose()
 
     def request_stop(self, reason: str = "stop requested") -> None:

@@ -195,6 +195,9 @@ def _signature(fn: Handler) -> tuple[tuple[Param, ...], dict[str, Flag]]:
 
 QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019"}  # also curly quotes
 _FLAG = re.compile(r"^--([a-z][a-z0-9-]*)(?:=(.*))?$", re.S)
+_NON_SPACE = re.compile(r"\S+")
+# Where a quoted token can end: its closing quote followed by whitespace or the end.
+_ENDS = [(close, re.compile(re.escape(close) + r"(?=\s|\Z)")) for close in set(QUOTES.values())]
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,30 +216,29 @@ class Token:
 def tokenize(text: str) -> list[Token]:
     """Split on whitespace; a token that opens with a quote runs to the matching quote
     followed by whitespace or the end. An unmatched quote is an ordinary character, so
-    "can't" and "it's" need no escaping."""
+    "can't" and "it's" need no escaping.
+
+    Linear time: where each kind of quote may close is found once, up front, and the
+    search for a closing quote only ever moves forward, so no text is scanned twice."""
+    closers = {close: [m.start() for m in pattern.finditer(text)] for close, pattern in _ENDS}
+    passed = dict.fromkeys(closers, 0)  # per closing quote: candidates already behind us
     tokens: list[Token] = []
-    i, n = 0, len(text)
-    while i < n:
-        if text[i].isspace():
-            i += 1
-            continue
+    word = _NON_SPACE.search(text)
+    while word is not None:
+        i = word.start()
         close = QUOTES.get(text[i])
         if close is not None:
-            j = i + 1
-            while True:
-                j = text.find(close, j)
-                if j < 0 or j + 1 == n or text[j + 1].isspace():
-                    break
-                j += 1
-            if j > i:
+            positions, k = closers[close], passed[close]
+            while k < len(positions) and positions[k] <= i:
+                k += 1
+            passed[close] = k
+            if k < len(positions):
+                j = positions[k]
                 tokens.append(Token(text[i + 1 : j], i, j + 1, True, text))
-                i = j + 1
+                word = _NON_SPACE.search(text, j + 1)
                 continue
-        j = i
-        while j < n and not text[j].isspace():
-            j += 1
-        tokens.append(Token(text[i:j], i, j, False, text))
-        i = j
+        tokens.append(Token(word.group(), i, word.end(), False, text))
+        word = _NON_SPACE.search(text, word.end())
     return tokens
 
 
@@ -269,7 +271,7 @@ def _bind(cmd: Command, tokens: list[Token]) -> dict[str, Any]:
         flag = cmd.flags.get(m[1])
         if flag is None:
             known = ", ".join(f.option for f in cmd.flags.values())
-            close = difflib.get_close_matches(m[1], list(cmd.flags), n=1)
+            close = difflib.get_close_matches(m[1][:40], list(cmd.flags), n=1)
             hint = f" (did you mean --{close[0]}?)" if close else ""
             raise UsageError(
                 f"unknown flag --{shorten(m[1])}{hint}; this command takes {known} "

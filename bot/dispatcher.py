@@ -14,6 +14,7 @@ from bot.clock import Clock
 from bot.command_stats import UNKNOWN, CommandStats, Outcome
 from bot.commands import Command, Level, UsageError, UserError
 from bot.messages import Message, Reply, Sender
+from bot.naming import MAX_NAME
 from bot.plugin import Context, PluginAPI
 from bot.ratelimit import TokenBucket
 from bot.tasks import TaskTracker
@@ -22,6 +23,8 @@ from bot.text import clean
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"^[A-Za-z][\w-]*$")
+# Work per message is bounded before any parsing: a longer command is refused in one line.
+MAX_COMMAND_CHARS = 4000
 
 
 class Host(PluginAPI, Protocol):
@@ -52,6 +55,14 @@ class Dispatcher:
         ones and return at once, so a slow command never stalls a network's reader."""
         if not self._accepting or not self._app.serves(message.network):
             return
+        if len(message.sender.id) > MAX_NAME:
+            log.warning(
+                "%s: ignored a message from a sender id of %d characters (%r…)",
+                message.network,
+                len(message.sender.id),
+                message.sender.id[:40],
+            )
+            return
         key = (message.network, message.sender.id)
         previous = self._tails.get(key)
         task = self._tracker.spawn(self._after(previous, message), f"msg:{message.network}")
@@ -75,7 +86,7 @@ class Dispatcher:
         if command_text is None:
             return
         trusted = self._app.is_trusted(message.network)
-        verdict = "ok" if trusted else self._throttle.check((message.network, message.sender.id))
+        verdict = "ok" if trusted else self._throttle.check(_throttle_key(message))
         if verdict != "ok":
             self._count_throttled(command_text)
         if verdict == "drop":
@@ -99,7 +110,10 @@ class Dispatcher:
             )
             return
         started = time.perf_counter()
-        ran = await self._run(message, command_text)
+        if len(command_text) > MAX_COMMAND_CHARS:
+            ran = self._too_long(message, command_text)
+        else:
+            ran = await self._run(message, command_text)
         if ran is None:
             return
         command, outcome, reply = ran
@@ -120,6 +134,16 @@ class Dispatcher:
                     return text[len(head) :].strip()
         return text if message.room.is_direct else None
 
+    def _too_long(self, message: Message, text: str) -> tuple[str, Outcome, Reply]:
+        """Refused before parsing: the work one message can cost stays bounded."""
+        cmd = self._app.registry.match(text)[0]
+        reply = _to(
+            message,
+            f"that command is {len(text):,} characters; I read at most "
+            f"{MAX_COMMAND_CHARS:,}: say it in shorter pieces",
+        )
+        return (cmd.name if cmd else UNKNOWN, Outcome.REFUSED, reply)
+
     def _count_throttled(self, text: str) -> None:
         cmd = self._app.registry.match(text)[0]
         self.stats.record(cmd.name if cmd else UNKNOWN, Outcome.THROTTLED, 0.0)
@@ -134,7 +158,7 @@ class Dispatcher:
                 return None  # "!!" or "! hi": not a command attempt
             if self._app.registry.subcommands(typed):
                 return UNKNOWN, Outcome.UNKNOWN, _to(message, self._unknown_sub(typed, argtext))
-            hint = self._app.registry.suggest(typed)
+            hint = self._app.registry.suggest(typed[:40])
             did_you_mean = f"did you mean {cfg.prefix}{hint}? " if hint else ""
             return (
                 UNKNOWN,
@@ -254,6 +278,14 @@ class Throttle:
         for key in [k for k, b in self._buckets.items() if b.full]:
             del self._buckets[key]
             self._warned.discard(key)
+
+
+def _throttle_key(message: Message) -> tuple[str, str]:
+    """Whose bucket a command comes out of: an account or Matrix ID where there is one,
+    else where the person connects from, so a new nick is not a fresh allowance."""
+    sender = message.sender
+    who = sender.id if sender.authenticated or not sender.origin else f"origin:{sender.origin}"
+    return (message.network, who)
 
 
 def _to(message: Message, text: str) -> Reply:

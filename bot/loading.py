@@ -15,6 +15,7 @@ from bot.config import BUILTIN_PLUGINS, Config, ConfigError, read_yaml
 from bot.errors import StartupError
 from bot.help import HelpPlugin
 from bot.identity import IdentityPlugin
+from bot.more import MorePlugin
 from bot.plugin import Plugin
 
 ENTRY_POINT_GROUP = "deployday.plugins"
@@ -23,7 +24,7 @@ ENTRY_POINT_GROUP = "deployday.plugins"
 def load_plugin_classes(names: Sequence[str]) -> list[type[Plugin]]:
     """Each name is a module path (`plugins.incidents`, `mycorp.deploybot`) whose module has
     a `plugin` attribute, or the name of an entry point in the `deployday.plugins` group."""
-    found: list[type[Plugin]] = [HelpPlugin, IdentityPlugin]
+    found: list[type[Plugin]] = [HelpPlugin, IdentityPlugin, MorePlugin]
     eps = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
     for name in names:
         try:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from bot import redact
 from bot.errors import StartupError, reason
 
 LogFormat = Literal["text", "json"]
@@ -29,8 +30,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+        if record.exc_info:  # scrubbed of secrets when the record was made (bot.redact)
+            entry["exc"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
 
 
@@ -53,5 +54,6 @@ def setup_logging(level: str, fmt: LogFormat = "text", file: Path | None = None)
             old.close()
     root.addHandler(handler)
     root.setLevel(level)
+    redact.install()
     logging.getLogger("alembic").setLevel(logging.WARNING if level != "DEBUG" else level)
     logging.captureWarnings(True)

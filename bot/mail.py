@@ -14,6 +14,7 @@ from email.utils import format_datetime, make_msgid
 import aiosmtplib
 
 from bot.config import MailConfig
+from bot.redact import keep_secret
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class Mailer:
         assert cfg is not None
         password = None
         if cfg.password_env:
-            password = os.environ.get(cfg.password_env)
+            password = keep_secret(os.environ.get(cfg.password_env))
             if password is None:
                 raise MailError(
                     f"mail not sent: environment variable {cfg.password_env} is not set"

@@ -9,6 +9,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+# The most text a transport hands over in one Message: a Matrix event cannot be larger, and
+# nothing anyone types needs more (the dispatcher reads far less of a command; see there).
+MAX_TEXT_CHARS = 65_536
+
 
 class IdentifiedBy(StrEnum):
     """How a network says who someone is. It decides what a typed name means there, what
@@ -29,12 +33,15 @@ class IdentifiedBy(StrEnum):
 class Sender:
     """Who spoke. `id` is stable per network (IRC account or nick, Matrix user ID).
     `room_admin`: the transport vouches they administer the room (Matrix power level at
-    or above the configured one), which makes them a bot admin there."""
+    or above the configured one), which makes them a bot admin there. `origin`: where an
+    IRC user connects from (user@host), which a nick change leaves as it is, so limits
+    kept per person survive one."""
 
     id: str
     nick: str
     authenticated: bool = False
     room_admin: bool = False
+    origin: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,9 @@ def nick_key(mode: IdentifiedBy | None, fold: Callable[[str], str], nick: str) -
 def read_name(typed: str, here: str, networks: Networks) -> Wanted:
     """Read `typed` as said on the network `here`; UserError says what is wrong with it."""
     name = typed.strip()
-    if not name or len(name) > MAX_NAME or not all(c.isprintable() and c != " " for c in name):
+    if len(name) > MAX_NAME:
+        raise UserError(f"a name or ID is at most {MAX_NAME} characters; got {len(name):,}")
+    if not name or not all(c.isprintable() and c != " " for c in name):
         raise UserError(f"{_short(name)!r} is not a name I can look up")
     if name.startswith("@") and ":" in name:
         return _matrix_id(name, here, networks)

@@ -58,10 +58,20 @@ class PluginAPI(Protocol):
 
     async def announce(
         self, reply: Reply, *, origin: Message | None = None, networks: set[str] | None = None
-    ) -> None:
-        """Send to every announcement room (of `networks`, default all), except `origin`'s."""
+    ) -> set[str]:
+        """Send to every announcement room (of `networks`, default all), except `origin`'s,
+        here or through the process that serves the network (bot.relay); returns the
+        networks it went to, empty when none is served now."""
 
-    async def send(self, network: str, room_id: str, reply: Reply) -> None: ...
+    async def send(
+        self, network: str, room_id: str, reply: Reply, *, announcement: bool = False
+    ) -> None:
+        """Send to one room; `announcement`: said unprompted (when too much waits to be
+        sent there, replies to people give way first)."""
+
+    async def more(self, network: str, room_id: str) -> bool:
+        """Send the next page of the last long private answer to `room_id` (a person);
+        False when none waits (or the network sends answers whole)."""
 
     async def send_privately(self, message: Message, reply: Reply) -> bool:
         """Send to the sender of `message` alone; False when their network offers no

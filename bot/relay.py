@@ -1,6 +1,8 @@
-"""Announcements between instances that share a database. An instance announces directly
-on the networks it serves; for a network another instance serves (it holds that network's
-lease), the announcement is written to the `relay` table, and that instance sends it."""
+"""Announcements between processes that share a database. An instance announces directly
+on the networks it serves; for a network another process serves (it holds that network's
+lease, or the SQLite run lock: bot.runlock), the announcement is written to the `relay`
+table, and that process sends it. So `deployday console` and the command-line tools get
+their announcements into chat through the running bot."""
 
 from __future__ import annotations
 
@@ -10,10 +12,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, exists, insert, select, update
 
 from bot.clock import Clock
-from bot.lease import Leases
 from bot.messages import Message, Reply, reply_from_json, reply_to_json
 from bot.store import RelayItem, Store
 from bot.tasks import TaskTracker
@@ -21,28 +22,32 @@ from bot.tasks import TaskTracker
 log = logging.getLogger(__name__)
 
 Deliver = Callable[[str, Reply, str | None, str | None], Awaitable[None]]
+Elsewhere = Callable[[], Awaitable[set[str]]]  # networks other processes serve now
 BATCH = 100
 KEEP_DELIVERED = timedelta(days=1)
 GIVE_UP_AFTER = timedelta(hours=1)  # nobody served that network for this long
 
 
 class Relay:
-    def __init__(self, store: Store, clock: Clock, leases: Leases, interval: timedelta) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, elsewhere: Elsewhere, interval: timedelta
+    ) -> None:
         self._store = store
         self._clock = clock
-        self._leases = leases
+        self._elsewhere = elsewhere
         self.interval = interval
 
     async def post(
         self, reply: Reply, origin: Message | None, networks: set[str] | None, mine: set[str]
-    ) -> None:
-        """Queue `reply` for every network another instance serves now (within
-        `networks`, if given), except the ones this instance sends to itself."""
-        others = set(await self._leases.others("network:")) - mine
+    ) -> set[str]:
+        """Queue `reply` for every network another process serves now (within
+        `networks`, if given), except the ones this instance sends to itself; returns
+        those networks."""
+        others = await self._elsewhere() - mine
         if networks is not None:
             others &= networks
         if not others:
-            return
+            return others
         now, payload = self._clock.now(), reply_to_json(reply)
         rows = [
             {
@@ -55,11 +60,12 @@ class Relay:
             for network in sorted(others)
         ]
         await self._store.write(lambda c: c.execute(insert(RelayItem), rows))
+        return others
 
     async def deliver(self, served: set[str], send: Deliver) -> int:
         """Send what waits for the networks this instance serves, oldest first. An item is
         marked delivered once handed to its transport, which queues it while offline."""
-        if not served:
+        if not served or not await self._store.read(_waiting):
             return 0
         now = self._clock.now()
         items = await self._store.write(lambda c: _claim(c, served, now))
@@ -84,6 +90,12 @@ class Relay:
         while True:
             await self._clock.sleep_until(self._clock.now() + self.interval)
             await asyncio.wait({tracker.spawn(self.deliver(served(), send), "relay")})
+
+
+def _waiting(conn: Connection) -> bool:
+    """Whether anything waits to be delivered, for any network: a read, so that an idle
+    relay costs no write transaction every second."""
+    return bool(conn.scalar(select(exists().where(RelayItem.delivered_at.is_(None)))))
 
 
 def _claim(conn: Connection, served: set[str], now: datetime) -> list[Row[Any]]:

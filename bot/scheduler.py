@@ -8,15 +8,23 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
+from typing import Protocol
 
 from bot.clock import Clock
-from bot.lease import Lease
 from bot.tasks import TaskTracker
 
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[None]]
 NextTime = Callable[[datetime], datetime]
+
+
+class Turn(Protocol):
+    """Whether this process may run the jobs now (a lease it holds, bot.lease; or nobody
+    else running the bot on its SQLite file, bot.runlock)."""
+
+    @property
+    def held(self) -> bool: ...
 
 
 @dataclass(slots=True)
@@ -27,11 +35,10 @@ class _Entry:
 
 
 class Scheduler:
-    """With a `lease` (renewed by its owner, bot.lease.Leases), jobs run only while this
-    instance holds it: several instances may share a database, and each job must still
-    run once."""
+    """With a `lease` (a Turn), jobs run only while this process holds it: several may
+    share a database, and each job must still run once."""
 
-    def __init__(self, clock: Clock, tracker: TaskTracker, lease: Lease | None = None) -> None:
+    def __init__(self, clock: Clock, tracker: TaskTracker, lease: Turn | None = None) -> None:
         self._clock = clock
         self._tracker = tracker
         self._lease = lease

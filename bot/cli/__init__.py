@@ -29,6 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(plugin_commands(argv))
     args = options(parser.parse_args(argv))
+    umask = os.umask(0o077)  # read it (there is no other way); `serve` sets it per config
+    os.umask(umask)
     try:
         setup_logging(
             args.log_level or ("WARNING" if args.command in ("demo", "init") else "INFO"),
@@ -49,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _reader_went_away()
     except KeyboardInterrupt:
         return 130
+    finally:
+        os.umask(umask)  # as it was, for a caller in the same process (the tests)
 
 
 def _reader_went_away() -> int:
@@ -79,7 +83,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(serve.run(args.config))
     if args.command == "check-config":
         return asyncio.run(check_config(args.config, args.connect))
-    config = load_config(args.config)
+    config = serve.owned(load_config(args.config))
     plugin_command: CliCommand | None = getattr(args, "plugin_command", None)
     if plugin_command is not None:
         return asyncio.run(serve.plugin_command(config, plugin_command, args))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -23,6 +24,14 @@ from bot.transports.console import ConsoleTransport
 log = logging.getLogger("deployday")
 
 
+def owned(config: Config) -> Config:
+    """From here on, whatever this process creates (the database, its lock, digests,
+    exports, the Matrix key store) gets the modes of `file_mode` (bot.files), not whatever
+    umask the shell had."""
+    os.umask(config.modes.umask)
+    return config
+
+
 def checked_config(path: Path) -> Config:
     """The config as `run` accepts it: valid, and nothing the review calls an error. Its
     warnings are logged here, once."""
@@ -36,14 +45,14 @@ def checked_config(path: Path) -> Config:
 
 
 async def run(path: Path) -> int:
-    config = checked_config(path)
+    config = owned(checked_config(path))
     if not config.networks:
         raise StartupError(
             "no networks configured; add one under `networks:` "
             "(see config.example.yaml) or try `deployday console`"
         )
     clock = SystemClock()
-    store = Store(config.database_url)
+    store = Store(config.database_url, modes=config.modes)
     app = App(
         config,
         build_transports(config, clock, store),
@@ -63,7 +72,7 @@ async def console(path: Path | None) -> int:
             "./deployday.sqlite3",
             file=sys.stderr,
         )
-    config = load_config(path)
+    config = owned(load_config(path))
     clock = SystemClock()
     holder: list[App] = []
     transport = ConsoleTransport(config.console.user, clock, lambda: holder[0].request_stop())

@@ -35,6 +35,7 @@ from bot.config.base import (
 )
 from bot.config.networks import NetworkConfig
 from bot.config.problems import problem_lines
+from bot.files import FileMode, Modes
 
 BUILTIN_PLUGINS = (
     "plugins.deploys",
@@ -110,6 +111,7 @@ class Config(StrictModel):
     mail: MailConfig | None = None
     coordination: CoordinationConfig = CoordinationConfig()
     rate_limit: RateLimitConfig = RateLimitConfig()
+    file_mode: FileMode = "owner"
     plugins: tuple[str, ...] = BUILTIN_PLUGINS
     networks: dict[str, NetworkConfig] = Field(default_factory=dict)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -205,6 +207,11 @@ class Config(StrictModel):
     @property
     def database_url(self) -> str:
         return engine_url(self.database, self._base_dir)
+
+    @property
+    def modes(self) -> Modes:
+        """The modes of the files and directories the bot creates (bot.files)."""
+        return Modes.of(self.file_mode)
 
     @property
     def sections(self) -> Mapping[str, BaseModel]:

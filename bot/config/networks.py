@@ -50,6 +50,8 @@ class IrcNetworkConfig(StrictModel):
     ping_interval: float = Field(60.0, gt=0, le=3600)
     ping_timeout: float = Field(120.0, gt=0, le=7200)
     max_reply_lines: int = Field(10, ge=1, le=200)
+    page_lines: int = Field(20, ge=2, le=1000)
+    outbox_limit: int = Field(200, ge=10, le=100_000)
 
     _check_env = field_validator("password_env")(env_name)
 
@@ -111,6 +113,7 @@ class MatrixNetworkConfig(StrictModel):
     trusted_devices: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     blocked_devices: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     sync_timeout: float = Field(30.0, gt=0, le=300)
+    outbox_limit: int = Field(200, ge=10, le=100_000)
     reconnect: ReconnectConfig = ReconnectConfig()
 
     _check_env = field_validator("password_env", "access_token_env")(env_name)

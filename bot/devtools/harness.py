@@ -82,18 +82,20 @@ class MemoryTransport:
     def current_id(self, nick: str) -> str | None:
         return self.present.get(self.fold(nick))
 
-    def sender(self, nick: str, account: str | None) -> Sender:
+    def sender(self, nick: str, account: str | None, origin: str | None = None) -> Sender:
         """Who `nick` is here: their nick, their services account (or `~nick` when they
-        are not logged in), or their Matrix user ID (`account`) with `nick` shown."""
+        are not logged in), or their Matrix user ID (`account`) with `nick` shown;
+        `origin` is where they connect from."""
         by = self.network.identified_by
         if by is IdentifiedBy.USER_ID:
             assert account and account.startswith("@"), "Matrix-like networks need a user ID"
-            return Sender(account, nick, authenticated=True)
+            return Sender(account, nick, authenticated=True, origin=origin)
         if by is IdentifiedBy.ACCOUNT:
             if account is None:
-                return Sender("~" + self.fold(nick), nick)
-            return Sender(self.fold(account), nick, authenticated=True)
-        return Sender(self.fold(nick), nick, authenticated=by is IdentifiedBy.OPERATOR)
+                return Sender("~" + self.fold(nick), nick, origin=origin)
+            return Sender(self.fold(account), nick, authenticated=True, origin=origin)
+        operator = by is IdentifiedBy.OPERATOR
+        return Sender(self.fold(nick), nick, authenticated=operator, origin=origin)
 
     def stats(self) -> TransportStats:
         return TransportStats(self.connected, self.reconnects, queued=0)
@@ -104,7 +106,7 @@ class MemoryTransport:
     async def stop(self) -> None:
         self._sink = None
 
-    async def send(self, room_id: str, reply: Reply) -> None:
+    async def send(self, room_id: str, reply: Reply, *, announcement: bool = False) -> None:
         self.sent.append(Sent(self.name, room_id, reply))
 
     async def deliver(self, message: Message) -> None:
@@ -148,7 +150,7 @@ class Harness:
         cfg = build_config({"database": database_url or f"sqlite:///{db_path}", **config})
         clock = clock or FakeClock()
         transports = [MemoryTransport(name, net) for name, net in networks.items()]
-        app = App(cfg, transports, clock=clock, store=Store(cfg.database_url))
+        app = App(cfg, transports, clock=clock, store=Store(cfg.database_url, modes=cfg.modes))
         await app.start()
         return cls(app, clock)
 
@@ -165,17 +167,19 @@ class Harness:
         room: str = "#ops",
         network: str = "test",
         account: str | None = None,
+        host: str | None = None,
         at: datetime | None = None,
         sent_at: datetime | None = None,
     ) -> Said:
         """`nick` says `text` in `room` (a nick as room means a private message); logged
-        in to services as `account`, or with that Matrix user ID (see MemoryTransport).
+        in to services as `account`, or with that Matrix user ID (see MemoryTransport);
+        `host` is where they connect from (an IRC user@host, kept across nick changes).
         The network stamps it `sent_at` (default: now), as if it waited before arriving."""
         if at is not None:
             self.clock.set(at)  # a jump: jobs due on the way are skipped, as after a pause
         transport = self.transport(network)
         before = {name: len(t.sent) for name, t in self.app.transports.items()}  # type: ignore[attr-defined]
-        sender = transport.sender(nick, account)
+        sender = transport.sender(nick, account, host)
         direct = not room.startswith("#")
         await transport.deliver(
             Message(

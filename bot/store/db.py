@@ -8,22 +8,25 @@ import asyncio
 import contextlib
 import functools
 import json
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, bindparam, create_engine, event, select, text
+from sqlalchemy import Connection, bindparam, create_engine, event, make_url, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from bot.files import OWNER, Modes, create, restrict
 from bot.store import migrate
 from bot.store.models import Counter, KeyValue
 from bot.store.workers import Readers, Unit, Writer
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 READERS = 4
 _READ_ONLY = "deployday_read_only"
@@ -33,8 +36,18 @@ _migrating = threading.Lock()  # Alembic keeps global state: one upgrade at a ti
 
 
 class Store:
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, modes: Modes = OWNER) -> None:
+        """`modes`: who may read a SQLite database (and its -wal and -shm files, which
+        SQLite creates with the database's own mode): bot.files."""
         self.url = url
+        self.path = sqlite_path(url)
+        if self.path is not None and self.path.parent.is_dir():  # else SQLite says why
+            try:
+                create(self.path, modes)
+                for suffix in ("-wal", "-shm"):
+                    restrict(self.path.with_name(self.path.name + suffix), modes)
+            except OSError as exc:
+                log.warning("cannot make %s readable by its owner only: %s", self.path, exc)
         is_sqlite = url.startswith("sqlite")
         self.engine = create_engine(
             url,
@@ -113,6 +126,14 @@ class Store:
         self._writer.close()
         self._readers.close()
         self.engine.dispose()
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite database URL; None for other databases and in-memory ones."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
 @contextlib.contextmanager

@@ -21,7 +21,9 @@ def build_transports(config: Config, clock: Clock, store: Store | None = None) -
         if net.kind == "irc":
             from bot.transports.irc import IrcTransport
 
-            transports.append(IrcTransport(name, net, clock=clock, tz=config.tz))
+            transports.append(
+                IrcTransport(name, net, clock=clock, tz=config.tz, prefix=config.prefix)
+            )
         elif net.kind == "matrix":
             from bot.state import State
             from bot.store import Store
@@ -29,7 +31,7 @@ def build_transports(config: Config, clock: Clock, store: Store | None = None) -
 
             check_encryption(name, net)
             own = store is None
-            state = State(store or Store(config.database_url), clock)
+            state = State(store or Store(config.database_url, modes=config.modes), clock)
             transports.append(
                 MatrixTransport(
                     name,
@@ -40,6 +42,7 @@ def build_transports(config: Config, clock: Clock, store: Store | None = None) -
                     base_dir=config.base_dir,
                     owns_store=own,
                     admins=frozenset(a for a in config.admins if a.startswith("@")),
+                    modes=config.modes,
                 )
             )
     return transports

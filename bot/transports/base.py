@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.messages import IdentifiedBy, Message, Reply, Sender
 
@@ -41,8 +41,9 @@ class Transport(Protocol):
     async def stop(self) -> None:
         """Disconnect cleanly; safe to call twice."""
 
-    async def send(self, room_id: str, reply: Reply) -> None:
-        """Render and deliver `reply`; never raises for network trouble (queues or logs)."""
+    async def send(self, room_id: str, reply: Reply, *, announcement: bool = False) -> None:
+        """Render and deliver `reply`; never raises for network trouble (queues or logs).
+        An `announcement` is said unprompted; when too much waits, it goes last."""
 
     def fold(self, name: str) -> str:
         """Case-fold a nick, account or room id by the network's own rules."""
@@ -60,3 +61,12 @@ class Transport(Protocol):
     def current_id(self, nick: str) -> str | None:
         """The stable id of whoever uses `nick` here now, when the network says so (an IRC
         services account, from the channels the bot is in); else None."""
+
+
+
+@runtime_checkable
+class Paging(Protocol):
+    """A transport that sends long private answers a page at a time (IRC)."""
+
+    async def more(self, room_id: str) -> bool:
+        """Send the next page of the last long answer to `room_id`; False when none waits."""

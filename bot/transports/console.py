@@ -14,6 +14,7 @@ from typing import TextIO
 
 from bot.clock import Clock
 from bot.messages import (
+    MAX_TEXT_CHARS,
     IdentifiedBy,
     Message,
     Reply,
@@ -92,7 +93,7 @@ class ConsoleTransport:
             self._editor.close()
             self._editor = None
 
-    async def send(self, room_id: str, reply: Reply) -> None:
+    async def send(self, room_id: str, reply: Reply, *, announcement: bool = False) -> None:
         bold = self._interactive and os.environ.get("NO_COLOR") is None
         lines = render(reply, bold)
         if self._editor is not None:
@@ -118,7 +119,7 @@ class ConsoleTransport:
                         self.name,
                         Room(ROOM, is_direct=True),
                         Sender(self._user, self._user, authenticated=True),
-                        line,
+                        line[:MAX_TEXT_CHARS],
                         server_time=self._clock.now(),
                     )
                 )

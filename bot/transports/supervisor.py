@@ -1,8 +1,8 @@
 """What every network transport needs around its protocol, written once: the start/stop
 life cycle, the reconnect loop with jittered exponential backoff, the outbox of replies
-waiting while the network is down (bounded, and marked "[queued HH:MM]" when they leave
-late), handing messages to the sink, and the change notifications `wait_ready` and
-`flushed` wait on.
+waiting to leave (bounded and fair between destinations, see `outbox`; marked
+"[queued HH:MM]" when they leave late), handing messages to the sink, and the change
+notifications `wait_ready` and `flushed` wait on.
 
 A network subclass supplies what differs: the tasks it runs beside the reconnect loop
 (`_begin`), one connection attempt (`_attempt`), how it hangs up (`_hang_up`) and what it
@@ -17,21 +17,19 @@ import contextlib
 import logging
 import random
 import time
-from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
-from typing import Any, ClassVar, Generic, TypeVar
+from datetime import timedelta, tzinfo
+from typing import Any, ClassVar, Generic
 
 from bot.clock import Clock
 from bot.config.networks import ReconnectConfig
 from bot.messages import Message
 from bot.transports.base import Sink, TransportStats
+from bot.transports.outbox import Outbox, Q, Queued
 
 log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT = 2.0  # how long stop() lets queued replies leave, and a clean hang-up take
-OUTBOX_LIMIT = 200
 QUEUED_AFTER = timedelta(seconds=60)  # replies that waited longer say when they were queued
 
 
@@ -96,17 +94,6 @@ class Outage:
         self.failures = 0
 
 
-@dataclass(eq=False, slots=True, kw_only=True)
-class Queued:
-    """Something in the outbox for `target` (a channel, a nick, a room)."""
-
-    target: str
-    queued_at: datetime
-
-
-Q = TypeVar("Q", bound=Queued)
-
-
 class SupervisedTransport(abc.ABC, Generic[Q]):
     """The common half of a network transport (see the module docstring)."""
 
@@ -115,13 +102,20 @@ class SupervisedTransport(abc.ABC, Generic[Q]):
     unit: ClassVar[str]  # what the outbox holds, for the logs: "lines", "messages"
     retrying: ClassVar[str] = "reconnecting"  # what the log says the pause is before
 
-    def __init__(self, name: str, reconnect: ReconnectConfig, *, clock: Clock, tz: tzinfo) -> None:
+    def __init__(
+        self,
+        name: str,
+        reconnect: ReconnectConfig,
+        *,
+        clock: Clock,
+        tz: tzinfo,
+        outbox_limit: int,
+    ) -> None:
         self.name = name
         self._reconnect = reconnect
         self._clock = clock
         self._tz = tz
-        self._outbox: deque[Q] = deque()
-        self._outbox_limit = OUTBOX_LIMIT
+        self._outbox: Outbox[Q] = Outbox(outbox_limit, self._cut_note)
         self._sink: Sink | None = None
         self._tasks: list[asyncio.Task[None]] = []  # the reconnect loop first
         self._side_tasks: set[asyncio.Task[None]] = set()
@@ -154,6 +148,10 @@ class SupervisedTransport(abc.ABC, Generic[Q]):
     @abc.abstractmethod
     async def _hang_up(self) -> None:
         """Leave the network on stop(), giving queued replies a moment first."""
+
+    @abc.abstractmethod
+    def _cut_note(self, target: str, dropped: int) -> Q:
+        """The item telling `target` that `dropped` of its items gave way to a full outbox."""
 
     async def _release(self) -> None:
         """Free what outlives the tasks, after they are gone."""
@@ -236,20 +234,19 @@ class SupervisedTransport(abc.ABC, Generic[Q]):
     # --- the outbox ---
 
     def _enqueue(self, items: Iterable[Q]) -> None:
-        """Queue replies in order; when the outbox is full the oldest give way (they are
-        the least useful by the time they could leave), and the log says so."""
-        dropped: list[Q] = []
-        for item in items:
-            if len(self._outbox) >= self._outbox_limit:
-                dropped.append(self._outbox.popleft())
-            self._outbox.append(item)
+        """Queue replies in order; when the outbox is full, the newest replies of the
+        longest backlog give way (their destination is told), announcements last, and the
+        log says what went."""
+        dropped = self._outbox.add(items)
         if dropped:
+            announcements = sum(1 for d in dropped if d.announcement)
             log.warning(
-                "%s: outbox full (%d %s); dropped the %d oldest, for %s",
+                "%s: outbox full (%d %s); dropped %d (%d of them announcements), for %s",
                 self.name,
-                self._outbox_limit,
+                self._outbox.limit,
                 self.unit,
                 len(dropped),
+                announcements,
                 ", ".join(dict.fromkeys(d.target for d in dropped)),
             )
 

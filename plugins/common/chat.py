@@ -74,7 +74,7 @@ async def post(api: PluginAPI, reply: Reply, rooms: Rooms) -> None:
         return
     for network, room_ids in rooms.items():
         for room in room_ids:
-            await api.send(network, room, reply)
+            await api.send(network, room, reply, announcement=True)
 
 
 async def aside(api: PluginAPI, origin: Message | None, line: str) -> str | None:

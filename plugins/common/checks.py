@@ -20,18 +20,18 @@ ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 TEAM = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")  # HH:MM, 24 hours
 MAIL_ADDRESS = re.compile(r"^[^@\s<>,]+@[^@\s<>,]+$")
-DEPLOY_NAME_CHARS = 64
 VERSION = re.compile(r"^[\w.+:~/@-]{1,128}$")  # 2.3.1, v2.3.1-rc1+build.5, a commit hash
 WHO_CHARS = 64
 
 
 def check_service(name: str, what: str = "service") -> str:
-    """A service name as typed in chat, lowercase."""
+    """A service name as typed in chat, lowercase. Deploys, plans and consumers are named
+    the same way: no spaces or control characters, at most 64 characters."""
     lowered = name.lower()
     if not SERVICE.match(lowered):
         raise UserError(
             f"a {what} name is up to 64 letters, digits, '.', '-', '_' or '/', "
-            f"starting with a letter or digit; got {name[:40]!r}"
+            f"starting with a letter or digit; got {clean(name)[:40]!r}"
         )
     return lowered
 
@@ -62,10 +62,7 @@ def check_team(name: str, teams: Sequence[str]) -> str:
 
 def check_deploy_name(name: str) -> str:
     """A deploy's name (lowercase); the same for a plan, which the deploy picks up by it."""
-    name = name.lower()
-    if len(name) > DEPLOY_NAME_CHARS:
-        raise UserError(f"a deploy name is at most {DEPLOY_NAME_CHARS} characters")
-    return name
+    return check_service(name, "deploy")
 
 
 def check_version(value: str) -> str:

@@ -16,16 +16,21 @@ from sqlalchemy.engine import make_url
 
 from bot.commands import UserError
 from bot.config import Config
+from bot.files import Modes, make_directory
 
 _UNSAFE_NAME = re.compile(r"[^a-z0-9._-]+")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
+# What Markdown (GitHub's, with its extensions) would turn into a link or an image: link
+# and image brackets, and the starts of bare URLs (scheme:// and www.).
+_LINK_SYNTAX = re.compile(r"[\[\]]|:(?=//)|(?<=www)\.", re.IGNORECASE)
 
 
 @contextlib.contextmanager
-def atomic_text(path: Path) -> Iterator[TextIO]:
+def atomic_text(path: Path, modes: Modes) -> Iterator[TextIO]:
     """Write `path` through a temporary file beside it, renamed into place only when the
     block finished: readers never see half a file, and a failure leaves nothing behind.
+    The file gets `modes.file` (bot.files: owner-only unless `file_mode: group`).
     Problems with the path become one UserError line."""
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
@@ -37,7 +42,7 @@ def atomic_text(path: Path) -> Iterator[TextIO]:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        tmp.chmod(0o666 & ~_umask())
+        tmp.chmod(modes.file)
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -45,12 +50,6 @@ def atomic_text(path: Path) -> Iterator[TextIO]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-def _umask() -> int:
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
 
 
 def data_directory(config: Config, configured: str | None, default: str) -> Path:
@@ -65,9 +64,10 @@ def data_directory(config: Config, configured: str | None, default: str) -> Path
     return config.base_dir / default
 
 
-def ensure_directory(directory: Path) -> Path:
+def ensure_directory(directory: Path, modes: Modes) -> Path:
+    """`directory`, created (with its missing parents) with `modes.directory`."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        make_directory(directory, modes)
     except OSError as exc:
         raise UserError(f"cannot create directory {directory}: {exc.strerror or exc}") from None
     return directory
@@ -101,12 +101,16 @@ def seconds(delta: timedelta | float | None) -> int | float | None:
 
 
 def md_cell(value: object) -> str:
-    """Text safe inside a Markdown table cell or list item: backslashes and pipes escaped,
-    line breaks as <br>, and no raw HTML."""
+    """Text safe inside a Markdown table cell, list item or heading: backslashes and pipes
+    escaped, line breaks as <br>, no raw HTML (so no <http://…> autolink either), and
+    nothing that becomes a link or an image: `[x](http://evil)`, `![img](…)`, and bare
+    URLs (kept as text, the `:` of `://` and the `.` of `www.` escaped). Rendered, it
+    reads as typed."""
     if value is None:
         return ""
     s = str(value).replace("\\", "\\\\").replace("|", "\\|")
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = _LINK_SYNTAX.sub(lambda m: "\\" + m[0], s)
     return _NEWLINES.sub("<br>", s)
 
 

@@ -13,6 +13,18 @@ from plugins.common.checks import CLOCK
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SPAN = re.compile(r"^(?:(\d{1,3})d)?(?:(\d{1,3})h)?(?:(\d{1,4})m)?$")
 FORMS = "2026-11-25 09:00, 2026-11-25T09:00Z, tomorrow 09:00, 09:00 (today) or +2h"
+# Dates outside these are refused in one line: nothing a deploy day needs lies beyond,
+# and arithmetic near the ends of the calendar (9999-12-31 plus a day) would overflow.
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def _sane(day: date, typed: str, flag: str = "") -> date:
+    if not EARLIEST <= day <= LATEST:
+        where = f"{flag}: " if flag else ""
+        raise UserError(
+            f"{where}{typed.strip()[:40]} is outside the dates I handle, {EARLIEST} to {LATEST}"
+        )
+    return day
 
 
 def span(text: str) -> timedelta | None:
@@ -59,7 +71,7 @@ def parse_when(words: list[str], now: datetime, tz: tzinfo) -> tuple[datetime, i
         elif first == "tomorrow":
             day = now.astimezone(tz).date() + timedelta(days=1)
         else:
-            day = _date(first)
+            day = _sane(_date(first), first)
         return _future(_local(day, clock(second), tz), now, tz), 2
     if CLOCK.match(first):
         when = _local(now.astimezone(tz).date(), clock(first), tz)
@@ -73,6 +85,7 @@ def parse_when(words: list[str], now: datetime, tz: tzinfo) -> tuple[datetime, i
         parsed = datetime.fromisoformat(words[0])
     except ValueError:
         raise _unreadable(words[0]) from None
+    _sane(parsed.date(), words[0])
     if parsed.tzinfo is None:
         return _future(_local(parsed.date(), parsed.time(), tz), now, tz), 1
     return _future(parsed, now, tz), 1
@@ -124,11 +137,12 @@ def parse_moment(value: str, tz: tzinfo, flag: str, *, end: bool = False) -> dat
     text = value.strip()
     try:
         if len(text) == 10:
-            day = datetime.strptime(text, "%Y-%m-%d").date()
+            day = _sane(datetime.strptime(text, "%Y-%m-%d").date(), text, flag)
             if end:
                 day += timedelta(days=1)
             return datetime.combine(day, time(0), tzinfo=tz)
         moment = datetime.fromisoformat(text)
+        _sane(moment.date(), text, flag)
     except ValueError:
         raise UserError(
             f"{flag}: expected a date like 2026-11-25 or a time like 2026-11-25T09:30, "

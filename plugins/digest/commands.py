@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.commands import Example, Level, UserError, command
+from bot.files import Modes
 from bot.messages import Message, Reply
 from bot.plugin import Context, Plugin, cli_command
 from plugins import MIGRATIONS
@@ -98,10 +99,11 @@ class DigestPlugin(Plugin):
         return Reply.of(*(line for line in lines if line))
 
     def _write_default(self, digest: Digest, text: str, ext: str) -> Path:
-        directory = ensure_directory(self.directory)
+        modes = self.api.config.modes
+        directory = ensure_directory(self.directory, modes)
         name = f"digest-{file_stem(digest.deploy.name)}-{stamp(digest.as_of)}.{ext}"
         path = directory / name
-        with atomic_text(path) as f:
+        with atomic_text(path, modes) as f:
             f.write(text)
         return path
 
@@ -141,7 +143,7 @@ class DigestPlugin(Plugin):
                 return 0
             if args.output:
                 path = Path(args.output)
-                await asyncio.to_thread(_write, path, document)
+                await asyncio.to_thread(_write, path, document, self.api.config.modes)
             else:
                 path = await asyncio.to_thread(self._write_default, digest, document, args.format)
             for line in chat_summary(digest):
@@ -160,6 +162,6 @@ class DigestPlugin(Plugin):
         return 0
 
 
-def _write(path: Path, text: str) -> None:
-    with atomic_text(path) as f:
+def _write(path: Path, text: str, modes: Modes) -> None:
+    with atomic_text(path, modes) as f:
         f.write(text if text.endswith("\n") else text + "\n")

@@ -58,7 +58,7 @@ class ExportPlugin(Plugin):
     def default_path(self, fmt: str, sel: Selection) -> Path:
         stem = file_stem("export", sel.deploy_name or "")
         name = f"{stem}-{stamp(self.api.clock.now())}.{fmt}"
-        return ensure_directory(self.directory) / name
+        return ensure_directory(self.directory, self.api.config.modes) / name
 
     async def selection(
         self, deploy: str | None, since: str | None, until: str | None
@@ -83,7 +83,7 @@ class ExportPlugin(Plugin):
         bar = TerminalProgress(total) if terminal else None
         progress: Progress | None = bar if bar is not None and bar.wanted else None
         try:
-            with atomic_text(path) as f:
+            with atomic_text(path, self.api.config.modes) as f:
                 done = await write_export(service, fmt, f, sel, self.api.config.tz, progress)
         finally:
             if bar is not None:

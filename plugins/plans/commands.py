@@ -16,6 +16,7 @@ from bot.commands import Example, Level, Text, UserError, command
 from bot.messages import Reply, Sender, addressed, bold, text
 from bot.people import PersonRef
 from bot.plugin import Context, Plugin, PluginAPI, cli_command
+from bot.text import clean
 from plugins import MIGRATIONS
 from plugins.catalog.service import CatalogService
 from plugins.common.chat import ClockTimes, aside
@@ -129,7 +130,7 @@ class PlansPlugin(Plugin):
     )
     async def deploy_move(self, ctx: Context, name: str, when: Text) -> Reply:
         planned_for = self._when_all(when, ctx.now)
-        plan = await PlanService.of(self.api).move(name.lower(), planned_for, ctx.now)
+        plan = await PlanService.of(self.api).move(check_deploy_name(name), planned_for, ctx.now)
         self._quiet_until = None
         return await self._publish(ctx, Notice("moved", plan))
 
@@ -147,7 +148,7 @@ class PlansPlugin(Plugin):
         ],
     )
     async def deploy_cancel(self, ctx: Context, name: str) -> Reply:
-        plan = await PlanService.of(self.api).cancel(name.lower())
+        plan = await PlanService.of(self.api).cancel(check_deploy_name(name))
         self._quiet_until = None
         return await self._publish(ctx, Notice("cancelled", plan))
 
@@ -172,7 +173,7 @@ class PlansPlugin(Plugin):
             elif word:
                 wanted.append((await self.api.people.find_or_record(ctx.network, word)).person)
         plan, responders = await PlanService.of(self.api).expect(
-            name.lower(), wanted, ctx.person, ctx.now
+            check_deploy_name(name), wanted, ctx.person, ctx.now
         )
         expected = f"deploy {plan.name} expects {', '.join(r.label for r in responders)}"
         if plan.status == STARTED:
@@ -215,6 +216,7 @@ class PlansPlugin(Plugin):
         offline: bool = False,
     ) -> PlanView:
         name = check_deploy_name(name)
+        description = clean(description or "").strip() or None  # the command line's too
         if description and len(description) > MAX_DESCRIPTION:
             raise UserError(
                 f"the description is {len(description)} characters; keep it under {MAX_DESCRIPTION}"
@@ -267,8 +269,13 @@ class PlansPlugin(Plugin):
         )
         self._quiet_until = min(due.next_check or now + RESCAN, now + RESCAN)
         for notice in due.notices:
-            await self.api.announce(await self.render(notice, now))
-            await self.mail(notice, now)
+            try:
+                await self.api.announce(await self.render(notice, now))
+                await self.mail(notice, now)
+            except Exception:  # one bad notice must not cost the others theirs
+                log.exception(
+                    "the %s announcement of deploy %r failed", notice.kind, notice.plan.name
+                )
         if due.missing is not None:
             await self.api.announce(await self.remind(due.missing))
 
@@ -323,6 +330,19 @@ class PlansPlugin(Plugin):
 
     # --- the command line -----------------------------------------------------------------
 
+    async def _announce_offline(self, plan: PlanView, now: datetime) -> str:
+        """A change made here goes to chat through the running bot at once (bot.relay);
+        when none serves chat, the bot announces it at its next look at the database."""
+        plans = PlanService.of(self.api)
+        kind = await plans.take_pending(plan.id)
+        if kind is None:
+            return "chat never heard of it, so nothing is announced there"
+        reached = await self.api.announce(await self.render(Notice(kind, plan), now))
+        if reached:
+            return f"announced in chat on {', '.join(sorted(reached))}"
+        await plans.leave_pending(plan.id, kind)
+        return "no bot is serving chat now; it announces this when it next runs"
+
     @cli_command("plan", help="plan, list, move or cancel deploys", configure=_configure_cli)
     async def plan_cli(self, args: argparse.Namespace) -> int:
         now = self.api.clock.now()
@@ -351,16 +371,18 @@ class PlansPlugin(Plugin):
             elif args.action == "move":
                 when = self._when_all(args.when, now)
                 notice = Notice(
-                    "moved", await plans.move(args.name.lower(), when, now, offline=True)
+                    "moved", await plans.move(check_deploy_name(args.name), when, now, offline=True)
                 )
             else:
-                notice = Notice("cancelled", await plans.cancel(args.name.lower(), offline=True))
+                notice = Notice(
+                    "cancelled", await plans.cancel(check_deploy_name(args.name), offline=True)
+                )
             for line in (await self.render(notice, now, CLI)).plain.splitlines():
                 print(line)
             mailed = await self.mail(notice, now)
             if mailed:
                 print(mailed.line)
-            print("the running bot announces it in chat at its next check")
+            print(await self._announce_offline(notice.plan, now))
         except UserError as exc:
             print(f"deployday plan: {exc}", file=sys.stderr)
             return 1

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -168,6 +168,30 @@ class PlanService:
                 return plan_view(s, plan.id)
 
         return await self._store.write(unit)
+
+    async def take_pending(self, plan_id: int) -> str | None:
+        """Claim the chat announcement a change made offline still owes (planned, moved,
+        cancelled), so that one process makes it; None when none is owed."""
+
+        def unit(conn: Connection) -> str | None:
+            plan = DeployPlan.__table__
+            kind = conn.scalar(
+                select(plan.c.pending_notice).where(plan.c.id == plan_id).with_for_update()
+            )
+            conn.execute(update(plan).where(plan.c.id == plan_id).values(pending_notice=None))
+            return kind
+
+        return await self._store.write(unit)
+
+    async def leave_pending(self, plan_id: int, kind: str) -> None:
+        """Hand a claimed announcement back to the bot's next look (no chat was served)."""
+        plan = DeployPlan.__table__
+        stmt = (
+            update(plan)
+            .where(plan.c.id == plan_id, plan.c.pending_notice.is_(None))
+            .values(pending_notice=kind)
+        )
+        await self._store.write(lambda c: c.execute(stmt))
 
     def _planned_or_refuse(self, s: Session, name: str) -> DeployPlan:
         plan = _planned(s, name, lock=True)

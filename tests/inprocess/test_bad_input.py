@@ -96,17 +96,20 @@ async def test_control_characters_never_come_back(bot: Harness) -> None:
 
 
 async def test_huge_text_is_refused_whole(bot: Harness) -> None:
-    huge = "x" * 10_240
+    assert (await bot.say("dave", f"!break pkgdb {'x' * 10_240}")).text == (
+        "dave: that command is 10,252 characters; I read at most 4,000: say it in shorter pieces"
+    )
+    huge = "x" * 3_500  # under that cap: each command's own limit answers
     assert (await bot.say("dave", f"!break pkgdb {huge}")).text == (
-        "dave: the summary is 10240 characters; keep it under 300 and add details with !note"
+        "dave: the summary is 3500 characters; keep it under 300 and add details with !note"
     )
     assert await counts(bot) == (0, 0)
     await bot.say("dave", "!break pkgdb down")
     assert (await bot.say("dave", f"!note 1 {huge}")).text == (
-        "dave: the text is 10240 characters; keep it under 1000"
+        "dave: the text is 3500 characters; keep it under 1000"
     )
     assert (await bot.say("alice", f"!fixed 1 {huge}")).text == (
-        "alice: the text is 10240 characters; keep it under 1000"
+        "alice: the text is 3500 characters; keep it under 1000"
     )
     assert await counts(bot) == (1, 1)
     assert "#1 [sev3] pkgdb: down — open, unowned" in (await bot.say("dave", "!show 1")).text

@@ -158,7 +158,7 @@ def test_planning_from_the_command_line(
         "the pkgdb API breaks and no consumers of it are known; anyone using it: say so now",
         "planned by alice; deployday plan list lists what is planned",
         "mailed to infrastructure@lists.example.org",
-        "the running bot announces it in chat at its next check",
+        "no bot is serving chat now; it announces this when it next runs",
     ]
     assert inbox.messages[-1]["Subject"] == (
         "[API BREAK] pkgdb2 of pkgdb: Wed 2099-11-25 09:00 CET"

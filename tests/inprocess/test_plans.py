@@ -204,7 +204,11 @@ async def test_bad_input_is_one_line_each(tmp_path: Path) -> None:
                 "plan a later time",
             ),
             ("!deploy plan pkgdb2 2026-11-25", "say the time too, like 2026-11-25 09:00"),
-            ("!deploy plan " + "x" * 65 + " +1h", "a deploy name is at most 64 characters"),
+            (
+                "!deploy plan " + "x" * 65 + " +1h",
+                "a deploy name is up to 64 letters, digits, '.', '-', '_' or '/', starting with "
+                f"a letter or digit; got '{'x' * 40}'",
+            ),
             (
                 "!deploy plan pkgdb2 +1h --service pkgdb " + "d" * 501,
                 "the description is 501 characters; keep it under 500",

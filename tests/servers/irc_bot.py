@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.app import App
-from bot.clock import FakeClock
+from bot.clock import Clock, FakeClock
 from bot.loading import build_config
 from bot.transports.irc import IrcTransport
 from tests.servers.ircd import IrcServer, irc_network
@@ -24,11 +24,13 @@ async def irc_bot(
     nick: str,
     channel: str,
     *,
-    clock: FakeClock | None = None,
+    clock: Clock | None = None,
     identify_by: str = "auto",
+    network: dict[str, object] | None = None,
     **config: object,
 ) -> AsyncIterator[tuple[App, IrcTransport]]:
-    """Started and in `channel` on return; `config` adds top-level keys."""
+    """Started and in `channel` on return; `network` adds or replaces keys of the
+    network's section (`flood: {}` for the shipped limits), `config` top-level ones."""
     cfg = build_config(
         {
             "database": f"sqlite:///{database}",
@@ -39,6 +41,7 @@ async def irc_bot(
                     channel,
                     identify_by=identify_by,
                     flood={"burst": 50, "per_second": 50},
+                    **(network or {}),
                 )
             },
             **config,

@@ -17,7 +17,7 @@ from bot.store import Store
 from bot.transports import build_transports
 from bot.transports.irc import IrcTransport
 from bot.transports.matrix import MatrixTransport
-from tests.servers.synapse import Homeserver
+from tests.servers.synapse import Homeserver, MatrixUser
 
 WAIT = 20.0  # generous: a loaded CI machine must not fail a test by being slow
 
@@ -54,6 +54,19 @@ async def bot_account(homeserver: Homeserver, monkeypatch: pytest.MonkeyPatch) -
     user_id = await homeserver.register(localpart, password)
     monkeypatch.setenv("DD_TEST_MATRIX_PASSWORD", password)
     return user_id, password
+
+
+async def room_with(
+    homeserver: Homeserver, owner: MatrixUser, bot_id: str, *people: MatrixUser
+) -> tuple[str, str]:
+    """A room `owner` makes with an alias, the bot and `people` invited and `people` in it:
+    (its room ID, the alias to configure)."""
+    alias = homeserver.unique("room")
+    room = await owner.create_room(alias=alias, invite=(bot_id, *(p.user_id for p in people)))
+    for person in people:
+        await person.wait_invite(room)
+        await person.join(room)
+    return room, f"#{alias}:localhost"
 
 
 def matrix_network(homeserver: Homeserver, user_id: str, rooms: list[str], **extra: Any) -> dict:

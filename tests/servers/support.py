@@ -133,23 +133,65 @@ class Server:
 
 
 async def run_bot(
-    config: Path, *, env: dict[str, str] | None = None, capture: bool = True
+    config: Path,
+    *,
+    env: dict[str, str] | None = None,
+    capture: bool = True,
+    log_level: str = "WARNING",
+    log: Path | None = None,
 ) -> asyncio.subprocess.Process:
     """`deployday run -c CONFIG` as a real process (stderr kept when `capture`, for the
-    assertion message of a test that expects a clean exit)."""
+    assertion message of a test that expects a clean exit; written to `log` instead when
+    given, for logs too long to sit in a pipe)."""
+    if log is None:
+        stderr = asyncio.subprocess.PIPE if capture else asyncio.subprocess.DEVNULL
+        return await _run_bot(config, env, log_level, stderr)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        return await _run_bot(config, env, log_level, fd)
+    finally:
+        os.close(fd)  # the bot has its own copy
+
+
+async def _run_bot(
+    config: Path, env: dict[str, str] | None, log_level: str, stderr: int
+) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot.cli",
         "--log-level",
-        "WARNING",
+        log_level,
         "run",
         "-c",
         str(config),
         env=env,
         stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE if capture else asyncio.subprocess.DEVNULL,
+        stderr=stderr,
     )
+
+
+async def run_cli(
+    *args: str,
+    stdin: str = "",
+    timeout: float = 60.0,  # noqa: ASYNC109 - a hung tool must not hang the test
+    umask: int | None = None,
+) -> tuple[int, str, str]:
+    """`deployday ARGS…` as a real process with `stdin` piped in: (exit code, stdout,
+    stderr). `umask`: the one it starts with, as a user's shell would give it."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        preexec_fn=None if umask is None else lambda: os.umask(umask),
+    )
+    out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), timeout)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
 
 
 def postgres_binaries() -> str | None:

@@ -10,19 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App
 from bot.clock import FakeClock
 from bot.devtools.ircuser import IrcUser
-from bot.loading import build_config
 from bot.messages import Sender
 from bot.text import clean
-from bot.transports.irc import IrcTransport
 from plugins.incidents.service import IncidentService
+from tests.servers.irc_bot import irc_bot
 from tests.servers.ircd import IrcServer
 
 pytestmark = pytest.mark.servers
 
 LINES = 40
+LISTED = {"list_limit": LINES}
 _ids = itertools.count(1)
 
 
@@ -37,29 +36,13 @@ async def test_a_long_answer_under_default_flood_limits(
 async def long_answer(server: IrcServer, database: Path) -> None:
     n = next(_ids)
     bot_nick, nick, channel = f"floodbot{n}", f"reader{n}", f"#flood{n}"
-    config = build_config(
-        {
-            "database": f"sqlite:///{database}",
-            "incidents": {"list_limit": LINES},
-            "networks": {
-                "net": {
-                    "kind": "irc",
-                    "host": server.host,
-                    "port": server.port,
-                    "tls": False,
-                    "nick": bot_nick,
-                    "channels": [channel],
-                }
-            },
-        }
-    )
-    assert config.networks["net"].flood.per_second == 1.0  # the shipped defaults
     clock = FakeClock()
-    transport = IrcTransport("net", config.networks["net"], clock=clock, tz=config.tz)
-    app = App(config, [transport], clock=clock)
-    await app.start()
+    whole = {"flood": {}, "page_lines": LINES + 1}  # shipped limits, the answer at once
     user = await IrcUser.connect(server.host, server.port, nick, timeout=20)
-    try:
+    async with irc_bot(
+        server, database, bot_nick, channel, clock=clock, network=whole, incidents=LISTED
+    ) as (app, transport):
+        assert app.config.networks["net"].flood.per_second == 1.0  # the shipped defaults
         reporter = await app.people.identify("net", Sender("seed", "seed"))
         for i in range(LINES):
             await IncidentService.of(app).report(
@@ -71,8 +54,6 @@ async def long_answer(server: IrcServer, database: Path) -> None:
                 channel,
                 clock.now(),
             )
-        async with asyncio.timeout(20):
-            await transport.wait_ready()
 
         user.say(bot_nick, "incidents all")  # private: no line cap
         got = [
@@ -85,6 +66,4 @@ async def long_answer(server: IrcServer, database: Path) -> None:
         answer = await user.next_message(lambda m: m.sender == bot_nick, timeout=30)
         assert clean(answer.text) == "no incidents you own"
         assert transport.registrations == 1  # never dropped or reconnected
-    finally:
-        await user.quit()
-        await app.stop()
+    await user.quit()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
-from tests.servers.matrix_bot import WAIT, bot_account, matrix_network, start_bot
+from tests.servers.matrix_bot import WAIT, bot_account, matrix_network, room_with, start_bot
 from tests.servers.synapse import Homeserver
 
 pytestmark = pytest.mark.servers
@@ -21,11 +21,8 @@ async def test_power_levels_grant_admin_rights_in_configured_rooms(
 ) -> None:
     bot_id, password = await bot_account(synapse, monkeypatch)
     owner, member = await asyncio.gather(synapse.user("owner"), synapse.user("member"))
-    alias = synapse.unique("powered")
-    room = await owner.create_room(alias=alias, invite=(bot_id, member.user_id))
-    await member.wait_invite(room)
-    await member.join(room)
-    network = matrix_network(synapse, bot_id, [f"#{alias}:localhost"], admin_power_level=50)
+    room, alias = await room_with(synapse, owner, bot_id, member)
+    network = matrix_network(synapse, bot_id, [alias], admin_power_level=50)
     bot = await start_bot(tmp_path / "p.sqlite3", FakeClock(), {"mx": network}, bot_id, password)
     try:
         await member.say(room, "!deploy start sneaky")

@@ -9,10 +9,13 @@ import csv
 import io
 from html.parser import HTMLParser
 
+import cmarkgfm
+from cmarkgfm.cmark import Options
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.messages import Line, Mention, Reply, Span, Table
+from bot.text import clean
 from bot.transports.irc.text import LINE_LIMIT, privmsg_budget, wire_lines
 from bot.transports.matrix.render import render
 from plugins.common.files import csv_cell, md_cell
@@ -141,3 +144,77 @@ def test_markdown_cells_keep_the_table_shape(cells: list[str]) -> None:
     unescaped = row.replace("\\\\", "").replace("\\|", "")
     assert unescaped.count("|") == len(cells) + 1
     assert "<" not in row.replace("<br>", "")
+
+
+# Pieces of Markdown link syntax people could type to smuggle a link into a digest or an
+# export, joined in any order with ordinary text.
+LINKY = st.lists(
+    st.sampled_from(
+        [
+            "[",
+            "]",
+            "(",
+            ")",
+            "!",
+            "<",
+            ">",
+            ":",
+            "//",
+            "http",
+            "https",
+            "ftp",
+            "www",
+            ".",
+            "evil",
+            "x.org",
+            " ",
+            "\\",
+            "|",
+            "*",
+            "_",
+            "`",
+            "\n",
+            "@",
+            "&",
+            "#",
+            "-",
+            "=",
+            "\t",
+        ]
+    ),
+    max_size=40,
+).map("".join)
+CELL = st.one_of(LINKY, NASTY)
+# What the bot's own Markdown may become; a link only as GitHub shows a mail address.
+ALLOWED = {"p", "table", "thead", "tbody", "tr", "th", "td", "ul", "li", "h1", "h2", "br",
+           "em", "strong", "del", "code", "a"}  # fmt: skip
+
+
+@FAST
+@given(st.lists(CELL, min_size=1, max_size=4))
+def test_no_link_or_image_from_chat_text_in_markdown_files(cells: list[str]) -> None:
+    """Rendered the way GitHub renders Markdown, nothing anyone typed becomes a link, an
+    image or HTML: not `[x](http://evil)`, `![img](…)`, `<http://…>` nor a bare URL.
+    (Chat text is cleaned when it arrives: lone surrogates never reach a file.)"""
+    cells = [clean(c) for c in cells]
+    row = "| " + " | ".join(md_cell(c) for c in cells) + " |"
+    document = "\n".join(
+        [
+            f"# Deploy digest: {md_cell(cells[0])}",
+            "",
+            "| " + " | ".join("h" for _ in cells) + " |",
+            "|" + "---|" * len(cells),
+            row,
+            "",
+            *(f"- 09:00 {md_cell(c)}" for c in cells),
+        ]
+    )
+    html = cmarkgfm.github_flavored_markdown_to_html(document, options=Options.CMARK_OPT_UNSAFE)
+    parser = _Tags()
+    parser.feed(html)
+    parser.close()
+    for tag, attrs in parser.tags:
+        assert tag in ALLOWED, (tag, html)
+        if tag == "a":
+            href = str(dict(attrs).get("href"))
+            assert href.startswith(("mailto:", "xmpp:")), (href, html)

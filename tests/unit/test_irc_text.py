@@ -397,32 +397,46 @@ async def test_stop_is_safe_before_start_and_twice() -> None:
 async def test_send_while_disconnected_keeps_a_bounded_outbox(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    transport = _transport()
-    transport._outbox_limit = 5
+    transport = _transport(outbox_limit=10, page_lines=4)
+    await transport.send("#ops", Reply.of("deploy started"), announcement=True)
     await transport.send("#ops", Reply.of(*(f"line {i}" for i in range(10))))
     assert [o.text for o in transport._outbox][-1].startswith("… 8 more lines")
+    await transport.send("alice", Reply.of(*(f"dm {i}" for i in range(10))))
+    assert [o.text for o in transport._outbox if o.target == "alice"] == [
+        "dm 0",
+        "dm 1",
+        "dm 2",
+        "… 7 more lines: say !more for the next 3 (kept for 30 minutes)",
+    ]
     with caplog.at_level(logging.WARNING):
-        await transport.send("alice", Reply.of(*(f"dm {i}" for i in range(4))))
-    assert [o.text for o in transport._outbox][1:] == ["dm 0", "dm 1", "dm 2", "dm 3"]
-    assert "dropped the 2 oldest" in caplog.text
+        await transport.send("bob", Reply.of(*(f"bob {i}" for i in range(3))))
+    assert "outbox full (10 lines); dropped 1 (0 of them announcements), for alice" in caplog.text
+    assert [o.text for o in transport._outbox if o.target == "alice"][-1].startswith(
+        "… 1 line of my answers here were dropped"
+    )
+    assert next(o.text for o in transport._outbox if o.target == "#ops") == "deploy started"
     await transport.send("bad target", Reply.of("x"))
-    assert len(transport._outbox) == 5
+    assert len(transport._outbox) == 11  # ten, and the line telling alice
+    assert await transport.more("alice")  # the next page waits in the pager, not the outbox
+    assert not await transport.more("bob")
 
 
 def test_accounts_from_extended_join_account_notify_nick_changes_and_whox() -> None:
     w = Wired({"extended-join", "account-notify"})
     w.event("join", "alice!a@h", "#ops", "AliceAcct", "Alice")
     w.event("join", "mallory!m@h", "#ops", "*", "Mallory")
-    assert w.sender("alice") == Sender("aliceacct", "alice", authenticated=True)
-    assert w.sender("mallory") == Sender("~mallory", "mallory", authenticated=False)
+    assert w.sender("alice") == Sender("aliceacct", "alice", authenticated=True, origin="u@h")
+    assert w.sender("mallory") == Sender("~mallory", "mallory", authenticated=False, origin="u@h")
     w.event("account", "mallory!m@h", "MalloryAcct")
-    assert w.sender("mallory") == Sender("malloryacct", "mallory", authenticated=True)
+    assert w.sender("mallory") == Sender("malloryacct", "mallory", authenticated=True, origin="u@h")
     w.event("nick", "alice!a@h", "Alice[2]")
-    assert w.sender("Alice[2]") == Sender("aliceacct", "Alice[2]", authenticated=True)
+    assert w.sender("Alice[2]") == Sender("aliceacct", "Alice[2]", authenticated=True, origin="u@h")
     w.event("account", "Alice[2]!a@h", "*")
-    assert w.sender("alice{2}") == Sender("~alice{2}", "alice{2}", authenticated=False)
+    assert w.sender("alice{2}") == Sender(
+        "~alice{2}", "alice{2}", authenticated=False, origin="u@h"
+    )
     w.event("part", "mallory!m@h", "#ops")
-    assert w.sender("mallory") == Sender("~mallory", "mallory", authenticated=False)
+    assert w.sender("mallory") == Sender("~mallory", "mallory", authenticated=False, origin="u@h")
     w.event("whospcrpl", "irc.test", "deployday", "42", "bob", "BobAcct")
     assert w.sender("bob").id == "bobacct"
     w.event("quit", "bob!b@h", "", "gone")
@@ -432,16 +446,20 @@ def test_accounts_from_extended_join_account_notify_nick_changes_and_whox() -> N
 def test_account_tag_wins_and_its_absence_means_not_logged_in() -> None:
     w = Wired({"account-tag", "extended-join"})
     w.event("join", "alice!a@h", "#ops", "alice", "Alice")
-    assert w.sender("alice", account="alice") == Sender("alice", "alice", authenticated=True)
-    assert w.sender("alice") == Sender("~alice", "alice", authenticated=False)
+    assert w.sender("alice", account="alice") == Sender(
+        "alice", "alice", authenticated=True, origin="u@h"
+    )
+    assert w.sender("alice") == Sender("~alice", "alice", authenticated=False, origin="u@h")
 
 
 def test_nick_mode_and_servers_without_accounts() -> None:
-    assert Wired(set()).sender("Alice") == Sender("alice", "Alice", authenticated=False)
+    assert Wired(set()).sender("Alice") == Sender(
+        "alice", "Alice", authenticated=False, origin="u@h"
+    )
     forced = Wired({"account-tag"}, identify_by="nick")
-    assert forced.sender("Alice", account="alice") == Sender("alice", "Alice")
+    assert forced.sender("Alice", account="alice") == Sender("alice", "Alice", origin="u@h")
     account_only = Wired(set(), identify_by="account")
-    assert account_only.sender("Alice") == Sender("~alice", "Alice")
+    assert account_only.sender("Alice") == Sender("~alice", "Alice", origin="u@h")
 
 
 def test_messages_rooms_and_what_is_ignored() -> None:

@@ -3,8 +3,11 @@ people known on the network, tables, the size cap, and reply fallbacks."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bot.messages import Line, Mention, Reply, Span, Table, bold, code, text
 from bot.transports.matrix.render import pill, render, strip_reply_fallback
+from bot.transports.matrix.sync import _from_ms
 
 BOB = Mention("bob", (("mx", "@bob:example.org", "Bob <B>"), ("irc", "bob", "bob")))
 
@@ -87,3 +90,11 @@ def test_reply_fallbacks_are_stripped() -> None:
     assert strip_reply_fallback("> <@a:x> !page infra\n> more\n\n!take 3") == "!take 3"
     assert strip_reply_fallback("!take 3") == "!take 3"
     assert strip_reply_fallback(">quoted only") == ""
+
+
+def test_a_timestamp_no_calendar_holds_reads_as_the_distant_past() -> None:
+    """Any homeserver may set origin_server_ts; one that overflows must not fail every
+    sync (the batch would be retried forever): its message is ignored as too old."""
+    assert _from_ms(1_764_000_000_000) == datetime(2025, 11, 24, 16, 0, tzinfo=UTC)
+    assert _from_ms(2**53) == datetime.min.replace(tzinfo=UTC)
+    assert _from_ms(-(2**53)) == datetime.min.replace(tzinfo=UTC)

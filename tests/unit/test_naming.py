@@ -86,7 +86,7 @@ def test_what_a_typed_name_means(typed: str, here: str, expected: Wanted) -> Non
         ("", "oftc", "'' is not a name I can look up"),
         ("bo b", "oftc", "'bo b' is not a name I can look up"),
         ("bob\x00", "oftc", "'bob\\x00' is not a name I can look up"),
-        ("b" * 300, "oftc", "is not a name I can look up"),
+        ("b" * 300, "oftc", "a name or ID is at most 255 characters; got 300"),
         ("~bob", "libera", "~bob is someone not logged in to services on libera"),
         ("~bob@libera", "oftc", "~bob is someone not logged in to services on libera"),
         ("bob@nowhere", "oftc", "there is no network nowhere here (networks: libera, oftc"),

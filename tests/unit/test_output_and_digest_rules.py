@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.commands import UserError
+from bot.files import GROUP, OWNER
 from plugins.common.files import atomic_text, csv_cell, file_stem, md_cell
 from plugins.common.when import parse_moment
 from plugins.deploys.service import DeployView
@@ -50,6 +51,20 @@ def test_markdown_cells_cannot_break_the_table() -> None:
     assert md_cell(None) == ""
 
 
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("[x](http://evil)", r"\[x\](http\://evil)"),
+        ("![img](https://e/i.png)", r"!\[img\](https\://e/i.png)"),
+        ("<http://evil>", r"&lt;http\://evil&gt;"),
+        ("see www.evil.org now", r"see www\.evil.org now"),
+        ("pkgdb returns 410 (gone)", "pkgdb returns 410 (gone)"),
+    ],
+)
+def test_markdown_cells_make_no_links(typed: str, written: str) -> None:
+    assert md_cell(typed) == written
+
+
 def test_file_stems_stay_in_their_directory() -> None:
     assert file_stem("digest", "../../etc/passwd") == "digest-.._.._etc_passwd"
     assert file_stem("..hidden") == "hidden"
@@ -58,16 +73,20 @@ def test_file_stems_stay_in_their_directory() -> None:
 
 def test_atomic_files_are_whole_or_absent(tmp_path: Path) -> None:
     target = tmp_path / "out.txt"
-    with atomic_text(target) as f:
+    with atomic_text(target, OWNER) as f:
         f.write("complete\n")
     assert target.read_text() == "complete\n"
-    with pytest.raises(RuntimeError), atomic_text(target) as f:
+    assert target.stat().st_mode & 0o777 == 0o600
+    with atomic_text(target, GROUP) as f:
+        f.write("complete\n")
+    assert target.stat().st_mode & 0o777 == 0o640
+    with pytest.raises(RuntimeError), atomic_text(target, OWNER) as f:
         f.write("half")
         raise RuntimeError("interrupted")
     assert target.read_text() == "complete\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
     missing = r"cannot write .*/missing/x: No such file or directory"
-    with pytest.raises(UserError, match=missing), atomic_text(tmp_path / "missing" / "x"):
+    with pytest.raises(UserError, match=missing), atomic_text(tmp_path / "missing" / "x", OWNER):
         pass
 
 
@@ -87,6 +106,12 @@ def test_dates_people_type() -> None:
     assert str(err.value) == (
         "--since: expected a date like 2026-11-25 or a time like 2026-11-25T09:30, got 'tomorrow'"
     )
+    for far in ("9999-12-31", "0001-01-01", "9999-12-31T23:59+14:00"):
+        with pytest.raises(UserError) as err:
+            parse_moment(far, PRAGUE, "--until", end=True)
+        assert str(err.value) == (
+            f"--until: {far} is outside the dates I handle, 2000-01-01 to 2099-12-31"
+        )
 
 
 def deploy(ended: datetime | None = None) -> DeployView:

@@ -59,16 +59,18 @@ class Members:
         *,
         by_account: bool,
         account_tag: bool,
+        origin: str | None = None,
     ) -> Sender:
         """Who said something: their services account when the network is identified by
         account (the message's `account` tag if the server sends one, else what JOIN,
-        ACCOUNT and WHOX said), "~nick" for someone not logged in; else their nick."""
+        ACCOUNT and WHOX said), "~nick" for someone not logged in; else their nick.
+        `origin` is their user@host, which outlives a nick change."""
         if not by_account:
-            return Sender(fold(nick), nick, authenticated=False)
+            return Sender(fold(nick), nick, authenticated=False, origin=origin)
         account = tags.get("account") if account_tag else self.accounts.get(fold(nick))
         if account:
-            return Sender(fold(account), nick, authenticated=True)
-        return Sender("~" + fold(nick), nick, authenticated=False)
+            return Sender(fold(account), nick, authenticated=True, origin=origin)
+        return Sender("~" + fold(nick), nick, authenticated=False, origin=origin)
 
     def _arrive(self, channel: str, nick: str, me: str) -> None:
         if nick == me:

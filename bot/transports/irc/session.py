@@ -16,12 +16,16 @@ from dataclasses import dataclass, field
 import irc.client
 
 from bot.config.networks import IrcNetworkConfig
+from bot.messages import Message, Room
+from bot.redact import keep_secret
 from bot.transports.irc.caps import WANTED_CAPS, CapNegotiator
 from bot.transports.irc.connection import (
     IrcConnection,
     IrcReactor,
     connect_factory,
+    parse_server_time,
     send_line,
+    tags_of,
     watchdog,
 )
 from bot.transports.irc.members import Fold, Members
@@ -39,7 +43,7 @@ def password(config: IrcNetworkConfig, label: str) -> str | None:
     env = config.password_env
     if not env:
         return None
-    value = os.environ.get(env)
+    value = keep_secret(os.environ.get(env))
     if value is None:
         log.error(
             "%s: environment variable %s is not set; connecting without a password", label, env
@@ -115,6 +119,31 @@ class Session(Members):
 
     def is_me(self, nick: str, fold: Fold) -> bool:
         return fold(nick) == fold(self.nick)
+
+    def message_of(
+        self, event: irc.client.Event, network: str, room: Room, fold: Fold, *, by_account: bool
+    ) -> Message | None:
+        """A PRIVMSG as a Message, or None for an empty one or the bot's own."""
+        nick = event.source.nick if event.source else ""
+        if not nick or not event.arguments or self.is_me(nick, fold):
+            return None
+        tags = tags_of(event)
+        sender = self.sender(
+            nick,
+            tags,
+            fold,
+            by_account=by_account,
+            account_tag="account-tag" in self.caps.acked,
+            origin=event.source.userhost,
+        )
+        return Message(
+            network=network,
+            room=room,
+            sender=sender,
+            text=str(event.arguments[0]),
+            event_id=tags.get("msgid"),
+            server_time=parse_server_time(tags.get("time")),
+        )
 
     def nick_refused(self, event: irc.client.Event, wanted: str) -> None:
         """While registering, try the next candidate; once registered, keep the nick the

@@ -21,6 +21,12 @@ MIN_PIECE_BYTES = 6
 _WIRE_UNSAFE = re.compile(r"[\r\n\0]")
 
 
+def valid_target(target: str) -> bool:
+    """A channel or nick a PRIVMSG may be addressed to: nothing that would split the line
+    or be read as its last argument."""
+    return bool(target) and not any(c in target for c in " ,\r\n\0") and target[0] != ":"
+
+
 def privmsg_budget(nick: str, userhost: str | None, target: str) -> int:
     """Bytes left for the text once the server prefixes `:nick!user@host PRIVMSG target :`
     and appends CR LF when relaying the bot's message."""

@@ -1,12 +1,8 @@
-"""IRC transport on the `irc` library's asyncio client.
-
-The library parses lines and calls handlers synchronously; everything else is ours. The
-pieces live beside this module: the connection and its PING watchdog (`connection`),
-IRCv3 capabilities and SASL (`caps`), who is who (`members`), flood-safe pacing
-(`sendqueue`) and lines that fit 512 bytes when relayed (`text`); reconnecting and the
-outbox are `SupervisedTransport`'s. Here they are wired together: one session per
-connection, registration, nick reclaiming, channels joined and rejoined, and PRIVMSGs
-turned into Messages."""
+"""IRC transport on the `irc` library's asyncio client, which parses lines and calls
+handlers synchronously. Beside it: the connection and PING watchdog (`connection`), IRCv3
+and SASL (`caps`), who is who (`members`), pacing and paging (`sendqueue`), lines that fit
+512 bytes (`text`); reconnecting and the outbox are `SupervisedTransport`'s. Wired together
+here: a session per connection, nick reclaiming, channels (re)joined, PRIVMSGs as Messages."""
 
 from __future__ import annotations
 
@@ -30,15 +26,14 @@ from bot.transports.irc.connection import (
     IrcConnection,
     IrcReactor,
     event_types,
-    parse_server_time,
     send_line,
-    tags_of,
 )
 from bot.transports.irc.identify import IdentifiesPeople, identified_by, identify_people
 from bot.transports.irc.members import WHOX_TOKEN
 from bot.transports.irc.sendqueue import QueuedLine, SendQueue
 from bot.transports.irc.session import QUIT_MESSAGE, Session
-from bot.transports.irc.text import privmsg_budget, wire_lines
+from bot.transports.irc.text import privmsg_budget, valid_target, wire_lines
+from bot.transports.pager import Pager
 from bot.transports.supervisor import DRAIN_TIMEOUT, Backoff, SupervisedTransport
 
 log = logging.getLogger(__name__)
@@ -62,15 +57,26 @@ class IrcTransport(SupervisedTransport[QueuedLine], IdentifiesPeople):
         *,
         clock: Clock,
         tz: tzinfo,
+        prefix: str = "!",
         reclaim_interval: float = 30.0,
         rejoin_delay: float = 5.0,
     ) -> None:
-        super().__init__(name, config.reconnect, clock=clock, tz=tz)
+        super().__init__(
+            name, config.reconnect, clock=clock, tz=tz, outbox_limit=config.outbox_limit
+        )
         self.config = config
         self._reclaim_interval = reclaim_interval
         self._rejoin_delay = rejoin_delay
         self._inbox: asyncio.Queue[Message] = asyncio.Queue(INBOX_LIMIT)
-        self._queue = SendQueue(self._outbox, config.flood, note=self._late_note, sent=self._notify)
+        self._queue = SendQueue(
+            self._outbox,
+            config.flood,
+            Pager(clock, config.page_lines, prefix),
+            clock=clock,
+            enqueue=self._enqueue,
+            note=self._late_note,
+            sent=self._notify,
+        )
         self._casemapping = "rfc1459"
         self._identified = identified_by(config.identify_by, ACCOUNT_CAPS)
         self._session: Session | None = None
@@ -90,21 +96,26 @@ class IrcTransport(SupervisedTransport[QueuedLine], IdentifiesPeople):
     def fold(self, name: str) -> str:
         return fold(name, self._casemapping)
 
-    async def send(self, room_id: str, reply: Reply) -> None:
-        if not room_id or any(c in room_id for c in " ,\r\n\0") or room_id.startswith(":"):
+    async def send(self, room_id: str, reply: Reply, *, announcement: bool = False) -> None:
+        """Channels get `max_reply_lines` of a reply, a person `page_lines` at a time."""
+        if not valid_target(room_id):
             log.error("%s: not a valid IRC target: %r", self.name, room_id)
             return
         session = self._session
         nick = session.nick if session else self.config.nick
-        userhost = session.userhost if session else None
-        budget = privmsg_budget(nick, userhost, room_id)
+        budget = privmsg_budget(nick, session.userhost if session else None, room_id)
         direct = not self._is_channel(room_id)
-        lines = wire_lines(
-            reply, self.name, budget, None if direct else self.config.max_reply_lines
-        )
-        now = self._clock.now()
-        self._enqueue(QueuedLine(target=room_id, text=line, queued_at=now) for line in lines)
-        self._queue.wake.set()
+        cap = None if direct else self.config.max_reply_lines
+        lines = wire_lines(reply, self.name, budget, cap)
+        person = self.fold(room_id) if direct else None
+        self._queue.say(room_id, lines, person=person, announce=announcement)
+
+    async def more(self, room_id: str) -> bool:
+        """Queue the next page of the last long answer to the person `room_id`."""
+        return valid_target(room_id) and self._queue.more(room_id, self.fold(room_id))
+
+    def _cut_note(self, target: str, dropped: int) -> QueuedLine:
+        return self._queue.cut_note(target, dropped)
 
     # --- state for callers that need to wait (tests, the demo) ---
 
@@ -136,9 +147,8 @@ class IrcTransport(SupervisedTransport[QueuedLine], IdentifiesPeople):
         await self._until(lambda: not self.connected)
 
     async def wait_nick(self, nick: str) -> None:
-        await self._until(
-            lambda: self.connected and self.fold(self.own_names[0]) == self.fold(nick)
-        )
+        wanted = self.fold(nick)
+        await self._until(lambda: self.connected and self.fold(self.own_names[0]) == wanted)
 
     # --- the life cycle (SupervisedTransport) ---
 
@@ -157,7 +167,7 @@ class IrcTransport(SupervisedTransport[QueuedLine], IdentifiesPeople):
             return
         sendable = partial(self._sendable, session)
         await self._drain_briefly(
-            lambda: self._queue.next_ready(sendable) is None or session.conn.closed.is_set()
+            lambda: not self._queue.ready(sendable) or session.conn.closed.is_set()
         )
         session.conn.disconnect(QUIT_MESSAGE)
         with contextlib.suppress(TimeoutError):
@@ -333,28 +343,15 @@ class IrcTransport(SupervisedTransport[QueuedLine], IdentifiesPeople):
             self._deliver(session, event, Room(event.source.nick, is_direct=True))
 
     def _deliver(self, session: Session, event: irc.client.Event, room: Room) -> None:
-        nick = event.source.nick if event.source else ""
-        if not nick or not event.arguments or session.is_me(nick, self.fold):
+        by_account = self._by_account(session)
+        message = session.message_of(event, self.name, room, self.fold, by_account=by_account)
+        if message is None:
             return
-        tags = tags_of(event)
-        message = Message(
-            network=self.name,
-            room=room,
-            sender=session.sender(
-                nick,
-                tags,
-                self.fold,
-                by_account=self._by_account(session),
-                account_tag="account-tag" in session.caps.acked,
-            ),
-            text=str(event.arguments[0]),
-            event_id=tags.get("msgid"),
-            server_time=parse_server_time(tags.get("time")),
-        )
         try:
             self._inbox.put_nowait(message)
         except asyncio.QueueFull:
-            log.warning("%s: too many unprocessed messages; dropped one from %s", self.name, nick)
+            who = message.sender.nick
+            log.warning("%s: too many unprocessed messages; dropped one from %s", self.name, who)
 
     _handlers: ClassVar[dict[str, Callable[[IrcTransport, Session, irc.client.Event], None]]] = {
         "welcome": _on_welcome,

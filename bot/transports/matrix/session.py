@@ -23,6 +23,7 @@ from nio import (
 )
 
 from bot.config.networks import MatrixNetworkConfig
+from bot.redact import keep_secret
 from bot.state import State
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,7 @@ class Session:
                 raise LoginFailed(f"login refused: {resp.message}")
             raise ConnectionError(f"login failed: {resp}")
         self.logins += 1
+        keep_secret(resp.access_token)
         await self._state.set_json(
             self._key,
             {
@@ -128,7 +130,7 @@ class Session:
     async def _restore(self, token: str, device_id: str | None) -> bool:
         """Use an existing access token; False when the homeserver rejects it."""
         client = self._client
-        client.access_token = token
+        client.access_token = keep_secret(token) or ""
         resp = await client.whoami()
         if isinstance(resp, WhoamiResponse):
             if resp.user_id != self.config.user_id:
@@ -154,7 +156,7 @@ class Session:
     def _secret(self, env: str | None) -> str | None:
         if not env:
             return None
-        value = os.environ.get(env)
+        value = keep_secret(os.environ.get(env))
         if not value:
             log.error("%s: environment variable %s is not set", self.name, env)
         return value or None

@@ -32,7 +32,7 @@ from nio import (
 
 from bot.clock import Clock
 from bot.config.networks import MatrixNetworkConfig
-from bot.messages import Message, Room, Sender
+from bot.messages import MAX_TEXT_CHARS, Message, Room, Sender
 from bot.state import State
 from bot.transports.matrix.crypto import Crypto
 from bot.transports.matrix.render import strip_reply_fallback
@@ -288,7 +288,7 @@ class Sync:
             return None  # an edit: the original was (or was not) the command
         if self._crypto.blocked(event):
             return None
-        body = event.body
+        body = event.body[:MAX_TEXT_CHARS]
         if "m.in_reply_to" in relation:
             body = strip_reply_fallback(body)
         return Message(
@@ -312,7 +312,12 @@ def _relation(content: dict[str, Any]) -> dict[str, Any]:
 
 
 def _from_ms(stamp: int) -> datetime:
-    return datetime.fromtimestamp(stamp / 1000, UTC)
+    """A Matrix timestamp; one no calendar holds (any homeserver may set one) reads as the
+    distant past, so its message is ignored as too old instead of failing every sync."""
+    try:
+        return datetime.fromtimestamp(stamp / 1000, UTC)
+    except (OverflowError, ValueError, OSError):
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def _json_list(values: Iterable[str]) -> str:

@@ -27,6 +27,7 @@ from nio.exceptions import EncryptionError, LocalProtocolError, OlmTrustError
 from bot.clock import Clock, SystemClock
 from bot.config.networks import MatrixNetworkConfig
 from bot.errors import StartupError
+from bot.files import OWNER, Modes, make_directory
 from bot.messages import IdentifiedBy, Mention, Reply, Sender, Span
 from bot.state import State
 from bot.transports.matrix.crypto import Crypto, LostStore
@@ -41,7 +42,8 @@ from bot.transports.matrix.session import (
 )
 from bot.transports.matrix.sync import RateLimited, Stopped, Sync
 from bot.transports.matrix.verification import Verifier
-from bot.transports.supervisor import DRAIN_TIMEOUT, Backoff, Queued, SupervisedTransport
+from bot.transports.outbox import Queued, cut_text
+from bot.transports.supervisor import DRAIN_TIMEOUT, Backoff, SupervisedTransport
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +99,16 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
         wall: Clock | None = None,
         owns_store: bool = False,
         admins: frozenset[str] = frozenset(),
+        modes: Modes = OWNER,
     ) -> None:
-        super().__init__(name, config.reconnect, clock=clock, tz=tz)
+        super().__init__(
+            name, config.reconnect, clock=clock, tz=tz, outbox_limit=config.outbox_limit
+        )
         self.config = config
         self._state = state
         self._owns_store = owns_store
         self._store_path = (base_dir or Path.cwd()) / config.store_path
+        self._modes = modes  # of the key store's directory (bot.files)
         self._client = make_client(config, self._store_path)
         self._session = Session(name, config, self._client, state)
         self._rooms = Rooms(
@@ -156,13 +162,21 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
     def current_id(self, nick: str) -> str | None:
         return None  # display names are anyone's: people are named by user ID
 
-    async def send(self, room_id: str, reply: Reply) -> None:
+    async def send(self, room_id: str, reply: Reply, *, announcement: bool = False) -> None:
         if not _ROOM.match(room_id):
             log.error("%s: not a Matrix room: %r", self.name, room_id[:80])
             return
         now = self._clock.now()
         self._enqueue(
-            [QueuedReply(target=room_id, reply=reply, queued_at=now, txn=uuid.uuid4().hex)]
+            [
+                QueuedReply(
+                    target=room_id,
+                    reply=reply,
+                    queued_at=now,
+                    txn=uuid.uuid4().hex,
+                    announcement=announcement,
+                )
+            ]
         )
         sender = self._senders.get(room_id)
         if sender is None or sender.done():
@@ -192,7 +206,7 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
 
     def _begin(self) -> Mapping[str, Coroutine[Any, Any, None]]:
         if self.config.encryption:
-            self._store_path.mkdir(parents=True, exist_ok=True)
+            make_directory(self._store_path, self._modes)
         return {"rooms": self._rooms.maintain(self._online, self._stopping)}
 
     async def _hang_up(self) -> None:
@@ -283,8 +297,7 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
                 break  # the outbox overflowed meanwhile
             outcome, wait = await self._deliver(item)
             if outcome in (_Outcome.SENT, _Outcome.DROP):
-                if item in self._outbox:
-                    self._outbox.remove(item)
+                self._outbox.remove(item)
                 backoff.reset()
                 self._notify()
                 continue
@@ -294,7 +307,16 @@ class MatrixTransport(SupervisedTransport[QueuedReply]):
             await asyncio.sleep(wait)
 
     def _next_for(self, room: str) -> QueuedReply | None:
-        return next((o for o in self._outbox if o.target == room), None)
+        return self._outbox.peek(room)
+
+    def _cut_note(self, target: str, dropped: int) -> QueuedReply:
+        return QueuedReply(
+            target=target,
+            reply=Reply.of(cut_text(dropped, "message")),
+            queued_at=self._clock.now(),
+            txn=uuid.uuid4().hex,
+            cut=True,
+        )
 
     async def _deliver(self, item: QueuedReply) -> tuple[_Outcome, float]:
         client = self._client
