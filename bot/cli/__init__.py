@@ -33,7 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.umask(umask)
     try:
         setup_logging(
-            args.log_level or ("WARNING" if args.command in ("demo", "init") else "INFO"),
+            # the console and the demo are read by a person: only what needs them
+            args.log_level
+            or ("WARNING" if args.command in ("demo", "init", "console") else "INFO"),
             args.log_format,
             args.log_file,
         )

@@ -39,9 +39,11 @@ async def irc_bot(
                     server,
                     nick,
                     channel,
-                    identify_by=identify_by,
-                    flood={"burst": 50, "per_second": 50},
-                    **(network or {}),
+                    **{
+                        "identify_by": identify_by,
+                        "flood": {"burst": 50, "per_second": 50},
+                        **(network or {}),
+                    },
                 )
             },
             **config,
