@@ -3,17 +3,24 @@ and the export's JSON section. One wording for all three."""
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import timedelta, tzinfo
 from typing import Any
 
 from bot.messages import Reply, bold, text
 from plugins.common.chat import duration, plural
 from plugins.common.files import iso, md_cell, seconds
+from plugins.common.when import span_label
 from plugins.metrics.changes import OVERALL, ChangeReport, Figures
 from plugins.metrics.stats import Stats
 
 SHOWN_SERVICES = 5  # services listed in chat; `!stats <service>` shows any one
 SHOWN_NUMBERS = 8  # incident numbers listed on one chat line
+
+
+def window_label(window: timedelta) -> str:
+    """The failure window as configured: 24h rather than 1d."""
+    hours, rest = divmod(window, timedelta(hours=1))
+    return f"{hours}h" if not rest else span_label(window)
 
 
 def _rate(f: Figures) -> str:
@@ -45,7 +52,7 @@ def _line(report: ChangeReport, f: Figures) -> str:
 
 def render_stats(report: ChangeReport, label: str, service: str | None, prefix: str) -> Reply:
     """`!stats`: a heading, the overall line, then the busiest services."""
-    window = duration(report.window)
+    window = window_label(report.window)
     head = [bold(f"Change failure, {label}: ")]
     chosen = report.overall if service is None else report.service(service)
     if chosen is None or not chosen.changes:
@@ -75,7 +82,7 @@ def change_section(report: ChangeReport | None, tz: tzinfo) -> list[str]:
         "",
         f"Deployments from {report.since.astimezone(tz):%Y-%m-%d %H:%M} to "
         f"{report.until.astimezone(tz):%Y-%m-%d %H:%M}; one failed when an incident of its "
-        f"service was reported within {duration(report.window)} of it.",
+        f"service was reported within {window_label(report.window)} of it.",
         "",
         "| service | deployments | failed | rate | incidents | restore median | restore mean |",
         "|---|---|---|---|---|---|---|",
