@@ -38,6 +38,7 @@ from plugins.digest.policy import (
 )
 from plugins.incidents.lifecycle import Action, Status
 from plugins.incidents.service import EventView
+from plugins.metrics.changes import ChangeReport
 from plugins.metrics.stats import Stats, Summary, Timeline, stats, summarize
 
 UNOWNED = "unowned"
@@ -119,6 +120,7 @@ class Digest:
     unknown_consumers: list[UnknownConsumer] = field(default_factory=list)
     staging_mixups: list[StagingMixup] = field(default_factory=list)
     responders: list[Reach] = field(default_factory=list)
+    change_failure: ChangeReport | None = None  # of the deploy's period (metrics.changes)
 
 
 def build(

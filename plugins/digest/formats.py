@@ -11,6 +11,7 @@ from plugins.common.chat import clock_time, duration
 from plugins.common.files import iso, md_cell, seconds
 from plugins.digest.figures import Digest, Group, IncidentRow
 from plugins.digest.views import timeline_text
+from plugins.metrics.change_views import change_section
 from plugins.metrics.stats import Stats
 
 FIGURES = (
@@ -39,6 +40,7 @@ def markdown(d: Digest, tz: tzinfo) -> str:
     lines = [
         *_header(d, tz),
         *_figures(d),
+        *change_section(d.change_failure, tz),
         *_incidents(d),
         *_still_open(d),
         *_helpers(d),

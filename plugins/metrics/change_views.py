@@ -87,6 +87,12 @@ def change_section(report: ChangeReport | None, tz: tzinfo) -> list[str]:
         "| service | deployments | failed | rate | incidents | restore median | restore mean |",
         "|---|---|---|---|---|---|---|",
     ]
+    if report.unnamed:
+        lines[4:4] = [
+            f"Deploy days that recorded no deployment and named no service ({report.unnamed} "
+            "here) count as one deployment each, in `all` only.",
+            "",
+        ]
     for f in [report.overall, *report.services]:
         cells = (
             f.label,
