@@ -135,6 +135,11 @@ def parse_since(value: str, now: datetime, tz: tzinfo, flag: str = "--since") ->
     """The start of a period up to now: a span back from `now` (`7d`, `30d`, `12h`) or a
     date or time as `parse_moment` reads them; refused in one line if not in the past."""
     back = span(value)
+    if back is None and not value.strip()[:1].isdigit():
+        raise UserError(
+            f"{flag}: say how far back (7d, 30d, 12h) or from when (a date like "
+            f"{now.astimezone(tz):%Y-%m-%d}); got {value.strip()[:40]!r}"
+        )
     start = now - back if back is not None else parse_moment(value, tz, flag)
     if start >= now:
         raise UserError(

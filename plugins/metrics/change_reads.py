@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, exists, select
+from sqlalchemy import Connection, exists, func, select
 
 from plugins.incidents.lifecycle import Status
 from plugins.metrics.changes import Change, ChangeReport, Reported, change_report
@@ -30,6 +30,15 @@ def reading_changes(
         return change_report(changes, incidents, since, until, window)
 
     return unit
+
+
+def first_change(conn: Connection) -> datetime | None:
+    """When the first deployment or deploy day was: where "all time" begins."""
+    firsts = [
+        conn.scalar(select(func.min(Deployment.at))),
+        conn.scalar(select(func.min(Deploy.started_at))),
+    ]
+    return min((f for f in firsts if f is not None), default=None)
 
 
 def _deployments(

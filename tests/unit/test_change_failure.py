@@ -213,5 +213,7 @@ def test_the_period_starts_from_a_span_or_a_date_in_the_past() -> None:
     assert parse_since("2026-11-20", now, PRAGUE) == datetime(2026, 11, 20, tzinfo=PRAGUE)
     with pytest.raises(UserError, match=r"^--since: 2026-12-01 is not in the past; say 7d"):
         parse_since("2026-12-01", now, PRAGUE)
-    with pytest.raises(UserError, match="expected a date like 2026-11-25"):
+    with pytest.raises(UserError, match=r"^--since: say how far back \(7d, 30d, 12h\) or"):
         parse_since("last week", now, PRAGUE)
+    with pytest.raises(UserError, match="expected a date like 2026-11-25"):
+        parse_since("2026-13-01", now, PRAGUE)
