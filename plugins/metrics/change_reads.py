@@ -70,20 +70,20 @@ def _bare_days(
 def _incidents(
     conn: Connection, start: datetime, end: datetime, service: str | None
 ) -> list[Reported]:
+    """Without their first response: change failure needs only when they were repaired."""
     stmt = select(
         Incident.number,
         Incident.service,
         Incident.status,
         Incident.created_at,
-        Incident.acknowledged_at,
         Incident.fixed_at,
         Incident.deploy_id,
     ).where(Incident.created_at >= start, Incident.created_at < end)
     if service is not None:
         stmt = stmt.where(Incident.service == service)
     return [
-        Reported(Timeline(number, svc, _STATUS[status], at, acked, fixed), deploy_id)
-        for number, svc, status, at, acked, fixed, deploy_id in conn.execute(stmt)
+        Reported(Timeline(number, svc, _STATUS[status], at, None, fixed), deploy_id)
+        for number, svc, status, at, fixed, deploy_id in conn.execute(stmt)
     ]
 
 

@@ -45,8 +45,13 @@ def _failures(f: Figures) -> str:
     return said + (f"; {f.unrestored} not restored" if f.unrestored else "")
 
 
+def _often(value: float) -> str:
+    """Two significant figures, whole numbers from 10 up: 0.33, 2.3, 12, 150."""
+    return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
+
+
 def _line(report: ChangeReport, f: Figures) -> str:
-    often = f"{report.per_day(f):.2g} a day, {report.per_week(f):.2g} a week"
+    often = f"{_often(report.per_day(f))} a day, {_often(report.per_week(f))} a week"
     return f"{f.label}: {plural(f.changes, 'deployment')} ({often}); {_failures(f)}"
 
 

@@ -22,6 +22,7 @@ Definitions (also in README, "Change-failure figures"):
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -99,21 +100,25 @@ def blame(
 ) -> dict[int, list[Timeline]]:
     """Each counted incident, by the position in `changes` of the change it is blamed on
     (see the module's rules)."""
+    order = sorted(range(len(changes)), key=lambda i: changes[i].at)
     by_service: dict[str, list[int]] = defaultdict(list)
     by_day: dict[int, int] = {}
-    for i in sorted(range(len(changes)), key=lambda i: changes[i].at):
+    for i in order:
         c = changes[i]
         if c.service is not None:
             by_service[c.service].append(i)
         elif c.deploy_id is not None:
             by_day[c.deploy_id] = i
+    times = {s: [changes[i].at for i in found] for s, found in by_service.items()}
     blamed: dict[int, list[Timeline]] = defaultdict(list)
     for item in incidents:
         t = item.timeline
         if t.status is Status.DUPLICATE:
             continue
-        fits = [i for i in by_service.get(t.service, ()) if _follows(changes[i], t, window)]
-        culprit = fits[-1] if fits else None
+        latest = bisect_right(times.get(t.service, []), t.reported_at) - 1
+        culprit = by_service[t.service][latest] if latest >= 0 else None
+        if culprit is not None and not _follows(changes[culprit], t, window):
+            culprit = None
         if culprit is None and item.deploy_id is not None:
             day = by_day.get(item.deploy_id)
             culprit = day if day is not None and _follows(changes[day], t, window) else None
@@ -151,7 +156,7 @@ def _figures(label: str, changes: list[int], blamed: dict[int, list[Timeline]]) 
     """`changes`: positions of the changes to count."""
     failed = [i for i in changes if blamed.get(i)]
     incidents = sorted((t for i in failed for t in blamed[i]), key=lambda t: t.number)
-    restored = [t.ttr for t in incidents if t.ttr is not None]
+    restored = [ttr for t in incidents if (ttr := t.ttr) is not None]
     return Figures(
         label,
         len(changes),

@@ -161,6 +161,14 @@ def test_stats_in_chat() -> None:
     )
 
 
+def test_busy_services_read_in_whole_numbers() -> None:
+    changes = [Change(day(1) + timedelta(minutes=n), "pkgdb") for n in range(215)]
+    r = change_report(changes, [], T0, day(2), WINDOW)
+    assert render_stats(r, "x", "pkgdb", "!").plain.splitlines()[1] == (
+        "pkgdb: 215 deployments (108 a day, 752 a week); none failed"
+    )
+
+
 def test_many_services_and_failures_are_cut_short_in_chat() -> None:
     changes = [Change(day(1, n), f"svc{n}") for n in range(7)]
     incidents = [incident(n, "svc0", day(1, n / 60 + 0.1)) for n in range(1, 11)]
