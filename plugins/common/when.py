@@ -131,6 +131,24 @@ def start_of_day(now: datetime, tz: tzinfo) -> datetime:
     return datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
 
 
+def parse_since(value: str, now: datetime, tz: tzinfo, flag: str = "--since") -> datetime:
+    """The start of a period up to now: a span back from `now` (`7d`, `30d`, `12h`) or a
+    date or time as `parse_moment` reads them; refused in one line if not in the past."""
+    back = span(value)
+    if back is None and not value.strip()[:1].isdigit():
+        raise UserError(
+            f"{flag}: say how far back (7d, 30d, 12h) or from when (a date like "
+            f"{now.astimezone(tz):%Y-%m-%d}); got {value.strip()[:40]!r}"
+        )
+    start = now - back if back is not None else parse_moment(value, tz, flag)
+    if start >= now:
+        raise UserError(
+            f"{flag}: {value.strip()[:40]} is not in the past; say 7d, 30d or a date like "
+            f"{now.astimezone(tz):%Y-%m-%d}"
+        )
+    return start
+
+
 def parse_moment(value: str, tz: tzinfo, flag: str, *, end: bool = False) -> datetime:
     """`2026-11-25` (a whole day in the bot's time zone: from its start, or with `end`
     up to its end) or an ISO 8601 time (`2026-11-25T09:30`, `…Z`, `…+01:00`)."""

@@ -46,6 +46,7 @@ from plugins.digest.policy import (
 )
 from plugins.digest.timeline import TimelineEntry, timeline
 from plugins.incidents.lifecycle import Action, Status
+from plugins.metrics.changes import ChangeReport
 from plugins.metrics.stats import Stats, Summary, Timeline, stats, summarize
 
 UNOWNED = "unowned"
@@ -122,6 +123,7 @@ class Digest:
     unknown_consumers: list[UnknownConsumer] = field(default_factory=list)
     staging_mixups: list[StagingMixup] = field(default_factory=list)
     responders: list[Reach] = field(default_factory=list)
+    change_failure: ChangeReport | None = None  # of the deploy's period (metrics.changes)
 
     @property
     def duplicates(self) -> int:

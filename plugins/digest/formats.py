@@ -17,6 +17,7 @@ from plugins.digest.tables import section as _section
 from plugins.digest.tables import table as _table
 from plugins.digest.timeline import TimelineEntry
 from plugins.digest.views import timeline_text
+from plugins.metrics.change_views import change_section
 from plugins.metrics.stats import Stats
 
 FIGURES = (
@@ -44,6 +45,7 @@ def markdown(d: Digest, tz: tzinfo) -> str:
     lines = [
         *_header(d, tz),
         *_figures(d),
+        *change_section(d.change_failure, tz),
         *_incidents(d),
         *_still_open(d),
         *_helpers(d),

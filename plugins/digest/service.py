@@ -3,8 +3,9 @@ or the latest), and every row of it read in one transaction for `figures.build`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime, tzinfo
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import Connection, or_, select
 from sqlalchemy.orm import aliased
@@ -26,6 +27,8 @@ from plugins.digest.facts import (
 from plugins.digest.figures import Digest, build
 from plugins.incidents.lifecycle import Action, Status
 from plugins.incidents.service import EventView
+from plugins.metrics.change_reads import reading_changes
+from plugins.metrics.settings import failure_window
 from plugins.models import (
     CatalogConsumer,
     DeployPlan,
@@ -40,8 +43,9 @@ from plugins.models import (
 
 
 class DigestService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, window: Callable[[], timedelta]) -> None:
         self._store = store
+        self._window = window  # metrics.failure_window, read when a digest is made
 
     @staticmethod
     def of(api: PluginAPI) -> DigestService:
@@ -50,6 +54,7 @@ class DigestService:
 
     async def collect(self, deploy: DeployView, now: datetime) -> Digest:
         """The digest of `deploy` as it stands at `now`."""
+        changes = reading_changes(deploy.started_at, deploy.ended_at or now, self._window())
 
         def unit(conn: Connection) -> Digest:
             end = deploy.ended_at or now
@@ -60,7 +65,8 @@ class DigestService:
             roster = _first_teams(conn, owners)
             policy = _policy(conn, deploy.id, incidents)
             sideline = _sideline(conn, deploy.id, deploy.started_at, end)
-            return build(deploy, now, incidents, events, shifts, roster, policy, sideline)
+            digest = build(deploy, now, incidents, events, shifts, roster, policy, sideline)
+            return replace(digest, change_failure=changes(conn))
 
         return await self._store.read(unit)
 
@@ -92,7 +98,7 @@ def end_of_day_pick(
 
 
 def _digest_service(api: PluginAPI) -> DigestService:
-    return DigestService(api.store)
+    return DigestService(api.store, lambda: failure_window(api.config))
 
 
 def _incidents(conn: Connection, deploy_id: int) -> list[IncidentFacts]:

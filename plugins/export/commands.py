@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.commands import Example, Level, UsageError, UserError, command, shorten
 from bot.messages import Reply
@@ -17,6 +18,8 @@ from plugins.deploys.service import DeployService
 from plugins.export.service import Exported, ExportService, Selection, select_incidents
 from plugins.export.settings import ExportSettings
 from plugins.export.writers import FORMATS, Progress, TerminalProgress, write_export
+from plugins.metrics.change_views import change_json
+from plugins.metrics.settings import failure_window
 
 
 class ExportFormat(str):
@@ -71,6 +74,14 @@ class ExportPlugin(Plugin):
             until=until,
         )
 
+    async def change_failure(self, fmt: str, sel: Selection) -> dict[str, Any] | None:
+        """The JSON export's `change_failure` section; other formats have none."""
+        if fmt != "json":
+            return None
+        window = failure_window(self.api.config)
+        now = self.api.clock.now()
+        return change_json(await ExportService.of(self.api).change_failure(sel, window, now))
+
     async def to_file(
         self, fmt: str, sel: Selection, path: Path | None = None, *, terminal: bool = False
     ) -> tuple[Path, Exported]:
@@ -80,11 +91,13 @@ class ExportPlugin(Plugin):
         if total == 0:
             raise UserError(f"nothing to export: no incidents {sel.describe(self.api.config.tz)}")
         path = path or self.default_path(fmt, sel)
+        section = await self.change_failure(fmt, sel)
         bar = TerminalProgress(total) if terminal else None
         progress: Progress | None = bar if bar is not None and bar.wanted else None
         try:
             with atomic_text(path, self.api.config.modes) as f:
-                done = await write_export(service, fmt, f, sel, self.api.config.tz, progress)
+                tz = self.api.config.tz
+                done = await write_export(service, fmt, f, sel, tz, progress, section)
         finally:
             if bar is not None:
                 bar.close()
@@ -127,8 +140,14 @@ class ExportPlugin(Plugin):
                     raise UserError(
                         f"nothing to export: no incidents {sel.describe(self.api.config.tz)}"
                     )
+                section = await self.change_failure(args.format, sel)
                 await write_export(
-                    ExportService.of(self.api), args.format, sys.stdout, sel, self.api.config.tz
+                    ExportService.of(self.api),
+                    args.format,
+                    sys.stdout,
+                    sel,
+                    self.api.config.tz,
+                    change_failure=section,
                 )
                 return 0
             path, done = await self.to_file(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, func, select
@@ -22,6 +22,8 @@ from bot.store.sql import iso_utc
 from plugins.common.files import seconds
 from plugins.common.when import parse_moment
 from plugins.deploys.service import DeployService
+from plugins.metrics.change_reads import first_change, reading_changes
+from plugins.metrics.changes import ChangeReport
 from plugins.metrics.service import REPAIRED_AT, TTA_SECONDS, TTR_SECONDS
 from plugins.models import Deploy, Incident, IncidentEvent
 
@@ -126,6 +128,26 @@ class ExportService:
     async def count(self, sel: Selection) -> int:
         stmt = self._where(select(func.count(Incident.id)), sel)
         return await self._store.read(lambda c: c.scalar(stmt)) or 0
+
+    async def change_failure(
+        self, sel: Selection, window: timedelta, now: datetime
+    ) -> ChangeReport:
+        """Change-failure figures of the exported period: the deploy's run and/or [since,
+        until), else all time (from the first change), up to now at the latest."""
+
+        def unit(conn: Connection) -> ChangeReport:
+            starts, ends = [sel.since], [sel.until, now]
+            if sel.deploy_id is not None:
+                run = select(Deploy.started_at, Deploy.ended_at).where(Deploy.id == sel.deploy_id)
+                started, ended = conn.execute(run).one()
+                starts.append(started)
+                ends.append(ended)
+            until = min(e for e in ends if e is not None)
+            since = max((s for s in starts if s is not None), default=None)
+            since = since or first_change(conn) or until
+            return reading_changes(min(since, until), until, window)(conn)
+
+        return await self._store.read(unit)
 
     async def each(
         self, sel: Selection, visit: Callable[[Record], None], batch: int = 2000

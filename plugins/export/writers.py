@@ -6,9 +6,9 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 from plugins.common.files import csv_cell, md_cell
 from plugins.export.service import (
@@ -50,14 +50,16 @@ class CsvWriter:
 
 
 class JsonWriter:
-    """One JSON array of incident objects, each with its `events` array."""
+    """One JSON object: `incidents`, an array of incident objects, each with its `events`
+    array, then `change_failure` (metrics.change_views.change_json)."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, change_failure: Mapping[str, Any]) -> None:
         self._out = out
         self._first = True
+        self._change_failure = change_failure
 
     def begin(self) -> None:
-        self._out.write("[")
+        self._out.write('{"incidents": [')
 
     def write(self, rec: Record) -> None:
         self._out.write("\n" if self._first else ",\n")
@@ -65,7 +67,8 @@ class JsonWriter:
         self._out.write(json.dumps(rec, ensure_ascii=False))
 
     def end(self) -> None:
-        self._out.write("\n]\n")
+        section = json.dumps(self._change_failure, ensure_ascii=False)
+        self._out.write(f'\n],\n"change_failure": {section}}}\n')
 
 
 class JsonlWriter:
@@ -122,7 +125,6 @@ class MarkdownWriter:
 TIME_FIELDS = frozenset({"reported_at", "acknowledged_at", "fixed_at", "updated_at", "at"})
 MACHINE_WRITERS: dict[str, Callable[[TextIO], Writer]] = {
     "csv": CsvWriter,
-    "json": JsonWriter,
     "jsonl": JsonlWriter,
 }
 
@@ -134,9 +136,17 @@ async def write_export(
     sel: Selection,
     tz: tzinfo,
     progress: Progress | None = None,
+    change_failure: Mapping[str, Any] | None = None,
 ) -> Exported:
-    """Stream the selection into `out` in format `fmt` (Markdown times in zone `tz`)."""
-    writer = MarkdownWriter(out, tz) if fmt == "md" else MACHINE_WRITERS[fmt](out)
+    """Stream the selection into `out` in format `fmt` (Markdown times in zone `tz`); JSON
+    ends with the `change_failure` section."""
+    writer: Writer
+    if fmt == "md":
+        writer = MarkdownWriter(out, tz)
+    elif fmt == "json":
+        writer = JsonWriter(out, change_failure or {})
+    else:
+        writer = MACHINE_WRITERS[fmt](out)
     writer.begin()
     done = [0, 0]  # incidents, events
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, case, func, select
@@ -12,6 +12,8 @@ from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from bot.store.sql import seconds_between
 from plugins.incidents.lifecycle import Status
+from plugins.metrics.change_reads import reading_changes
+from plugins.metrics.changes import ChangeReport
 from plugins.metrics.stats import (
     Summary,
     Timeline,
@@ -91,6 +93,12 @@ class MetricsService:
             )
             for r in rows
         ]
+
+    async def changes(
+        self, since: datetime, until: datetime, window: timedelta, service: str | None = None
+    ) -> ChangeReport:
+        """Change-failure figures of [since, until) (`changes` defines them), one read."""
+        return await self._store.read(reading_changes(since, until, window, service))
 
     async def summary(self, scope: Scope) -> Summary:
         """MTTA/MTTR of a scope. The database works out each incident's TTA and TTR in

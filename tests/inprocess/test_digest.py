@@ -45,6 +45,18 @@ EXPECTED_MARKDOWN = """\
 | team releng | 1 | 1 | 5m | 5m | 5m | 1 | 43m | 43m | 43m |
 | team unowned | 2 | 1 | 9m | 9m | 9m | 0 | — | — | — |
 
+## Change failure
+
+Deployments from 2026-11-25 09:00 to 2026-11-25 11:00; one failed when an incident of \
+its service was reported within 24h of it.
+
+Deploy days that recorded no deployment and named no service (1 here) count as one \
+deployment each, in `all` only.
+
+| service | deployments | failed | rate | incidents | restore median | restore mean |
+|---|---|---|---|---|---|---|
+| all | 1 | 1 | 100% | #1 #2 #3 #4 | 41m 30s | 41m 30s |
+
 ## Incidents
 
 | # | service | sev | environment | owner | team | status | TTA | TTR | summary | resolution |

@@ -111,7 +111,7 @@ async def test_an_export_directory_on_the_web_is_linked_in_chat(tmp_path: Path) 
 def test_json_is_one_object_per_incident_with_its_events(config: Path, tmp_path: Path) -> None:
     out = tmp_path / "all.json"
     assert export(config, "--format", "json", "-o", str(out)) == 0
-    doc = json.loads(out.read_text())
+    doc = json.loads(out.read_text())["incidents"]
     assert [i["number"] for i in doc] == [1, 2, 3, 4]
     assert doc[0] == {**INCIDENT_1, "events": EVENTS_1}
     assert {k: doc[1][k] for k in ("environment", "severity", "tta_seconds", "ttr_seconds")} == {
@@ -294,6 +294,36 @@ async def test_export_from_chat(tmp_path: Path) -> None:
         await bot.close()
 
 
+def test_json_ends_with_the_change_failure_figures_of_the_period(
+    config: Path, tmp_path: Path
+) -> None:
+    """The scripted deploy day recorded no deployment and names no service: it is one
+    change, and its four incidents (two fixed, in 40m and 43m) make it fail."""
+    out = tmp_path / "day.json"
+    period = ("--since", "2026-11-25", "--until", "2026-11-25")
+    assert export(config, "--format", "json", *period, "-o", str(out)) == 0
+    section = json.loads(out.read_text())["change_failure"]
+    assert section == {
+        "since": "2026-11-24T23:00:00Z",
+        "until": "2026-11-25T23:00:00Z",
+        "window_seconds": 86400,
+        "days": 1.0,
+        "overall": {
+            "service": None,
+            "deployments": 1,
+            "per_day": 1.0,
+            "per_week": 7.0,
+            "failed": 1,
+            "failure_rate": 1.0,
+            "incidents": [1, 2, 3, 4],
+            "time_to_restore": {"count": 2, "median_seconds": 2490, "mean_seconds": 2490},
+            "unrestored": 2,
+        },
+        "deploy_days_without_service": 1,
+        "services": [],
+    }
+
+
 def test_postgresql_exports_the_same_records(postgres_url: str, tmp_path: Path) -> None:
     async def run() -> None:
         bot = await start(tmp_path / "unused.sqlite3", database_url=postgres_url)
@@ -307,7 +337,7 @@ def test_postgresql_exports_the_same_records(postgres_url: str, tmp_path: Path) 
     config.write_text(f"database: {postgres_url}\ntimezone: Europe/Prague\n")
     out = tmp_path / "all.json"
     assert export(config, "--format", "json", "-o", str(out)) == 0
-    doc = json.loads(out.read_text())
+    doc = json.loads(out.read_text())["incidents"]
     assert doc[0] == {**INCIDENT_1, "events": EVENTS_1}
     assert [(i["tta_seconds"], i["ttr_seconds"]) for i in doc] == [
         (120, 2400),

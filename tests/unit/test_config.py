@@ -38,6 +38,7 @@ def test_the_example_config_is_valid_and_complete() -> None:
     assert isinstance(sections, dict) and set(sections) == {
         "roster",
         "incidents",
+        "metrics",
         "reminders",
         "digest",
         "export",
