@@ -144,9 +144,18 @@ async def _migrate(config: Path) -> None:
         await app.store.dispose()
 
 
-def _written(reply: str) -> Path | None:
-    found = re.search(r"(/\S+\.(?:csv|jsonl|json|md))\b", reply)
-    return Path(found[1]) if found else None
+def _written(reply: str, beside: Path) -> Path | None:
+    """The file a command wrote: its path, or (said in a channel, where the bot names only
+    the file) its name in the digests/ or exports/ directory beside the database."""
+    found = re.search(r"(\S+\.(?:csv|jsonl|json|md))\b", reply)
+    if found is None:
+        return None
+    named = Path(found[1])
+    if named.is_absolute():
+        return named
+    return next(
+        (d / named for d in (beside / "digests", beside / "exports") if (d / named).exists()), None
+    )
 
 
 def _events(reply: str) -> int:
@@ -156,9 +165,9 @@ def _events(reply: str) -> int:
     return int(found[1].replace(",", ""))
 
 
-def _cleanup(reply: str) -> float:
+def _cleanup(reply: str, beside: Path) -> float:
     """Delete what a command wrote (with earlier runs' files); returns its size in MiB."""
-    path = _written(reply)
+    path = _written(reply, beside)
     if path is None or not path.exists():
         return 0.0
     size = path.stat().st_size / 2**20
@@ -209,7 +218,7 @@ def run(work: Path, incidents: int, runs: int, whole_log: bool) -> list[Figure]:
             ).judge(m.median_s * 1000 < limit_ms)
         )
     m = _child(config, runs, 0, f"!digest {BUSIEST}", "full digest")
-    size = _cleanup(m.reply)
+    size = _cleanup(m.reply, db.parent)
     figures.append(
         Figure(
             stage,
@@ -270,7 +279,7 @@ def _exports(
         for fmt in FORMATS:
             m = _child(config, rows.runs, 0, f"!export {fmt}{rows.flag}", "exported")
             count = _events(m.reply)
-            size = _cleanup(m.reply)
+            size = _cleanup(m.reply, db.parent)
             rate = [count / s for s in m.seconds]
             figure = Figure(
                 stage,
