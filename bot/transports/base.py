@@ -63,7 +63,6 @@ class Transport(Protocol):
         services account, from the channels the bot is in); else None."""
 
 
-
 @runtime_checkable
 class Paging(Protocol):
     """A transport that sends long private answers a page at a time (IRC)."""

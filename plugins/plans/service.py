@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -35,6 +35,9 @@ class PlanView:
     status: str  # planned | started | cancelled
     planned_by: str
     responders: int = 0
+    created_at: datetime | None = None
+    revision: int = 0  # changes made since it was planned (moved, cancelled, responders)
+    changed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +149,7 @@ class PlanService:
                     )
                 plan.moved_from, plan.planned_for = plan.planned_for, planned_for
                 plan.armed_at = now
+                _revised(plan, now)
                 if not offline:
                     plan.pending_notice = None
                 elif plan.pending_notice != PLANNED:  # never announced in chat: still "planned"
@@ -155,12 +159,13 @@ class PlanService:
 
         return await self._store.write(unit)
 
-    async def cancel(self, name: str, *, offline: bool = False) -> PlanView:
+    async def cancel(self, name: str, now: datetime, *, offline: bool = False) -> PlanView:
 
         def unit(conn: Connection) -> PlanView:
             with orm(conn) as s:
                 plan = self._planned_or_refuse(s, name)
                 plan.status = CANCELLED
+                _revised(plan, now)
                 # a plan chat never heard of is cancelled quietly there
                 unheard = plan.pending_notice == PLANNED
                 plan.pending_notice = CANCELLED if offline and not unheard else None
@@ -215,6 +220,28 @@ class PlanService:
 
         return await self._store.read(unit)
 
+    async def in_calendar(self, since: datetime) -> list[tuple[PlanView, list[Responder]]]:
+        """What the calendar feed shows, soonest first, with the expected responders: every
+        plan still planned, and those started or cancelled that were due or changed since
+        `since` (a cancelled plan stays a while, so subscribed calendars see it go)."""
+
+        def unit(conn: Connection) -> list[tuple[PlanView, list[Responder]]]:
+            with orm(conn) as s:
+                ids = s.scalars(
+                    select(DeployPlan.id)
+                    .where(
+                        or_(
+                            DeployPlan.status == PLANNED,
+                            DeployPlan.planned_for >= since,
+                            DeployPlan.changed_at >= since,
+                        )
+                    )
+                    .order_by(DeployPlan.planned_for, DeployPlan.id)
+                ).all()
+                return [(plan_view(s, i), responders_of(s, i)) for i in ids]
+
+        return await self._store.read(unit)
+
     async def of_deploy(self, deploy_id: int) -> PlanView | None:
         """The plan a deploy was started from, if it was planned."""
 
@@ -259,6 +286,7 @@ class PlanService:
                         f"no deploy named {name[:64]} is planned; {self._p}deploy plans lists them"
                     )
                 have = {r.person.id if r.person else r.team for r in responders_of(s, plan.id)}
+                named = len(have)
                 for who in wanted:
                     key = who if isinstance(who, str) else who.id
                     if key in have:
@@ -273,6 +301,8 @@ class PlanService:
                             added_at=now,
                         )
                     )
+                if len(have) > named:
+                    _revised(plan, now)
                     s.flush()
                 return plan_view(s, plan.id), responders_of(s, plan.id)
 
@@ -284,6 +314,12 @@ class PlanService:
                 return responders_of(s, plan_id)
 
         return await self._store.read(unit)
+
+
+def _revised(plan: DeployPlan, now: datetime) -> None:
+    """Count a change a calendar shows (once per transaction)."""
+    plan.revision += 1
+    plan.changed_at = now
 
 
 def _plan_service(api: PluginAPI) -> PlanService:
@@ -321,6 +357,9 @@ def plan_view(s: Session, plan_id: int) -> PlanView:
         p.status,
         by,
         count or 0,
+        p.created_at,
+        p.revision,
+        p.changed_at,
     )
 
 
