@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from icalendar import Alarm, Calendar, Event, vDuration
+from icalendar import Alarm, Calendar, Event, vDuration, vText
 
 from plugins.common.when import span_label
 from plugins.plans.service import CANCELLED, PlanView, Responder
@@ -41,8 +41,9 @@ def feed(plans: Sequence[tuple[PlanView, Sequence[Responder]]], shape: FeedShape
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", shape.name)
-    cal.add("name", shape.name)
+    # escaped as text explicitly: icalendar writes these two raw (a comma would split it)
+    cal.add("x-wr-calname", vText(shape.name))
+    cal.add("name", vText(shape.name))
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", vDuration(REFRESH))
     for plan, responders in plans:
