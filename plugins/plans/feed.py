@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.config import Config
 from bot.plugin import PluginAPI
 from bot.web import Request, Response
+from plugins.common.chat import plural
 from plugins.common.files import atomic_text
 from plugins.plans.calendar import FeedShape, feed
 from plugins.plans.service import PlanService
@@ -73,4 +74,4 @@ class CalendarFeed:
         path = Path(target)
         with atomic_text(path, self._api.config.modes) as f:
             f.write(body.decode())
-        return f"wrote {path} ({body.count(b'BEGIN:VEVENT')} events)"
+        return f"wrote {path} ({plural(body.count(b'BEGIN:VEVENT'), 'event')})"
