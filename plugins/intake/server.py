@@ -87,7 +87,8 @@ class IntakeServer:
             or self._authorized(request.headers)
             or _query_token_fits(route, request.query.get("token"))
         ):
-            raise HttpError(401, "missing or wrong bearer token (Authorization: Bearer …)")
+            also = " or ?token=…" if route.query_token else ""
+            raise HttpError(401, f"missing or wrong bearer token (Authorization: Bearer …{also})")
         body = await self._body(request)
         return await route.handler(
             Request(

@@ -5,6 +5,7 @@ its own ?token=; `deployday plan ics` writes it to a file or standard output."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,11 @@ async def test_the_intake_serves_the_feed(tmp_path: Path, monkeypatch: pytest.Mo
             [event] = events(body)
             assert event.summary.value == "Deploy fas3 (production) — API BREAK"
             assert event.dtstart.value == datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # zone: UTC
-            assert (await fetch(""))[0] == 401
+            status, body = await fetch("")
+            assert (status, json.loads(body)) == (
+                401,
+                {"error": "missing or wrong bearer token (Authorization: Bearer … or ?token=…)"},
+            )
             assert (await fetch("?token=wrong"))[0] == 401
             # the intake's token is not taken in a URL, and the calendar's opens nothing else
             assert (await fetch(f"?token={TOKEN}"))[0] == 401
