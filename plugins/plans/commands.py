@@ -50,7 +50,7 @@ class PlansPlugin(Plugin):
     def __init__(self, api: PluginAPI) -> None:
         super().__init__(api)
         self._quiet_until: datetime | None = None
-        self.calendar = CalendarFeed(api, self.settings)
+        self.calendar = CalendarFeed(api, lambda: self.settings)
         api.routes.add("GET", "/calendar.ics", self.calendar.serve, query_token=self.calendar.token)
 
     async def start(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -37,26 +38,24 @@ def _label(name: str) -> str:
 
 
 class CalendarFeed:
-    def __init__(self, api: PluginAPI, settings: PlanSettings) -> None:
+    def __init__(self, api: PluginAPI, settings: Callable[[], PlanSettings]) -> None:
         self._api = api
-        self._settings = settings
+        self._settings = settings  # read each time: a reload (SIGHUP) may change them
 
     def shape(self) -> FeedShape:
-        cfg = self._settings.calendar
+        settings = self._settings()
+        cfg = settings.calendar
         return FeedShape(
-            cfg.name,
-            cfg.domain or default_domain(self._api.config),
-            cfg.length,
-            self._settings.reminders,
+            cfg.name, cfg.domain or default_domain(self._api.config), cfg.length, settings.reminders
         )
 
     async def render(self, now: datetime) -> bytes:
-        since = now - self._settings.calendar.kept
+        since = now - self._settings().calendar.kept
         return feed(await PlanService.of(self._api).in_calendar(since), self.shape())
 
     def token(self) -> str | None:
         """The read-only token GET /calendar.ics also takes as ?token=."""
-        return self._settings.calendar.token
+        return self._settings().calendar.token
 
     async def serve(self, request: Request) -> Response:
         body = await self.render(self._api.clock.now())

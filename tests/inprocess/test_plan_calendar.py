@@ -18,6 +18,7 @@ import vobject
 from bot.cli import main
 from bot.clock import FakeClock
 from bot.devtools.harness import Harness
+from bot.loading import build_config
 from plugins.plans.commands import PlansPlugin
 from tests.inprocess.intake import TOKEN, running
 
@@ -108,6 +109,20 @@ async def test_edits_and_cancellation_keep_the_event(tmp_path: Path, database_ur
         # 30 days after its time and its cancellation, the cancelled plan leaves the feed
         clock.set(datetime(2026, 11, 26, 13, 0, tzinfo=UTC) + timedelta(days=30, minutes=1))
         assert [e.uid.value for e in await feed()] == [f"plan-2@{DOMAIN}"]
+    finally:
+        await bot.close()
+
+
+async def test_a_reload_renames_the_calendar(tmp_path: Path) -> None:
+    bot = await start(tmp_path / "r.sqlite3", FakeClock(EARLY), None)
+    plugin = next(p for p in bot.app.plugins if isinstance(p, PlansPlugin))
+    try:
+        new = build_config(
+            {"database": bot.app.config.database, "plans": {"calendar": {"name": "Renamed"}}}
+        )
+        await bot.app.reconfigure(new, ["database", "networks", "timezone"])
+        raw = await plugin.calendar.render(EARLY)
+        assert vobject.readOne(raw.decode()).contents["x-wr-calname"][0].value == "Renamed"
     finally:
         await bot.close()
 
