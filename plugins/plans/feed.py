@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sys
 from collections.abc import Callable
@@ -14,8 +15,8 @@ from bot.plugin import PluginAPI
 from bot.web import Request, Response
 from plugins.common.chat import plural
 from plugins.common.files import atomic_text
+from plugins.plans.agenda import agenda
 from plugins.plans.calendar import FeedShape, feed
-from plugins.plans.service import PlanService
 from plugins.plans.settings import PlanSettings
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
@@ -51,7 +52,9 @@ class CalendarFeed:
 
     async def render(self, now: datetime) -> bytes:
         since = now - self._settings().calendar.kept
-        return feed(await PlanService.of(self._api).in_calendar(since), self.shape())
+        plans = await agenda(self._api.store, since)
+        # about 0.7 ms a plan in pure Python: off the event loop, so chat keeps moving
+        return await asyncio.to_thread(feed, plans, self.shape())
 
     def token(self) -> str | None:
         """The read-only token GET /calendar.ics also takes as ?token=."""

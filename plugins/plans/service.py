@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -220,28 +220,6 @@ class PlanService:
 
         return await self._store.read(unit)
 
-    async def in_calendar(self, since: datetime) -> list[tuple[PlanView, list[Responder]]]:
-        """What the calendar feed shows, soonest first, with the expected responders: every
-        plan still planned, and those started or cancelled that were due or changed since
-        `since` (a cancelled plan stays a while, so subscribed calendars see it go)."""
-
-        def unit(conn: Connection) -> list[tuple[PlanView, list[Responder]]]:
-            with orm(conn) as s:
-                ids = s.scalars(
-                    select(DeployPlan.id)
-                    .where(
-                        or_(
-                            DeployPlan.status == PLANNED,
-                            DeployPlan.planned_for >= since,
-                            DeployPlan.changed_at >= since,
-                        )
-                    )
-                    .order_by(DeployPlan.planned_for, DeployPlan.id)
-                ).all()
-                return [(plan_view(s, i), responders_of(s, i)) for i in ids]
-
-        return await self._store.read(unit)
-
     async def of_deploy(self, deploy_id: int) -> PlanView | None:
         """The plan a deploy was started from, if it was planned."""
 
@@ -345,6 +323,10 @@ def plan_view(s: Session, plan_id: int) -> PlanView:
     count = s.scalar(
         select(func.count(ExpectedResponder.id)).where(ExpectedResponder.plan_id == plan_id)
     )
+    return view_of(p, by, count or 0)
+
+
+def view_of(p: DeployPlan, planned_by: str, responders: int) -> PlanView:
     return PlanView(
         p.id,
         p.name,
@@ -355,8 +337,8 @@ def plan_view(s: Session, plan_id: int) -> PlanView:
         p.planned_for,
         p.moved_from,
         p.status,
-        by,
-        count or 0,
+        planned_by,
+        responders,
         p.created_at,
         p.revision,
         p.changed_at,
@@ -365,20 +347,26 @@ def plan_view(s: Session, plan_id: int) -> PlanView:
 
 def responders_of(s: Session, plan_id: int) -> list[Responder]:
     """Who the plan expects, in the order they were named, in the caller's transaction."""
+    return [r for _, r in responders_where(s, ExpectedResponder.plan_id == plan_id)]
+
+
+def responders_where(s: Session, *where: ColumnElement[bool]) -> list[tuple[int, Responder]]:
+    """(plan id, responder) of the plans `where` picks, in the order they were named."""
     person = aliased(Person)
-    rows = (
-        s.execute(
-            select(ExpectedResponder, person.name)
-            .outerjoin(person, person.id == ExpectedResponder.person_id)
-            .where(ExpectedResponder.plan_id == plan_id)
-            .order_by(ExpectedResponder.id)
-        )
+    rows = s.execute(
+        select(ExpectedResponder, person.name)
+        .outerjoin(person, person.id == ExpectedResponder.person_id)
+        .where(*where)
+        .order_by(ExpectedResponder.id)
     ).all()
     return [
-        Responder(
-            PersonRef(r.person_id, name) if r.person_id is not None else None,
-            r.team,
-            r.reminded_at,
+        (
+            r.plan_id,
+            Responder(
+                PersonRef(r.person_id, name) if r.person_id is not None else None,
+                r.team,
+                r.reminded_at,
+            ),
         )
         for r, name in rows
     ]
