@@ -145,6 +145,19 @@ class ReminderSent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class Page(Base):
+    """A `!page`: who paged which team or person, when, and why; kept for the digest's
+    timeline (the page itself is only a chat line)."""
+
+    __tablename__ = "pages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    target: Mapped[str] = mapped_column(String(64))  # the team, or the person as shown
+    message: Mapped[str | None] = mapped_column(Text)
+
+
 class DeployPlan(Base):
     """A deploy announced ahead of time. `!deploy start <name>` picks up the one planned
     under that name; `armed_at` is when its current time was announced (T-minus reminders

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,24 @@ __all__ = ["postgres_server", "postgres_url"]
 settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("DEPLOYDAY_REQUIRE_SERVERS") == "1":
     settings.load_profile("ci")
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A test that runs the command line gets its log handlers on the root logger, writing
+    to pytest's captured stderr; put the root back, or a later test's server threads log
+    into a closed stream ("--- Logging error ---" in CI's output)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,4 +1,5 @@
-"""Persistence: SQLAlchemy models, async sessions and Alembic migrations."""
+"""Persistence: SQLAlchemy models, units of work run on the database threads (one writer with
+group commit, a pool of readers) and Alembic migrations."""
 
 from bot.store.db import Store
 from bot.store.models import Base, Counter, Identity, KeyValue, LinkEvent, Person, RelayItem

@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 import sys
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -18,11 +19,12 @@ from bot.messages import Message, Reply
 from bot.plugin import Context, Plugin, cli_command
 from plugins import MIGRATIONS
 from plugins.common.chat import aside, post, where
-from plugins.common.files import atomic_text, data_directory, ensure_directory, file_stem, stamp
+from plugins.common.files import atomic_text, data_directory
 from plugins.common.mailing import Mailed, send_mail
 from plugins.deploys.service import DEPLOY_ENDED, DeployEnded, DeployService, DeployView
 from plugins.digest.figures import Digest
 from plugins.digest.formats import as_json, markdown
+from plugins.digest.saving import save
 from plugins.digest.service import DigestService, end_of_day_pick, pick_deploy
 from plugins.digest.settings import DigestSettings
 from plugins.digest.views import chat_summary
@@ -47,6 +49,7 @@ class DigestPlugin(Plugin):
     settings_key = "digest"
     Settings = DigestSettings
     migrations = MIGRATIONS / "versions"
+    _writing = threading.Lock()  # files are written on worker threads
 
     @property
     def directory(self) -> Path:
@@ -99,13 +102,11 @@ class DigestPlugin(Plugin):
         return Reply.of(*(line for line in lines if line))
 
     def _write_default(self, digest: Digest, text: str, ext: str) -> Path:
+        """The deploy's one digest file in the digest directory, replaced (saving.py)."""
+        keep = self.settings.keep_versions
         modes = self.api.config.modes
-        directory = ensure_directory(self.directory, modes)
-        name = f"digest-{file_stem(digest.deploy.name)}-{stamp(digest.as_of)}.{ext}"
-        path = directory / name
-        with atomic_text(path, modes) as f:
-            f.write(text)
-        return path
+        with self._writing:  # two digests of one deploy at once: one replaces the other
+            return save(self.directory, digest.deploy.name, ext, text, modes, keep)
 
     async def mail(self, digest: Digest, text: str, now: datetime) -> Mailed:
         subject = f"deployday digest: deploy {digest.deploy.name}"
@@ -121,7 +122,7 @@ class DigestPlugin(Plugin):
             Example(
                 "!digest",
                 r"Digest for deploy pkgdb2: 1 incident, 1 still open.*\n.*\nfull digest: "
-                r"digest-pkgdb2-\d{8}T\d{6}Z\.md \(the path went to alice privately\)",
+                r"digest-pkgdb2\.md \(the path went to alice privately\)",
                 setup=("!deploy start pkgdb2", "!break koji builds stuck"),
             )
         ],

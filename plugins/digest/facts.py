@@ -29,6 +29,7 @@ class IncidentFacts:
     consumer: str | None = None
     consumer_known: bool | None = None
     staging_mixup: bool = False
+    duplicate_of: int | None = None  # the original's number while it is a duplicate
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +64,32 @@ class ShiftFacts:
     team: str
     on_at: datetime
     off_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PageFacts:
+    """A `!page` sent while the deploy was under way."""
+
+    at: datetime
+    by: str
+    target: str
+    message: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderFacts:
+    """A reminder the bot sent about one of the deploy's incidents, or (`incident_id`
+    None) its notice that nobody was on duty to remind."""
+
+    at: datetime
+    incident_id: int | None
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class SidelineFacts:
+    """What happened around the incidents, for the timeline: pages and reminders (the
+    check-ins and check-outs are the shifts)."""
+
+    pages: Sequence[PageFacts] = ()
+    reminders: Sequence[ReminderFacts] = ()

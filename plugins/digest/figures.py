@@ -15,7 +15,9 @@ Definitions (also in README):
   list for its service when it was reported; staging mix-ups are incidents flagged as
   reported on staging during a production deploy (both stored with the report);
 - an expected responder was reached when they (a team: anyone of it) were first on duty
-  inside the deploy: from the start if they were on duty already.
+  inside the deploy: from the start if they were on duty already;
+- a duplicate is listed under the incident it duplicates and counts in no figure (nor in
+  who owned or fixed what): its original is the incident.
 """
 
 from __future__ import annotations
@@ -24,10 +26,16 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple
 
 from plugins.deploys.service import DeployView
-from plugins.digest.facts import EventFacts, IncidentFacts, PolicyFacts, ShiftFacts
+from plugins.digest.facts import (
+    EventFacts,
+    IncidentFacts,
+    PolicyFacts,
+    ShiftFacts,
+    SidelineFacts,
+)
+from plugins.digest.outcomes import counted, nested, resolution
 from plugins.digest.policy import (
     Reach,
     StagingMixup,
@@ -36,8 +44,8 @@ from plugins.digest.policy import (
     staging_mixups,
     unknown_consumers,
 )
+from plugins.digest.timeline import TimelineEntry, timeline
 from plugins.incidents.lifecycle import Action, Status
-from plugins.incidents.service import EventView
 from plugins.metrics.stats import Stats, Summary, Timeline, stats, summarize
 
 UNOWNED = "unowned"
@@ -58,6 +66,8 @@ class IncidentRow:
     tta: timedelta | None
     ttr: timedelta | None
     age: timedelta | None  # still open: how long since the report
+    resolution: str
+    duplicate_of: int | None  # a duplicate: its original's number
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +105,6 @@ class FollowUp:
     at: datetime
 
 
-class TimelineEntry(NamedTuple):
-    at: datetime
-    number: int | None  # None for the deploy's own start and end
-    service: str | None
-    event: EventView | None
-
-
 @dataclass(frozen=True, slots=True)
 class Digest:
     deploy: DeployView
@@ -120,6 +123,11 @@ class Digest:
     staging_mixups: list[StagingMixup] = field(default_factory=list)
     responders: list[Reach] = field(default_factory=list)
 
+    @property
+    def duplicates(self) -> int:
+        """Incidents listed under their original and left out of every figure."""
+        return sum(1 for r in self.incidents if r.status is Status.DUPLICATE)
+
 
 def build(
     deploy: DeployView,
@@ -129,9 +137,11 @@ def build(
     shifts: Sequence[ShiftFacts],
     roster_team: dict[int, str],
     policy: PolicyFacts | None = None,
+    sideline: SidelineFacts | None = None,
 ) -> Digest:
     """Every figure of the digest from the rows; `events` in time order."""
     policy = policy or PolicyFacts()
+    sideline = sideline or SidelineFacts()
     by_incident: dict[int, list[EventFacts]] = defaultdict(list)
     for e in events:
         by_incident[e.incident_id].append(e)
@@ -149,21 +159,28 @@ def build(
         for i in incidents
     ]
     rows = [
-        _row(i, t, _team_of(i, by_incident[i.id], shifts, roster_team), as_of)
+        _row(i, t, _team_of(i, by_incident[i.id], shifts, roster_team), as_of, by_incident[i.id])
         for i, t in zip(incidents, timelines, strict=True)
     ]
+    figured = [r for r in rows if r.status is not Status.DUPLICATE]
     return Digest(
         deploy=deploy,
         as_of=as_of,
-        summary=summarize(timelines),
-        incidents=rows,
-        by_service=_groups(rows, lambda r: r.service),
-        by_team=_groups(rows, lambda r: r.team),
+        summary=summarize(t for i, t in zip(incidents, timelines, strict=True) if counted(i)),
+        incidents=nested(rows, lambda r: r.number, lambda r: r.duplicate_of),
+        by_service=_groups(figured, lambda r: r.service),
+        by_team=_groups(figured, lambda r: r.team),
         still_open=[r for r in rows if r.status.is_open],
-        helpers=_helpers(incidents, by_incident, shifts, deploy.started_at, window_end),
-        services=_impact(rows),
+        helpers=_helpers(
+            [i for i in incidents if counted(i)],
+            by_incident,
+            shifts,
+            deploy.started_at,
+            window_end,
+        ),
+        services=_impact(figured),
         followups=_followups(events, number_of),
-        timeline=_timeline(deploy, events, number_of),
+        timeline=timeline(deploy, events, number_of, shifts, sideline, window_end),
         planned_for=policy.planned_for,
         unknown_consumers=unknown_consumers(incidents, by_incident, policy),
         staging_mixups=staging_mixups(incidents, [r.ttr for r in rows], by_incident),
@@ -171,7 +188,9 @@ def build(
     )
 
 
-def _row(i: IncidentFacts, t: Timeline, team: str, as_of: datetime) -> IncidentRow:
+def _row(
+    i: IncidentFacts, t: Timeline, team: str, as_of: datetime, events: Sequence[EventFacts]
+) -> IncidentRow:
     return IncidentRow(
         i.number,
         i.service,
@@ -185,6 +204,8 @@ def _row(i: IncidentFacts, t: Timeline, team: str, as_of: datetime) -> IncidentR
         t.tta,
         t.ttr,
         as_of - i.reported_at if i.status.is_open else None,
+        resolution(i, events),
+        None if counted(i) else i.duplicate_of,
     )
 
 
@@ -304,18 +325,3 @@ def _impact(rows: Sequence[IncidentRow]) -> list[ServiceImpact]:
 
 def _total(durations: list[timedelta]) -> timedelta | None:
     return sum(durations, timedelta(0)) if durations else None
-
-
-def _timeline(
-    deploy: DeployView, events: Sequence[EventFacts], incidents: dict[int, IncidentFacts]
-) -> list[TimelineEntry]:
-    entries = [TimelineEntry(deploy.started_at, None, None, None)]
-    entries += [
-        TimelineEntry(
-            e.view.at, incidents[e.incident_id].number, incidents[e.incident_id].service, e.view
-        )
-        for e in events
-    ]
-    if deploy.ended_at is not None:
-        entries.append(TimelineEntry(deploy.ended_at, None, None, None))
-    return entries

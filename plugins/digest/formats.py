@@ -3,13 +3,19 @@ JSON document. Pure functions of a `Digest`, so the same figures appear everywhe
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime, tzinfo
 from typing import Any
 
 from plugins.common.chat import clock_time, duration
 from plugins.common.files import iso, md_cell, seconds
 from plugins.digest.figures import Digest, Group, IncidentRow
+from plugins.digest.policy_formats import policy_json as _policy_json
+from plugins.digest.policy_formats import policy_sections as _policy_sections
+from plugins.digest.tables import row as _row
+from plugins.digest.tables import section as _section
+from plugins.digest.tables import table as _table
+from plugins.digest.timeline import TimelineEntry
 from plugins.digest.views import timeline_text
 from plugins.metrics.stats import Stats
 
@@ -29,9 +35,8 @@ INCIDENTS = (
     "TTA",
     "TTR",
     "summary",
+    "resolution",
 )
-UNKNOWN = ("consumer", "service", "incidents", "first reported", "by", "in catalogue")
-MIXUPS = ("#", "service", "environment", "consumer", "reported", "by", "status", "TTR")
 
 
 def markdown(d: Digest, tz: tzinfo) -> str:
@@ -69,23 +74,6 @@ def _local(when: datetime, tz: tzinfo) -> str:
     return when.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
-def _row(*cells: object) -> str:
-    return "| " + " | ".join(md_cell(c) for c in cells) + " |"
-
-
-def _table(header: Sequence[str], rows: list[str]) -> list[str]:
-    return [_row(*header), "|" + "---|" * len(header), *rows, ""]
-
-
-def _section(
-    title: str, header: Sequence[str], rows: list[str], empty: str, intro: str = ""
-) -> list[str]:
-    """A heading, then the table (after its `intro`), or a line saying there is none."""
-    if not rows:
-        return [f"## {title}", "", empty, ""]
-    return [f"## {title}", "", *([intro, ""] if intro else []), *_table(header, rows)]
-
-
 def _header(d: Digest, tz: tzinfo) -> list[str]:
     dep = d.deploy
     lines = [f"# Deploy digest: {md_cell(dep.name)}", ""]
@@ -101,9 +89,10 @@ def _header(d: Digest, tz: tzinfo) -> list[str]:
     else:
         lines.append(f"- **Ended**: still under way at {_local(d.as_of, tz)}")
     lines.append(f"- **Lead**: {md_cell(dep.lead.name) if dep.lead else 'none'}")
+    dups = f"; {d.duplicates} duplicate{'s' if d.duplicates != 1 else ''} not counted"
     lines.append(
-        f"- **Incidents**: {d.summary.total} ({len(d.still_open)} still open); "
-        f"times in {tz}; digest written {_local(d.as_of, tz)}"
+        f"- **Incidents**: {d.summary.total} ({len(d.still_open)} still open"
+        f"{dups if d.duplicates else ''}); times in {tz}; digest written {_local(d.as_of, tz)}"
     )
     return [*lines, ""]
 
@@ -133,7 +122,7 @@ def _owner(r: IncidentRow) -> str:
 def _incidents(d: Digest) -> list[str]:
     rows = [
         _row(
-            f"#{r.number}",
+            f"#{r.number}" if r.duplicate_of is None else f"↳ #{r.number}",
             r.service,
             r.severity,
             r.environment or "—",
@@ -143,6 +132,7 @@ def _incidents(d: Digest) -> list[str]:
             duration(r.tta),
             duration(r.ttr),
             r.summary,
+            r.resolution,
         )
         for r in d.incidents
     ]
@@ -194,66 +184,6 @@ def _followups(d: Digest, tz: tzinfo) -> list[str]:
     return ["## Follow-ups", "", *(items or ["Nobody marked a follow-up."]), ""]
 
 
-def _policy_sections(d: Digest, tz: tzinfo) -> list[str]:
-    """Expected responders, unknown consumers, staging mix-ups: always for a planned
-    deploy, otherwise only when there is something to say."""
-    planned, start = d.planned_for is not None, d.deploy.started_at
-
-    def at(when: datetime | None, empty: str = "—") -> str:
-        return clock_time(when, tz, start) if when is not None else empty
-
-    lines: list[str] = []
-    if planned or d.responders:
-        rows = [
-            _row(r.label, at(r.reached_at, "not reached"), r.by or "—", at(r.reminded_at))
-            for r in d.responders
-        ]
-        header = ("expected", "reached", "on duty", "reminded")
-        lines += _section("Expected responders", header, rows, "Nobody was named as expected.")
-    if planned or d.unknown_consumers:
-        rows = [
-            _row(
-                u.consumer,
-                u.service,
-                ", ".join(f"#{n}" for n in u.numbers),
-                at(u.first_reported),
-                u.reporter or "—",
-                f"added by {u.added_by}" if u.added_by else "no",
-            )
-            for u in d.unknown_consumers
-        ]
-        lines += _section(
-            "Unknown consumers discovered",
-            UNKNOWN,
-            rows,
-            "None: every consumer named in an incident was known.",
-            "Named in incidents but not in the catalogue for that service; add them "
-            "(`catalog add-consumer`) so the next API break pages them.",
-        )
-    if planned or d.staging_mixups:
-        rows = [
-            _row(
-                f"#{m.number}",
-                m.service,
-                m.environment or "—",
-                m.consumer or "—",
-                at(m.reported_at),
-                m.reporter or "—",
-                m.status.label,
-                duration(m.ttr),
-            )
-            for m in d.staging_mixups
-        ]
-        lines += _section(
-            "Staging mix-ups",
-            MIXUPS,
-            rows,
-            "None.",
-            "Reported on a staging environment during this production deploy: pointed at staging?",
-        )
-    return lines
-
-
 def as_json(d: Digest) -> dict[str, Any]:
     """The digest as one JSON document: times ISO 8601 UTC, durations in seconds."""
     dep = d.deploy
@@ -270,6 +200,7 @@ def as_json(d: Digest) -> dict[str, Any]:
         "as_of": iso(d.as_of),
         "overall": {
             "incidents": d.summary.total,
+            "duplicates": d.duplicates,
             "by_status": {s.value: n for s, n in d.summary.by_status.items()},
             "tta": _stats_json(d.summary.tta),
             "ttr": _stats_json(d.summary.ttr),
@@ -334,6 +265,8 @@ def _incident_json(r: IncidentRow) -> dict[str, Any]:
         "reported_at": iso(r.reported_at),
         "tta_seconds": seconds(r.tta),
         "ttr_seconds": seconds(r.ttr),
+        "resolution": r.resolution,
+        "duplicate_of": r.duplicate_of,
     }
 
 
@@ -342,47 +275,15 @@ def _timeline_json(d: Digest) -> list[dict[str, Any]]:
         {
             "at": iso(e.at),
             "number": e.number,
-            "kind": e.event.kind.value if e.event else None,
-            "actor": e.event.actor if e.event else None,
+            "kind": _kind(e),
+            "actor": e.event.actor if e.event else e.happening.who if e.happening else None,
             "text": timeline_text(d, e),
         }
         for e in d.timeline
     ]
 
 
-def _policy_json(d: Digest) -> dict[str, Any]:
-    return {
-        "expected_responders": [
-            {
-                "name": r.label,
-                "reached_at": iso(r.reached_at),
-                "by": r.by,
-                "reminded_at": iso(r.reminded_at),
-            }
-            for r in d.responders
-        ],
-        "unknown_consumers": [
-            {
-                "consumer": u.consumer,
-                "service": u.service,
-                "numbers": list(u.numbers),
-                "first_reported_at": iso(u.first_reported),
-                "reporter": u.reporter,
-                "added_by": u.added_by,
-            }
-            for u in d.unknown_consumers
-        ],
-        "staging_mixups": [
-            {
-                "number": m.number,
-                "service": m.service,
-                "environment": m.environment,
-                "consumer": m.consumer,
-                "reported_at": iso(m.reported_at),
-                "reporter": m.reporter,
-                "status": m.status.value,
-                "ttr_seconds": seconds(m.ttr),
-            }
-            for m in d.staging_mixups
-        ],
-    }
+def _kind(e: TimelineEntry) -> str | None:
+    if e.event is not None:
+        return e.event.kind.value
+    return e.happening.kind.value if e.happening is not None else None

@@ -16,9 +16,12 @@ from plugins.deploys.service import DeployService, DeployView
 from plugins.digest.facts import (
     EventFacts,
     IncidentFacts,
+    PageFacts,
     PolicyFacts,
+    ReminderFacts,
     ResponderFacts,
     ShiftFacts,
+    SidelineFacts,
 )
 from plugins.digest.figures import Digest, build
 from plugins.incidents.lifecycle import Action, Status
@@ -30,6 +33,8 @@ from plugins.models import (
     ExpectedResponder,
     Incident,
     IncidentEvent,
+    Page,
+    ReminderSent,
     RosterEntry,
 )
 
@@ -47,13 +52,15 @@ class DigestService:
         """The digest of `deploy` as it stands at `now`."""
 
         def unit(conn: Connection) -> Digest:
+            end = deploy.ended_at or now
             incidents = _incidents(conn, deploy.id)
             events = _events(conn, deploy.id)
-            shifts = _shifts(conn, deploy.started_at, deploy.ended_at or now)
+            shifts = _shifts(conn, deploy.started_at, end)
             owners = {i.owner_id for i in incidents if i.owner_id is not None}
             roster = _first_teams(conn, owners)
             policy = _policy(conn, deploy.id, incidents)
-            return build(deploy, now, incidents, events, shifts, roster, policy)
+            sideline = _sideline(conn, deploy.id, deploy.started_at, end)
+            return build(deploy, now, incidents, events, shifts, roster, policy, sideline)
 
         return await self._store.read(unit)
 
@@ -105,6 +112,7 @@ def _incidents(conn: Connection, deploy_id: int) -> list[IncidentFacts]:
             Incident.consumer,
             Incident.consumer_known,
             Incident.staging_mixup,
+            Incident.duplicate_of,
         )
         .outerjoin(owner, owner.id == Incident.owner_id)
         .where(Incident.deploy_id == deploy_id)
@@ -157,6 +165,30 @@ def _shifts(conn: Connection, start: datetime, end: datetime) -> list[ShiftFacts
         .order_by(DutyShift.on_at, DutyShift.id)
     )
     return [ShiftFacts(r.person_id, r.name, r.team, r.on_at, r.off_at) for r in rows.all()]
+
+
+def _sideline(conn: Connection, deploy_id: int, start: datetime, end: datetime) -> SidelineFacts:
+    """Pages sent while the deploy was under way, and reminders about its incidents (or
+    that nobody was on duty) in that time, each in time order."""
+    pages = conn.execute(
+        select(Page.at, Person.name, Page.target, Page.message)
+        .join(Person, Person.id == Page.by_id)
+        .where(Page.at >= start, Page.at <= end)
+        .order_by(Page.at, Page.id)
+    )
+    ours = select(Incident.id).where(Incident.deploy_id == deploy_id)
+    reminders = conn.execute(
+        select(ReminderSent.at, ReminderSent.incident_id, ReminderSent.kind)
+        .where(
+            ReminderSent.at >= start,
+            ReminderSent.at <= end,
+            or_(ReminderSent.incident_id.is_(None), ReminderSent.incident_id.in_(ours)),
+        )
+        .order_by(ReminderSent.at, ReminderSent.id)
+    )
+    return SidelineFacts(
+        [PageFacts(*r) for r in pages.all()], [ReminderFacts(*r) for r in reminders.all()]
+    )
 
 
 def _first_teams(conn: Connection, people: Iterable[int]) -> dict[int, str]:

@@ -19,6 +19,7 @@ class DigestSettings(PluginSettings):
     rooms: Rooms = Field(default_factory=dict)
     mail_to: tuple[str, ...] = ()
     url_base: str | None = None  # where `directory` is served: chat gets links, not paths
+    keep_versions: int = Field(default=0, ge=0, le=1000)  # replaced digests kept, numbered
 
     @field_validator("end_of_day", mode="before")
     @classmethod

@@ -4,7 +4,8 @@ entries read wherever they are shown."""
 from __future__ import annotations
 
 from plugins.common.chat import duration, plural
-from plugins.digest.figures import Digest, TimelineEntry
+from plugins.digest.figures import Digest
+from plugins.digest.timeline import Beside, Happening, TimelineEntry
 from plugins.incidents.views import describe_event
 from plugins.metrics.stats import Stats
 
@@ -36,8 +37,31 @@ def _figures(label: str, s: Stats) -> str:
 
 
 def timeline_text(d: Digest, e: TimelineEntry) -> str:
-    if e.event is None:
-        verb = "started" if e.at == d.deploy.started_at else "ended"
-        by = f" by {d.deploy.started_by}" if verb == "started" else ""
-        return f"deploy {d.deploy.name} {verb}{by}"
-    return f"#{e.number} {e.service}: {describe_event(e.event)}"
+    about = f"#{e.number} {e.service}: " if e.number is not None else ""
+    if e.event is not None:
+        return about + describe_event(e.event)
+    if e.happening is not None:
+        return about + _happening(e.happening)
+    verb = "started" if e.at == d.deploy.started_at else "ended"
+    by = f" by {d.deploy.started_by}" if verb == "started" else ""
+    return f"deploy {d.deploy.name} {verb}{by}"
+
+
+# what each reminder said, in short (plugins.reminders posts them)
+_REMINDED = {
+    "unowned": "reminder posted: nobody owns it",
+    "idle": "reminder posted: acknowledged but nobody owns it",
+    "stale": "reminder to its owner: no update",
+    "nobody": "reminders held back: nobody on duty",
+}
+
+
+def _happening(h: Happening) -> str:
+    match h.kind:
+        case Beside.PAGE:
+            return f"{h.who} paged {h.detail}"
+        case Beside.CHECKIN:
+            return f"{h.who} checked in for {h.detail}"
+        case Beside.CHECKOUT:
+            return f"{h.who} checked out ({h.detail})"
+    return _REMINDED.get(h.detail or "", f"reminder posted ({h.detail})")

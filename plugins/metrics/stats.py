@@ -98,6 +98,7 @@ class Summary:
     tta: Stats
     ttr: Stats
     oldest_open: Timeline | None
+    duplicates: int = 0  # closed as duplicates: counted apart, in no other figure
 
     @property
     def open(self) -> int:
@@ -134,7 +135,10 @@ def stats_of_seconds(values: Iterable[float]) -> Stats:
 
 
 def summarize(timelines: Iterable[Timeline]) -> Summary:
-    items = list(timelines)
+    """The figures of `timelines`; duplicates count in none of them (the report of the same
+    breakage twice is one incident), only in `duplicates`."""
+    everything = list(timelines)
+    items = [t for t in everything if t.status is not Status.DUPLICATE]
     by_status: dict[Status, int] = {}
     for t in items:
         by_status[t.status] = by_status.get(t.status, 0) + 1
@@ -145,6 +149,7 @@ def summarize(timelines: Iterable[Timeline]) -> Summary:
         tta=stats(t.tta for t in items if t.tta is not None),
         ttr=stats(t.ttr for t in items if t.ttr is not None),
         oldest_open=min(open_items, key=lambda t: t.reported_at) if open_items else None,
+        duplicates=len(everything) - len(items),
     )
 
 
@@ -156,7 +161,11 @@ def summarize_seconds(
     by_status: dict[Status, int] = {}
     ttas: list[float] = []
     ttrs: list[float] = []
+    duplicates = 0
     for status, tta, ttr in rows:
+        if status is Status.DUPLICATE:
+            duplicates += 1
+            continue
         by_status[status] = by_status.get(status, 0) + 1
         if tta is not None:
             ttas.append(tta)
@@ -168,4 +177,5 @@ def summarize_seconds(
         stats_of_seconds(ttas),
         stats_of_seconds(ttrs),
         oldest_open,
+        duplicates,
     )

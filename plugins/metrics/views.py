@@ -20,14 +20,16 @@ def _stats_line(label: str, s: Stats) -> str:
 
 
 def render_summary(label: str, summary: Summary, now: datetime, prefix: str) -> Reply:
+    dups = summary.duplicates
+    apart = f"; {dups} duplicate{'s' if dups != 1 else ''} not counted" if dups else ""
     if summary.total == 0:
-        return Reply.of(f"MTTR for {label}: no incidents")
+        return Reply.of(f"MTTR for {label}: no incidents{apart}")
     counts = ", ".join(
         f"{summary.by_status[s]} {s.label}" for s in Status if summary.by_status.get(s)
     )
     plural = "s" if summary.total != 1 else ""
     lines = [
-        [bold(f"MTTR for {label}: "), text(f"{summary.total} incident{plural} — {counts}")],
+        [bold(f"MTTR for {label}: "), text(f"{summary.total} incident{plural} — {counts}{apart}")],
         _stats_line("time to acknowledge", summary.tta),
         _stats_line("time to repair", summary.ttr),
     ]

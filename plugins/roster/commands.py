@@ -148,7 +148,7 @@ class RosterPlugin(Plugin):
                 )
             ids = [m.person.id for m in members]
             duty = ", ".join(m.person.name for m in members if m.on_duty)
-            head = f"page for {team}"
+            head, paged = f"page for {team}", team
             by = f" from {ctx.person.name} ({f'on duty: {duty}' if duty else 'nobody on duty'})"
         else:
             named = await self.api.people.find(ctx.network, target)
@@ -158,6 +158,8 @@ class RosterPlugin(Plugin):
                     "nor someone I have seen here"
                 )
             ids, head, by = [named.person.id], "page", f" from {ctx.person.name}"
+            paged = named.shown
+        await roster.record_page(ctx.person, paged, message, ctx.now)
         mentions = await self.api.people.mentions(ids)
         about = f" — {message}" if message else ""
         line = addressed((mentions[i] for i in ids), [bold(head), text(by + about)])

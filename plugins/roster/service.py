@@ -14,7 +14,7 @@ from bot.people import PersonRef
 from bot.plugin import PluginAPI
 from bot.store import Person, Store
 from plugins.common.checks import check_team
-from plugins.models import Deploy, DutyShift, RosterEntry
+from plugins.models import Deploy, DutyShift, Page, RosterEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +93,13 @@ class RosterService:
             return teams
 
         return await self._store.write(unit)
+
+    async def record_page(
+        self, by: PersonRef, target: str, message: str | None, now: datetime
+    ) -> None:
+        """Keep a page for the digest's timeline (the chat line itself is gone once sent)."""
+        row = {"at": now, "by_id": by.id, "target": target[:64], "message": message}
+        await self._store.write(lambda conn: conn.execute(insert(Page), row))
 
     async def roster(self) -> list[Planned]:
         """Everyone on the roster, by team and name, with their latest shift."""

@@ -74,8 +74,10 @@ async def running(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     database_url: str | None = None,
+    config: dict[str, Any] | None = None,
     **intake: Any,
 ) -> AsyncIterator[Intake]:
+    """The bot with `intake` settings; `config` adds (or replaces) other sections."""
     monkeypatch.setenv("DEPLOYDAY_INTAKE_TOKEN", TOKEN)
     bot = await Harness.start(
         tmp_path / "bot.sqlite3",
@@ -85,7 +87,7 @@ async def running(
         admins=["alice@libera"],
         plugins=[*BUILTIN_PLUGINS, "plugins.intake"],
         intake={"listen": "127.0.0.1:0", **intake},
-        digest={"directory": str(tmp_path / "digests")},
+        **{"digest": {"directory": str(tmp_path / "digests")}, **(config or {})},
     )
     plugin = next(p for p in bot.app.plugins if isinstance(p, IntakePlugin))
     headers = {"Authorization": f"Bearer {TOKEN}"}

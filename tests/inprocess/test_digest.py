@@ -47,12 +47,14 @@ EXPECTED_MARKDOWN = """\
 
 ## Incidents
 
-| # | service | sev | environment | owner | team | status | TTA | TTR | summary |
-|---|---|---|---|---|---|---|---|---|---|
-| #1 | pkgdb | 3 | production | bob | infra | fixed | 2m | 40m | API returns 500 \\| on /packages |
-| #2 | koji | 2 | staging | carol | releng | fixed | 5m | 43m | builds stuck |
-| #3 | docs | 3 | — | — | unowned | open | — | — | links point at v1 |
-| #4 | bodhi | 1 | — | — | unowned | acknowledged | 9m | — | updates time out |
+| # | service | sev | environment | owner | team | status | TTA | TTR | summary | resolution |
+|---|---|---|---|---|---|---|---|---|---|---|
+| #1 | pkgdb | 3 | production | bob | infra | fixed | 2m | 40m | API returns 500 \\| on /packages \
+| fixed by bob: pagination fixed |
+| #2 | koji | 2 | staging | carol | releng | fixed | 5m | 43m | builds stuck \
+| fixed by carol: requeued |
+| #3 | docs | 3 | — | — | unowned | open | — | — | links point at v1 | still open |
+| #4 | bodhi | 1 | — | — | unowned | acknowledged | 9m | — | updates time out | still open |
 
 ## Still open (carried over)
 
@@ -85,6 +87,8 @@ EXPECTED_MARKDOWN = """\
 ## Timeline
 
 - 09:00 deploy pkgdb2 started by alice
+- 09:02 bob checked in for infra
+- 09:03 carol checked in for releng
 - 09:10 #1 pkgdb: dave reported it (sev3) on libera
 - 09:12 #1 pkgdb: bob took it
 - 09:15 #2 koji: dave reported it (sev2) on libera
@@ -96,9 +100,11 @@ EXPECTED_MARKDOWN = """\
 - 09:50 #1 pkgdb: bob fixed it: pagination fixed
 - 09:56 #2 koji: carol marked a follow-up: =alert on queue length
 - 09:58 #2 koji: carol fixed it: requeued
+- 10:00 carol checked out (releng)
 - 10:10 #4 bodhi: erin reported it (sev1) on libera
 - 10:19 #4 bodhi: alice acknowledged it
 - 10:30 #3 docs: dave noted: docs team notified
+- 11:00 bob checked out (infra)
 - 11:00 deploy pkgdb2 ended
 """
 
@@ -110,7 +116,7 @@ SUMMARY = [
     "MTTR 41m 30s (median 41m 30s, p90 42m 42s)",
     "most affected: bodhi (1), docs (1), koji (1); 2 follow-ups; 2 people helped",
 ]
-FILE_NAME = "digest-pkgdb2-20261125T100000Z.md"
+FILE_NAME = "digest-pkgdb2.md"
 
 
 class Inbox:
@@ -240,7 +246,7 @@ async def test_digest_on_demand_while_the_deploy_is_under_way(tmp_path: Path) ->
     try:
         await play(bot, end=False)
         said = await bot.say("bob", "!digest", at=t(100), network=NETWORK, room=ROOM)
-        path = tmp_path / "digests" / "digest-pkgdb2-20261125T094000Z.md"
+        path = tmp_path / "digests" / FILE_NAME
         assert said.text.splitlines() == [
             "Digest for deploy pkgdb2: 4 incidents, 2 still open; MTTA 5m 20s (median 5m, "
             "p90 8m 12s); MTTR 41m 30s (median 41m 30s, p90 42m 42s)",
@@ -364,6 +370,7 @@ def test_deployday_digest_from_the_command_line(
     }
     assert doc["overall"] == {
         "incidents": 4,
+        "duplicates": 0,
         "by_status": {"fixed": 2, "open": 1, "acknowledged": 1},
         "tta": {"count": 3, "mean_seconds": 320, "median_seconds": 300, "p90_seconds": 492},
         "ttr": {"count": 2, "mean_seconds": 2490, "median_seconds": 2490, "p90_seconds": 2562},

@@ -196,7 +196,7 @@ async def test_a_nick_or_display_name_resolves_only_when_it_is_one_person(bot: H
 async def test_repro5_admins_are_named_per_network_with_its_casemapping(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="bot.app"):
+    with caplog.at_level(logging.INFO, logger="bot"):
         bot = await Harness.start(
             tmp_path / "admins.sqlite3",
             networks=dict(NETWORKS),

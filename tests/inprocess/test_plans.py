@@ -358,7 +358,7 @@ async def test_expected_responders_are_shown_at_the_start_and_reminded_once(
         )
     finally:
         await bot.close()
-    digest = (tmp_path / "digests" / "digest-pkgdb2-20261125T090000Z.md").read_text()
+    digest = (tmp_path / "digests" / "digest-pkgdb2.md").read_text()
     section = digest[digest.index("## Expected responders") : digest.index("## Unknown")]
     assert section == (
         "## Expected responders\n"

@@ -166,7 +166,7 @@ async def test_a_planned_api_break_day_and_its_digest(tmp_path: Path) -> None:
         "most affected: pkgdb (3), koji-scripts (1); 1 unknown consumer; 2 staging mix-ups; "
         "0 follow-ups; 3 people helped",
     ]
-    digest = (tmp_path / "digests" / "digest-pkgdb2-20261125T093000Z.md").read_text()
+    digest = (tmp_path / "digests" / "digest-pkgdb2.md").read_text()
     assert "- **Planned for**: 2026-11-25 09:00\n- **Started**: 2026-11-25 09:00 by alice\n" in (
         digest
     )

@@ -57,8 +57,9 @@ async def test_the_demo_plays_a_whole_day(
     end = out.index("[10:13] <alice> !deploy end")
     [digest] = (tmp_path / "digests").iterdir()
     [export] = (tmp_path / "exports").iterdir()
-    # stamped with the (fake) moment they were written: the last minutes of the day
-    assert digest.name == "digest-pkgdb2-20261125T091300Z.md"
+    # the export is stamped with the (fake) moment it was written; the digest is the
+    # deploy's one file, replaced by each digest of it
+    assert digest.name == "digest-pkgdb2.md"
     assert export.name == "export-20261125T091400Z.csv"
     assert out[end + 3 : end + 9] == [
         f"[10:13] <deployday> (privately to alice) full digest of deploy pkgdb2: {digest}",
@@ -77,6 +78,8 @@ async def test_the_demo_plays_a_whole_day(
     assert "times in Europe/Prague; digest written 2026-11-25 10:13\n" in text
     assert "## Unknown consumers discovered\n\n" in text
     assert "| fedora-review | pkgdb | #2 | 09:08 | dave | added by alice |\n" in text
+    assert "- 09:18 alice paged infra: bodhi submissions time out, who can look?\n" in text
+    assert "- 09:20 erin checked in for " in text
     assert export.suffix == ".csv" and len(export.read_text().splitlines()) == 1 + 18
     with sqlite3.connect(db) as conn:
         rows = conn.execute("select number, service, status from incidents order by number")
