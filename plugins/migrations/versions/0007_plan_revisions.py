@@ -1,7 +1,7 @@
 """plan revisions: each change to a planned deploy counted, for the calendar feed
 
-Revision ID: dd_0006
-Revises: dd_0005
+Revision ID: dd_0007
+Revises: dd_0006
 Create Date: 2026-12-02
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 from bot.store.types import UTCDateTime
 
-revision = "dd_0006"
-down_revision = "dd_0005"
+revision = "dd_0007"
+down_revision = "dd_0006"
 branch_labels = None
 depends_on = None
 
