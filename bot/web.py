@@ -61,6 +61,9 @@ class Route:
     path: str
     handler: Handler
     public: bool = False  # served without the bearer token (health checks)
+    # A second token this route also takes as ?token=, for clients that cannot send an
+    # Authorization header (calendar apps); read when a request comes, None: none is set
+    query_token: Callable[[], str | None] | None = None
 
 
 class Routes:
@@ -69,11 +72,19 @@ class Routes:
     def __init__(self) -> None:
         self._routes: dict[tuple[str, str], Route] = {}
 
-    def add(self, method: str, path: str, handler: Handler, *, public: bool = False) -> None:
+    def add(
+        self,
+        method: str,
+        path: str,
+        handler: Handler,
+        *,
+        public: bool = False,
+        query_token: Callable[[], str | None] | None = None,
+    ) -> None:
         key = (method.upper(), path)
         if key in self._routes:
             raise ValueError(f"{method} {path} is already served")
-        self._routes[key] = Route(method.upper(), path, handler, public)
+        self._routes[key] = Route(method.upper(), path, handler, public, query_token)
 
     def find(self, method: str, path: str) -> Route | None:
         return self._routes.get((method.upper(), path))

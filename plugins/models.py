@@ -190,6 +190,10 @@ class DeployPlan(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deploy_id: Mapped[int | None] = mapped_column(ForeignKey("deploys.id"), index=True)
     responders_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Each change a calendar shows (moved, cancelled, responders named) counts one, so a
+    # subscribed calendar replaces its copy of the event (SEQUENCE, LAST-MODIFIED).
+    revision: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class PlanNotice(Base):

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from bot.text import clean
-from bot.web import HttpError, Request, Response, Routes
+from bot.web import HttpError, Request, Response, Route, Routes
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +82,13 @@ class IntakeServer:
                     405, f"{request.method} is not served here; use {', '.join(allowed)}"
                 )
             raise HttpError(404, f"nothing is served at {request.path}")
-        if not route.public and not self._authorized(request.headers):
-            raise HttpError(401, "missing or wrong bearer token (Authorization: Bearer …)")
+        if not (
+            route.public
+            or self._authorized(request.headers)
+            or _query_token_fits(route, request.query.get("token"))
+        ):
+            also = " or ?token=…" if route.query_token else ""
+            raise HttpError(401, f"missing or wrong bearer token (Authorization: Bearer …{also})")
         body = await self._body(request)
         return await route.handler(
             Request(
@@ -112,6 +117,15 @@ class IntakeServer:
             return await request.read()
         except web.HTTPRequestEntityTooLarge:
             raise too_big from None
+
+
+def _query_token_fits(route: Route, given: str | None) -> bool:
+    """The route's own ?token= (never the intake's token: a URL ends up in calendar apps
+    and proxy logs, so what it opens is this one read-only route)."""
+    expected = route.query_token() if route.query_token else None
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def _loggable(text: str) -> str:

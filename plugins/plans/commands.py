@@ -24,7 +24,9 @@ from plugins.common.checks import check_deploy_name, check_environment
 from plugins.common.mailing import Mailed, send_mail
 from plugins.common.when import parse_when
 from plugins.deploys.service import DEPLOY_STARTED, DeployView
+from plugins.plans.cli import configure_cli
 from plugins.plans.due import Missing, claim_due
+from plugins.plans.feed import CalendarFeed
 from plugins.plans.mail import mail_text
 from plugins.plans.service import STARTED, Notice, PlanService, PlanView
 from plugins.plans.settings import PlanSettings
@@ -39,24 +41,6 @@ RESCAN = timedelta(minutes=10)
 PLANNED = ("!deploy plan pkgdb2 2026-11-25 09:00 --api-break packages API v2",)
 
 
-def _configure_cli(p: argparse.ArgumentParser) -> None:
-    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    zone = "in the configured time zone unless it names one"
-    add = actions.add_parser("add", help="plan a deploy, mail the announcement")
-    add.add_argument("name", help="the deploy's name; `!deploy start NAME` picks the plan up")
-    add.add_argument("when", help=f"'2026-11-25 09:00', 2026-11-25T09:00, +2h ({zone})")
-    add.add_argument("--service", help="the catalogue service it changes (default: NAME)")
-    add.add_argument("--env", help="the environment it deploys to (default: plans.environment)")
-    add.add_argument("--api-break", action="store_true", help="it breaks the service's API")
-    add.add_argument("-d", "--description", help="what changes")
-    actions.add_parser("list", help="what is planned")
-    move = actions.add_parser("move", help="move a plan, mail the change")
-    move.add_argument("name")
-    move.add_argument("when", help=f"the new time ({zone})")
-    cancel = actions.add_parser("cancel", help="cancel a plan, mail the change")
-    cancel.add_argument("name")
-
-
 class PlansPlugin(Plugin):
     name = "plans"
     settings_key = "plans"
@@ -66,6 +50,8 @@ class PlansPlugin(Plugin):
     def __init__(self, api: PluginAPI) -> None:
         super().__init__(api)
         self._quiet_until: datetime | None = None
+        self.calendar = CalendarFeed(api, lambda: self.settings)
+        api.routes.add("GET", "/calendar.ics", self.calendar.serve, query_token=self.calendar.token)
 
     async def start(self) -> None:
         cfg: PlanSettings = self.settings
@@ -148,7 +134,7 @@ class PlansPlugin(Plugin):
         ],
     )
     async def deploy_cancel(self, ctx: Context, name: str) -> Reply:
-        plan = await PlanService.of(self.api).cancel(check_deploy_name(name))
+        plan = await PlanService.of(self.api).cancel(check_deploy_name(name), ctx.now)
         self._quiet_until = None
         return await self._publish(ctx, Notice("cancelled", plan))
 
@@ -343,11 +329,20 @@ class PlansPlugin(Plugin):
         await plans.leave_pending(plan.id, kind)
         return "no bot is serving chat now; it announces this when it next runs"
 
-    @cli_command("plan", help="plan, list, move or cancel deploys", configure=_configure_cli)
+    @cli_command(
+        "plan",
+        help="plan, list, move or cancel deploys; the calendar feed",
+        configure=configure_cli,
+    )
     async def plan_cli(self, args: argparse.Namespace) -> int:
         now = self.api.clock.now()
         plans = PlanService.of(self.api)
         try:
+            if args.action == "ics":
+                wrote = await self.calendar.write(args.output, now)
+                if wrote:
+                    print(wrote)
+                return 0
             if args.action == "list":
                 for line in listing(await plans.upcoming(), now, self.api.config.tz, CLI):
                     print(line)
@@ -375,7 +370,8 @@ class PlansPlugin(Plugin):
                 )
             else:
                 notice = Notice(
-                    "cancelled", await plans.cancel(check_deploy_name(args.name), offline=True)
+                    "cancelled",
+                    await plans.cancel(check_deploy_name(args.name), now, offline=True),
                 )
             for line in (await self.render(notice, now, CLI)).plain.splitlines():
                 print(line)

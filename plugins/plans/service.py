@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import ColumnElement, Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -35,6 +35,9 @@ class PlanView:
     status: str  # planned | started | cancelled
     planned_by: str
     responders: int = 0
+    created_at: datetime | None = None
+    revision: int = 0  # changes made since it was planned (moved, cancelled, responders)
+    changed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +149,7 @@ class PlanService:
                     )
                 plan.moved_from, plan.planned_for = plan.planned_for, planned_for
                 plan.armed_at = now
+                _revised(plan, now)
                 if not offline:
                     plan.pending_notice = None
                 elif plan.pending_notice != PLANNED:  # never announced in chat: still "planned"
@@ -155,12 +159,13 @@ class PlanService:
 
         return await self._store.write(unit)
 
-    async def cancel(self, name: str, *, offline: bool = False) -> PlanView:
+    async def cancel(self, name: str, now: datetime, *, offline: bool = False) -> PlanView:
 
         def unit(conn: Connection) -> PlanView:
             with orm(conn) as s:
                 plan = self._planned_or_refuse(s, name)
                 plan.status = CANCELLED
+                _revised(plan, now)
                 # a plan chat never heard of is cancelled quietly there
                 unheard = plan.pending_notice == PLANNED
                 plan.pending_notice = CANCELLED if offline and not unheard else None
@@ -259,6 +264,7 @@ class PlanService:
                         f"no deploy named {name[:64]} is planned; {self._p}deploy plans lists them"
                     )
                 have = {r.person.id if r.person else r.team for r in responders_of(s, plan.id)}
+                named = len(have)
                 for who in wanted:
                     key = who if isinstance(who, str) else who.id
                     if key in have:
@@ -273,6 +279,8 @@ class PlanService:
                             added_at=now,
                         )
                     )
+                if len(have) > named:
+                    _revised(plan, now)
                     s.flush()
                 return plan_view(s, plan.id), responders_of(s, plan.id)
 
@@ -284,6 +292,12 @@ class PlanService:
                 return responders_of(s, plan_id)
 
         return await self._store.read(unit)
+
+
+def _revised(plan: DeployPlan, now: datetime) -> None:
+    """Count a change a calendar shows (once per transaction)."""
+    plan.revision += 1
+    plan.changed_at = now
 
 
 def _plan_service(api: PluginAPI) -> PlanService:
@@ -309,6 +323,10 @@ def plan_view(s: Session, plan_id: int) -> PlanView:
     count = s.scalar(
         select(func.count(ExpectedResponder.id)).where(ExpectedResponder.plan_id == plan_id)
     )
+    return view_of(p, by, count or 0)
+
+
+def view_of(p: DeployPlan, planned_by: str, responders: int) -> PlanView:
     return PlanView(
         p.id,
         p.name,
@@ -319,27 +337,36 @@ def plan_view(s: Session, plan_id: int) -> PlanView:
         p.planned_for,
         p.moved_from,
         p.status,
-        by,
-        count or 0,
+        planned_by,
+        responders,
+        p.created_at,
+        p.revision,
+        p.changed_at,
     )
 
 
 def responders_of(s: Session, plan_id: int) -> list[Responder]:
     """Who the plan expects, in the order they were named, in the caller's transaction."""
+    return [r for _, r in responders_where(s, ExpectedResponder.plan_id == plan_id)]
+
+
+def responders_where(s: Session, *where: ColumnElement[bool]) -> list[tuple[int, Responder]]:
+    """(plan id, responder) of the plans `where` picks, in the order they were named."""
     person = aliased(Person)
-    rows = (
-        s.execute(
-            select(ExpectedResponder, person.name)
-            .outerjoin(person, person.id == ExpectedResponder.person_id)
-            .where(ExpectedResponder.plan_id == plan_id)
-            .order_by(ExpectedResponder.id)
-        )
+    rows = s.execute(
+        select(ExpectedResponder, person.name)
+        .outerjoin(person, person.id == ExpectedResponder.person_id)
+        .where(*where)
+        .order_by(ExpectedResponder.id)
     ).all()
     return [
-        Responder(
-            PersonRef(r.person_id, name) if r.person_id is not None else None,
-            r.team,
-            r.reminded_at,
+        (
+            r.plan_id,
+            Responder(
+                PersonRef(r.person_id, name) if r.person_id is not None else None,
+                r.team,
+                r.reminded_at,
+            ),
         )
         for r, name in rows
     ]

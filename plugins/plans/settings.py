@@ -1,17 +1,77 @@
 """The `plans:` config section: when to remind before a planned deploy, whom to mail,
-and when to remind expected responders who are not on duty."""
+when to remind expected responders who are not on duty, and how the calendar feed reads."""
 
 from __future__ import annotations
 
+import os
+import re
 from datetime import timedelta
 
 from pydantic import Field, field_validator
 
 from bot.commands import UserError
-from bot.config import PluginSettings
+from bot.config import PluginSettings, StrictModel
+from bot.config.base import env_name
 from plugins.common.checks import check_environment, config_addresses
 from plugins.common.when import span
 from plugins.plans.service import PlanView
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9-]{1,63})*$")
+
+
+def _span_within(value: str, longest: timedelta, example: str) -> str:
+    delta = span(value)
+    if delta is None or not timedelta(0) < delta <= longest:
+        raise ValueError(f"expected a length of time like {example} (at most {longest.days}d)")
+    return value
+
+
+def _checked(value: str) -> timedelta:
+    delta = span(value)
+    assert delta is not None, "validated when the config was read"
+    return delta
+
+
+class CalendarSettings(StrictModel):
+    """`plans.calendar`: the iCalendar feed (`deployday plan ics`, GET /calendar.ics)."""
+
+    name: str = Field("Planned deploys", min_length=1, max_length=100)  # X-WR-CALNAME
+    # UIDs are plan-<id>@<domain>; unset: derived from the bot's first network identity
+    domain: str | None = None
+    duration: str = "2h"  # plans have a start only; events last this long
+    keep: str = "30d"  # how long cancelled and past plans stay in the feed
+    token_env: str = "DEPLOYDAY_CALENDAR_TOKEN"  # ?token= on GET /calendar.ics
+
+    _check_env = field_validator("token_env")(env_name)
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, v: str | None) -> str | None:
+        if v is not None and not _DOMAIN.match(v):
+            raise ValueError(f"expected a lowercase domain like deployday.example.org, got {v!r}")
+        return v
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        return _span_within(v, timedelta(days=7), "2h or 90m")
+
+    @field_validator("keep")
+    @classmethod
+    def _keep(cls, v: str) -> str:
+        return _span_within(v, timedelta(days=366), "30d")
+
+    @property
+    def length(self) -> timedelta:
+        return _checked(self.duration)
+
+    @property
+    def kept(self) -> timedelta:
+        return _checked(self.keep)
+
+    @property
+    def token(self) -> str | None:
+        return os.environ.get(self.token_env) or None
 
 
 class PlanSettings(PluginSettings):
@@ -22,6 +82,7 @@ class PlanSettings(PluginSettings):
     api_break_mail_to: tuple[str, ...] = ()
     mail_reminders: bool = True
     responders_remind_after: int = Field(10, ge=1, le=1440)
+    calendar: CalendarSettings = Field(default_factory=CalendarSettings)
 
     @field_validator("remind_before")
     @classmethod
