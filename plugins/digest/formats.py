@@ -17,7 +17,7 @@ from plugins.digest.tables import section as _section
 from plugins.digest.tables import table as _table
 from plugins.digest.timeline import TimelineEntry
 from plugins.digest.views import timeline_text
-from plugins.metrics.change_views import change_section
+from plugins.metrics.change_views import change_json, change_section
 from plugins.metrics.stats import Stats
 
 FIGURES = (
@@ -238,6 +238,7 @@ def as_json(d: Digest) -> dict[str, Any]:
         "timeline": _timeline_json(d),
         "planned_for": iso(d.planned_for),
         **_policy_json(d),
+        "change_failure": None if d.change_failure is None else change_json(d.change_failure),
     }
 
 

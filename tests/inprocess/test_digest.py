@@ -410,6 +410,20 @@ def test_deployday_digest_from_the_command_line(
         "at": "2026-11-25T08:56:00Z",
     }
 
+    # the deploy day recorded no deployment: one change, of no service, failed by all four
+    # (two hours long: 12 a day)
+    assert doc["change_failure"]["overall"] == {
+        "service": None,
+        "deployments": 1,
+        "per_day": 12.0,
+        "per_week": 84.0,
+        "failed": 1,
+        "failure_rate": 1.0,
+        "incidents": [1, 2, 3, 4],
+        "time_to_restore": {"count": 2, "median_seconds": 2490, "mean_seconds": 2490},
+        "unrestored": 2,
+    }
+
     assert main(["digest", "-c", str(config), "--deploy", "nosuch"]) == 1
     assert capsys.readouterr().err == "deployday digest: no deploy named 'nosuch'\n"
     assert main(["digest", "-c", str(config), "-o", str(tmp_path / "no" / "dir.md")]) == 1
