@@ -59,7 +59,9 @@ EVENT_FIELDS = (
     "room",
 )
 
-Record = dict[str, Any]
+IncidentRow = tuple[Any, ...]  # INCIDENT_FIELDS' values
+EventRow = tuple[Any, ...]  # EVENT_FIELDS' values
+Batch = list[tuple[IncidentRow, list[EventRow]]]  # incidents, each with its events
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,28 +151,27 @@ class ExportService:
 
         return await self._store.read(unit)
 
-    async def each(
-        self, sel: Selection, visit: Callable[[Record], None], batch: int = 2000
-    ) -> None:
-        """Call `visit` with one record per incident, its events in time order, in incident
-        number order, on a database thread (so `visit` may write a file but must not touch
-        the event loop). Rows stream from the database; only one incident's events are held
-        at a time."""
-        stmt = self._where(_ROWS, sel).execution_options(yield_per=batch)
+    async def each(self, sel: Selection, visit: Callable[[Batch], None], batch: int = 2000) -> None:
+        """Call `visit` with batches of incidents in number order, each with its events in
+        time order, on a database thread (so `visit` may write a file but must not touch
+        the event loop). Incidents and events stream from two queries read side by side,
+        so an incident's columns are made once, not once per event, and only one batch of
+        incidents with their events is held at a time."""
+        incidents = self._where(_INCIDENTS, sel).execution_options(yield_per=batch)
+        events = self._where(_EVENTS, sel).execution_options(yield_per=batch)
 
         def unit(conn: Connection) -> None:
-            current: Record | None = None
-            current_id: int | None = None
-            for row in conn.execute(stmt):
-                if row[0] != current_id:
-                    if current is not None:
-                        visit(current)
-                    current_id, current = row[0], _incident_record(row)
-                if row[_KIND] is not None:
-                    assert current is not None
-                    current["events"].append(dict(zip(EVENT_FIELDS, row[_EVENT:], strict=True)))
-            if current is not None:
-                visit(current)
+            timelines = iter(conn.execute(events))
+            event = next(timelines, None)
+            for part in conn.execute(incidents).partitions():
+                out: Batch = []
+                for row in part:
+                    timeline: list[EventRow] = []
+                    while event is not None and event[0] == row[0]:
+                        timeline.append(event[1:])
+                        event = next(timelines, None)
+                    out.append((_incident_values(row), timeline))
+                visit(out)
 
         await self._store.read(unit)
 
@@ -180,10 +181,9 @@ def _export_service(api: PluginAPI) -> ExportService:
 
 
 _REPORTER, _OWNER, _ACTOR, _TARGET = (aliased(Person) for _ in range(4))
-# one row per event (one with empty event columns for an incident without events): the
-# incident's id, then its INCIDENT_FIELDS, then the event's EVENT_FIELDS, times already
-# ISO text and figures already seconds, so no row makes a datetime in Python
-_ROWS = (
+# the incident's id, then its INCIDENT_FIELDS; times already ISO text and figures already
+# seconds, so no row makes a datetime in Python
+_INCIDENTS = (
     select(
         Incident.id,
         Incident.number,
@@ -204,6 +204,17 @@ _ROWS = (
         iso_utc(Incident.updated_at),
         Incident.source_network,
         Incident.source_room,
+    )
+    .select_from(Incident)
+    .join(_REPORTER, _REPORTER.id == Incident.reporter_id)
+    .outerjoin(_OWNER, _OWNER.id == Incident.owner_id)
+    .outerjoin(Deploy, Deploy.id == Incident.deploy_id)
+    .order_by(Incident.number)
+)
+# the incident's id, then the event's EVENT_FIELDS, in the incidents' order
+_EVENTS = (
+    select(
+        Incident.id,
         iso_utc(IncidentEvent.at),
         IncidentEvent.kind,
         _ACTOR.name,
@@ -215,22 +226,14 @@ _ROWS = (
         IncidentEvent.room,
     )
     .select_from(Incident)
-    .join(_REPORTER, _REPORTER.id == Incident.reporter_id)
-    .outerjoin(_OWNER, _OWNER.id == Incident.owner_id)
-    .outerjoin(Deploy, Deploy.id == Incident.deploy_id)
-    .outerjoin(IncidentEvent, IncidentEvent.incident_id == Incident.id)
+    .join(IncidentEvent, IncidentEvent.incident_id == Incident.id)
     .outerjoin(_ACTOR, _ACTOR.id == IncidentEvent.actor_id)
     .outerjoin(_TARGET, _TARGET.id == IncidentEvent.target_id)
     .order_by(Incident.number, IncidentEvent.at, IncidentEvent.id)
 )
-_EVENT = 1 + len(INCIDENT_FIELDS)  # where the event's columns start
-_KIND = _EVENT + EVENT_FIELDS.index("kind")
-_TTA = 1 + INCIDENT_FIELDS.index("tta_seconds")
+_TTA = INCIDENT_FIELDS.index("tta_seconds")
 
 
-def _incident_record(row: Row[Any]) -> Record:
-    rec: Record = dict(zip(INCIDENT_FIELDS, row[1:_EVENT], strict=True))
-    rec["tta_seconds"] = seconds(row[_TTA])
-    rec["ttr_seconds"] = seconds(row[_TTA + 1])
-    rec["events"] = []
-    return rec
+def _incident_values(row: Row[Any]) -> IncidentRow:
+    values = row[1:]
+    return (*values[:_TTA], seconds(values[_TTA]), seconds(values[_TTA + 1]), *values[_TTA + 2 :])

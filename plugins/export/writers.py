@@ -14,12 +14,15 @@ from plugins.common.files import csv_cell, md_cell
 from plugins.export.service import (
     EVENT_FIELDS,
     INCIDENT_FIELDS,
+    Batch,
+    EventRow,
     Exported,
     ExportService,
-    Record,
+    IncidentRow,
     Selection,
 )
 
+Record = dict[str, Any]
 FORMATS = ("csv", "json", "jsonl", "md")
 CSV_COLUMNS = (*INCIDENT_FIELDS, *(f"event_{f}" for f in EVENT_FIELDS))
 Progress = Callable[[int], None]
@@ -27,8 +30,15 @@ Progress = Callable[[int], None]
 
 class Writer(Protocol):
     def begin(self) -> None: ...
-    def write(self, rec: Record) -> None: ...
+    def write(self, batch: Batch) -> None: ...
     def end(self) -> None: ...
+
+
+def record(incident: IncidentRow, events: list[EventRow]) -> Record:
+    """An incident as the JSON formats write it: its fields, then its `events`."""
+    rec: Record = dict(zip(INCIDENT_FIELDS, incident, strict=True))
+    rec["events"] = [dict(zip(EVENT_FIELDS, e, strict=True)) for e in events]
+    return rec
 
 
 class CsvWriter:
@@ -40,13 +50,20 @@ class CsvWriter:
     def begin(self) -> None:
         self._csv.writerow(CSV_COLUMNS)
 
-    def write(self, rec: Record) -> None:
-        head = [csv_cell(rec[f]) for f in INCIDENT_FIELDS]
-        for e in rec["events"] or [dict.fromkeys(EVENT_FIELDS)]:
-            self._csv.writerow([*head, *(csv_cell(e[f]) for f in EVENT_FIELDS)])
+    def write(self, batch: Batch) -> None:
+        rows: list[tuple[str, ...]] = []
+        for incident, events in batch:
+            head = tuple(map(csv_cell, incident))
+            if not events:
+                rows.append(head + _NO_EVENT)
+            rows.extend(head + tuple(map(csv_cell, e)) for e in events)
+        self._csv.writerows(rows)
 
     def end(self) -> None:
         pass
+
+
+_NO_EVENT = ("",) * len(EVENT_FIELDS)
 
 
 class JsonWriter:
@@ -61,10 +78,10 @@ class JsonWriter:
     def begin(self) -> None:
         self._out.write('{"incidents": [')
 
-    def write(self, rec: Record) -> None:
+    def write(self, batch: Batch) -> None:
         self._out.write("\n" if self._first else ",\n")
         self._first = False
-        self._out.write(json.dumps(rec, ensure_ascii=False))
+        self._out.write(",\n".join(_json(record(*item)) for item in batch))
 
     def end(self) -> None:
         section = json.dumps(self._change_failure, ensure_ascii=False)
@@ -80,12 +97,14 @@ class JsonlWriter:
     def begin(self) -> None:
         pass
 
-    def write(self, rec: Record) -> None:
-        self._out.write(json.dumps(rec, ensure_ascii=False))
-        self._out.write("\n")
+    def write(self, batch: Batch) -> None:
+        self._out.writelines(_json(record(*item)) + "\n" for item in batch)
 
     def end(self) -> None:
         pass
+
+
+_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class MarkdownWriter:
@@ -103,26 +122,31 @@ class MarkdownWriter:
             "each with its zone's abbreviation.\n"
         )
 
-    def write(self, rec: Record) -> None:
+    def write(self, batch: Batch) -> None:
         w = self._out.write
-        w(f"\n## #{rec['number']} {md_cell(rec['service'])}: {md_cell(rec['summary'])}\n\n")
-        for f in INCIDENT_FIELDS[3:]:
-            w(f"- {f}: {self._cell(f, rec[f])}".rstrip() + "\n")
-        w("\n| " + " | ".join(EVENT_FIELDS) + " |\n|" + "---|" * len(EVENT_FIELDS) + "\n")
-        for e in rec["events"]:
-            w("| " + " | ".join(self._cell(f, e[f]) for f in EVENT_FIELDS) + " |\n")
+        local = self._local
+        for incident, events in batch:
+            number, service, summary = incident[:3]
+            w(f"\n## #{number} {md_cell(service)}: {md_cell(summary)}\n\n")
+            for f, value in zip(INCIDENT_FIELDS[3:], incident[3:], strict=True):
+                cell = local(value) if f in TIME_FIELDS else md_cell(value)
+                w(f"- {f}: {cell}".rstrip() + "\n")
+            w(_EVENT_TABLE_HEAD)
+            for at, *rest in events:
+                w(f"| {local(at)} | " + " | ".join(map(md_cell, rest)) + " |\n")
 
-    def _cell(self, field: str, value: object) -> str:
-        if field in TIME_FIELDS and isinstance(value, str):
-            local = datetime.fromisoformat(value).astimezone(self._tz)
-            return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
-        return md_cell(value)
+    def _local(self, value: str | None) -> str:
+        if value is None:
+            return ""
+        local = datetime.fromisoformat(value).astimezone(self._tz)
+        return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
 
     def end(self) -> None:
         pass
 
 
-TIME_FIELDS = frozenset({"reported_at", "acknowledged_at", "fixed_at", "updated_at", "at"})
+TIME_FIELDS = frozenset({"reported_at", "acknowledged_at", "fixed_at", "updated_at"})
+_EVENT_TABLE_HEAD = "\n| " + " | ".join(EVENT_FIELDS) + " |\n|" + "---|" * len(EVENT_FIELDS) + "\n"
 MACHINE_WRITERS: dict[str, Callable[[TextIO], Writer]] = {
     "csv": CsvWriter,
     "jsonl": JsonlWriter,
@@ -150,10 +174,10 @@ async def write_export(
     writer.begin()
     done = [0, 0]  # incidents, events
 
-    def visit(rec: Record) -> None:
-        writer.write(rec)
-        done[0] += 1
-        done[1] += len(rec["events"])
+    def visit(batch: Batch) -> None:
+        writer.write(batch)
+        done[0] += len(batch)
+        done[1] += sum(len(events) for _, events in batch)
         if progress is not None:
             progress(done[0])
 
