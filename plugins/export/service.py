@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, func, select
@@ -161,7 +162,7 @@ class ExportService:
         events = self._where(_EVENTS, sel).execution_options(yield_per=batch)
 
         def unit(conn: Connection) -> None:
-            timelines = iter(conn.execute(events))
+            timelines = chain.from_iterable(conn.execute(events).partitions())
             event = next(timelines, None)
             for part in conn.execute(incidents).partitions():
                 out: Batch = []

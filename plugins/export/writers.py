@@ -4,6 +4,7 @@ records, and the progress shown while a long export runs in a terminal."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from collections.abc import Callable, Mapping
@@ -42,28 +43,38 @@ def record(incident: IncidentRow, events: list[EventRow]) -> Record:
 
 
 class CsvWriter:
-    """One row per event (an incident's columns repeat on each of its events)."""
+    """One row per event (an incident's columns repeat on each of its events). An
+    incident's cells are encoded once, as the start of each of its events' lines."""
 
     def __init__(self, out: TextIO) -> None:
+        self._out = out
         self._csv = csv.writer(out, lineterminator="\r\n")
+        self._start = io.StringIO()
+        self._starts = csv.writer(self._start, lineterminator=",")
 
     def begin(self) -> None:
         self._csv.writerow(CSV_COLUMNS)
 
     def write(self, batch: Batch) -> None:
-        rows: list[tuple[str, ...]] = []
+        write, writerow = self._out.write, self._csv.writerow
         for incident, events in batch:
-            head = tuple(map(csv_cell, incident))
-            if not events:
-                rows.append(head + _NO_EVENT)
-            rows.extend(head + tuple(map(csv_cell, e)) for e in events)
-        self._csv.writerows(rows)
+            start = self._line_start(incident)
+            for event in events or (_NO_EVENT,):
+                write(start)
+                writerow(map(csv_cell, event))
+
+    def _line_start(self, incident: IncidentRow) -> str:
+        """The incident's cells, each followed by the delimiter."""
+        self._start.seek(0)
+        self._start.truncate()
+        self._starts.writerow(map(csv_cell, incident))
+        return self._start.getvalue()
 
     def end(self) -> None:
         pass
 
 
-_NO_EVENT = ("",) * len(EVENT_FIELDS)
+_NO_EVENT = (None,) * len(EVENT_FIELDS)
 
 
 class JsonWriter:
