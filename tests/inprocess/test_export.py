@@ -15,7 +15,9 @@ import pytest
 from bot.cli import main
 from bot.clock import FakeClock
 from bot.devtools.harness import Harness
-from plugins.export.writers import CSV_COLUMNS
+from bot.store import Store
+from plugins.export.service import Batch, ExportService, Selection
+from plugins.export.writers import CSV_COLUMNS, record
 from tests.inprocess.day_after import NETWORK, ROOM, play, start, t
 
 INCIDENT_1 = {
@@ -130,6 +132,20 @@ def test_json_is_one_object_per_incident_with_its_events(config: Path, tmp_path:
         540,
         None,
     )
+
+
+async def test_incidents_keep_their_own_events_across_batches(day: Path) -> None:
+    """Incidents and events come from two queries read side by side; batches of one
+    incident still give each incident exactly its events, in time order."""
+    store = Store(f"sqlite:///{day}")
+    batches: list[Batch] = []
+    try:
+        await ExportService(store).each(Selection(), batches.append, batch=1)
+    finally:
+        await store.dispose()
+    assert [[incident[0] for incident, _ in b] for b in batches] == [[1], [2], [3], [4]]
+    assert record(*batches[0][0]) == {**INCIDENT_1, "events": EVENTS_1}
+    assert [len(events) for b in batches for _, events in b] == [6, 4, 2, 2]
 
 
 def test_jsonl_is_one_incident_a_line(config: Path, tmp_path: Path) -> None:
