@@ -152,7 +152,7 @@ class ExportService:
 
         return await self._store.read(unit)
 
-    async def each(self, sel: Selection, visit: Callable[[Batch], None], batch: int = 2000) -> None:
+    async def each(self, sel: Selection, visit: Callable[[Batch], None], batch: int = 200) -> None:
         """Call `visit` with batches of incidents in number order, each with its events in
         time order, on a database thread (so `visit` may write a file but must not touch
         the event loop). Incidents and events stream from two queries read side by side,
