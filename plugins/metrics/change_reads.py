@@ -70,7 +70,8 @@ def _bare_days(
 def _incidents(
     conn: Connection, start: datetime, end: datetime, service: str | None
 ) -> list[Reported]:
-    """Without their first response: change failure needs only when they were repaired."""
+    """Without their first response: change failure needs only when they were repaired;
+    without duplicates, which fail nothing (the report of the same breakage twice)."""
     stmt = select(
         Incident.number,
         Incident.service,
@@ -78,7 +79,11 @@ def _incidents(
         Incident.created_at,
         Incident.fixed_at,
         Incident.deploy_id,
-    ).where(Incident.created_at >= start, Incident.created_at < end)
+    ).where(
+        Incident.created_at >= start,
+        Incident.created_at < end,
+        Incident.status != Status.DUPLICATE.value,
+    )
     if service is not None:
         stmt = stmt.where(Incident.service == service)
     return [
