@@ -4,7 +4,7 @@ JSON document. Pure functions of a `Digest`, so the same figures appear everywhe
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from plugins.common.chat import clock_time, duration
@@ -25,6 +25,7 @@ FIGURES = (
     *("TTA n", "MTTA", "TTA median", "TTA p90"),
     *("TTR n", "MTTR", "TTR median", "TTR p90"),
 )
+_MINUTE = timedelta(minutes=1)
 INCIDENTS = (
     "#",
     "service",
@@ -60,15 +61,14 @@ def markdown(d: Digest, tz: tzinfo) -> str:
 
 
 def _timeline(d: Digest, tz: tzinfo) -> Iterator[str]:
-    """One line per event; a busy deploy has tens of thousands, so each minute's clock
-    time is worked out once."""
+    """One line per event; a busy deploy has tens of thousands, in time order, so each
+    minute's clock time is worked out once, when the first event of it comes."""
     start = d.deploy.started_at
-    clock: dict[datetime, str] = {}
+    shown, minute, minute_end = "", start, start  # an empty minute: the first event's own
     for e in d.timeline:
-        minute = e.at.replace(second=0, microsecond=0)
-        shown = clock.get(minute)
-        if shown is None:
-            shown = clock[minute] = clock_time(minute, tz, start)
+        if not minute <= e.at < minute_end:
+            minute = e.at.replace(second=0, microsecond=0)
+            shown, minute_end = clock_time(minute, tz, start), minute + _MINUTE
         yield f"- {shown} {md_cell(timeline_text(d, e))}"
 
 
