@@ -56,8 +56,9 @@ def markdown(d: Digest, tz: tzinfo) -> str:
         "## Timeline",
         "",
         *_timeline(d, tz),
+        "",  # the final newline, without copying the whole text to add it
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)
 
 
 def _timeline(d: Digest, tz: tzinfo) -> Iterator[str]:

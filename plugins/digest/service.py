@@ -128,9 +128,12 @@ def _incidents(conn: Connection, deploy_id: int) -> list[IncidentFacts]:
 
 
 def _events(conn: Connection, deploy_id: int) -> list[EventFacts]:
-    """The events of the deploy's incidents, in time order: columns, not mapped objects
-    (a busy deploy has tens of thousands)."""
-    actor, target = aliased(Person), aliased(Person)
+    """The events of the deploy's incidents, in time order: columns, not mapped objects (a
+    busy deploy has tens of thousands), read row by row rather than all at once. People's
+    names come from one read of the people table, so each is one shared string rather
+    than a copy per event (as each network's name is)."""
+    names: dict[int | None, str] = dict(conn.execute(select(Person.id, Person.name)).all())
+    networks: dict[str, str] = {}
     e = IncidentEvent
     rows = conn.execute(
         select(
@@ -138,23 +141,33 @@ def _events(conn: Connection, deploy_id: int) -> list[EventFacts]:
             e.actor_id,
             e.target_id,
             e.at,
-            actor.name,
             e.kind,
             e.detail,
             e.severity,
-            target.name,
             e.other_number,
             e.network,
         )
         .join(Incident, Incident.id == e.incident_id)
-        .outerjoin(actor, actor.id == e.actor_id)
-        .outerjoin(target, target.id == e.target_id)
         .where(Incident.deploy_id == deploy_id)
         .order_by(e.at, e.id)
     )
     return [
-        EventFacts(i, a, t, EventView(at, who, _ACTION[kind], *rest))
-        for i, a, t, at, who, kind, *rest in rows.all()
+        EventFacts(
+            i,
+            a,
+            t,
+            EventView(
+                at,
+                names.get(a),
+                _ACTION[kind],
+                detail,
+                severity,
+                names.get(t),
+                other,
+                net and networks.setdefault(net, net),
+            ),
+        )
+        for i, a, t, at, kind, detail, severity, other, net in rows
     ]
 
 
