@@ -42,23 +42,29 @@ INCIDENTS = (
 
 
 def markdown(d: Digest, tz: tzinfo) -> str:
-    """The full digest, for the digest directory and for mail."""
-    lines = [
-        *_header(d, tz),
-        *_figures(d),
-        *change_section(d.change_failure, tz),
-        *_incidents(d),
-        *_still_open(d),
-        *_helpers(d),
-        *_services(d),
-        *_policy_sections(d, tz),
-        *_followups(d, tz),
-        "## Timeline",
-        "",
-        *_timeline(d, tz),
-        "",  # the final newline, without copying the whole text to add it
-    ]
-    return "\n".join(lines)
+    """The full digest, for mail and wherever it is wanted whole."""
+    return "".join(markdown_lines(d, tz))
+
+
+def markdown_lines(d: Digest, tz: tzinfo) -> Iterator[str]:
+    """The full digest line by line, each with its newline: a busy deploy's is megabytes
+    of text (held as two bytes a character, for its dashes), so the digest directory
+    gets it written as it is made."""
+    for section in (
+        _header(d, tz),
+        _figures(d),
+        change_section(d.change_failure, tz),
+        _incidents(d),
+        _still_open(d),
+        _helpers(d),
+        _services(d),
+        _policy_sections(d, tz),
+        _followups(d, tz),
+        ["## Timeline", ""],
+        _timeline(d, tz),
+    ):
+        for line in section:
+            yield line + "\n"
 
 
 def _timeline(d: Digest, tz: tzinfo) -> Iterator[str]:
