@@ -89,8 +89,8 @@ class DigestPlugin(Plugin):
         tz = self.api.config.tz
         label = f"full digest of deploy {deploy.name}"
         try:
-            text = markdown_lines(digest, tz)  # made as it is written, off the loop
-            path = await asyncio.to_thread(self._write_default, digest, text, "md")
+            pieces = markdown_lines(digest, tz)  # made as it is written, off the loop
+            path = await asyncio.to_thread(self._write_default, digest, pieces, "md")
         except UserError as exc:
             log.error("digest of deploy %s not written: %s", deploy.name, exc)
             lines.append("the full digest could not be written; the bot's log says why")

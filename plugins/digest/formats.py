@@ -25,7 +25,6 @@ FIGURES = (
     *("TTA n", "MTTA", "TTA median", "TTA p90"),
     *("TTR n", "MTTR", "TTR median", "TTR p90"),
 )
-_MINUTE = timedelta(minutes=1)
 INCIDENTS = (
     "#",
     "service",
@@ -39,6 +38,9 @@ INCIDENTS = (
     "summary",
     "resolution",
 )
+
+
+_MINUTE = timedelta(minutes=1)
 
 
 def markdown(d: Digest, tz: tzinfo) -> str:
