@@ -24,8 +24,8 @@ _NEWLINES = re.compile(r"\r\n|\r|\n")
 # What Markdown (GitHub's, with its extensions) would turn into a link or an image: link
 # and image brackets, and the starts of bare URLs (scheme:// and www.).
 _LINK_SYNTAX = re.compile(r"[\[\]]|:(?=//)|(?<=www)\.", re.IGNORECASE)
-# Anything md_cell rewrites: the characters it escapes, line breaks and _LINK_SYNTAX.
-_MARKDOWN_SPECIAL = re.compile(r"[\\|&<>\[\]\r\n]|://|www\.", re.IGNORECASE)
+# Anything `md_cell` changes: most cells (numbers, names, durations) have none of it.
+_MD_UNSAFE = re.compile(r"[\\|&<>\[\]\r\n]|:(?=//)|(?<=www)\.", re.IGNORECASE)
 
 
 @contextlib.contextmanager
@@ -111,8 +111,8 @@ def md_cell(value: object) -> str:
     if value is None:
         return ""
     s = str(value)
-    if _MARKDOWN_SPECIAL.search(s) is None:
-        return s  # most text: nothing to escape, so none of the rewriting below
+    if _MD_UNSAFE.search(s) is None:
+        return s
     s = s.replace("\\", "\\\\").replace("|", "\\|")
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     s = _LINK_SYNTAX.sub(lambda m: "\\" + m[0], s)

@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 import threading
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from plugins.common.files import atomic_text, data_directory
 from plugins.common.mailing import Mailed, send_mail
 from plugins.deploys.service import DEPLOY_ENDED, DeployEnded, DeployService, DeployView
 from plugins.digest.figures import Digest
-from plugins.digest.formats import as_json, markdown
+from plugins.digest.formats import as_json, markdown, markdown_lines
 from plugins.digest.saving import save
 from plugins.digest.service import DigestService, end_of_day_pick, pick_deploy
 from plugins.digest.settings import DigestSettings
@@ -85,10 +86,11 @@ class DigestPlugin(Plugin):
         now = self.api.clock.now()
         digest = await DigestService.of(self.api).collect(deploy, now)
         lines: list[str | None] = [*chat_summary(digest)]
-        text = markdown(digest, self.api.config.tz)
+        tz = self.api.config.tz
         label = f"full digest of deploy {deploy.name}"
         try:
-            path = await asyncio.to_thread(self._write_default, digest, text, "md")
+            pieces = markdown_lines(digest, tz)  # made as it is written, off the loop
+            path = await asyncio.to_thread(self._write_default, digest, pieces, "md")
         except UserError as exc:
             log.error("digest of deploy %s not written: %s", deploy.name, exc)
             lines.append("the full digest could not be written; the bot's log says why")
@@ -97,11 +99,11 @@ class DigestPlugin(Plugin):
             url = self.settings.url_base
             lines.append(f"full digest: {await where(self.api, origin, path, url, label)}")
         if mail and self.settings.mail_to and self.api.config.mail is not None:
-            mailed = await self.mail(digest, text, now)
+            mailed = await self.mail(digest, markdown(digest, tz), now)
             lines.append(mailed.line if mailed.ok else await aside(self.api, origin, mailed.line))
         return Reply.of(*(line for line in lines if line))
 
-    def _write_default(self, digest: Digest, text: str, ext: str) -> Path:
+    def _write_default(self, digest: Digest, text: str | Iterable[str], ext: str) -> Path:
         """The deploy's one digest file in the digest directory, replaced (saving.py)."""
         keep = self.settings.keep_versions
         modes = self.api.config.modes

@@ -4,7 +4,7 @@ JSON document. Pure functions of a `Digest`, so the same figures appear everywhe
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from plugins.common.chat import clock_time, duration
@@ -40,35 +40,44 @@ INCIDENTS = (
 )
 
 
+_MINUTE = timedelta(minutes=1)
+
+
 def markdown(d: Digest, tz: tzinfo) -> str:
-    """The full digest, for the digest directory and for mail."""
-    lines = [
-        *_header(d, tz),
-        *_figures(d),
-        *change_section(d.change_failure, tz),
-        *_incidents(d),
-        *_still_open(d),
-        *_helpers(d),
-        *_services(d),
-        *_policy_sections(d, tz),
-        *_followups(d, tz),
-        "## Timeline",
-        "",
-        *_timeline(d, tz),
-    ]
-    return "\n".join(lines) + "\n"
+    """The full digest, for mail and wherever it is wanted whole."""
+    return "".join(markdown_lines(d, tz))
+
+
+def markdown_lines(d: Digest, tz: tzinfo) -> Iterator[str]:
+    """The full digest line by line, each with its newline: a busy deploy's is megabytes
+    of text (held as two bytes a character, for its dashes), so the digest directory
+    gets it written as it is made."""
+    for section in (
+        _header(d, tz),
+        _figures(d),
+        change_section(d.change_failure, tz),
+        _incidents(d),
+        _still_open(d),
+        _helpers(d),
+        _services(d),
+        _policy_sections(d, tz),
+        _followups(d, tz),
+        ["## Timeline", ""],
+        _timeline(d, tz),
+    ):
+        for line in section:
+            yield line + "\n"
 
 
 def _timeline(d: Digest, tz: tzinfo) -> Iterator[str]:
-    """One line per event; a busy deploy has tens of thousands, so each minute's clock
-    time is worked out once."""
+    """One line per event; a busy deploy has tens of thousands, in time order, so each
+    minute's clock time is worked out once, when the first event of it comes."""
     start = d.deploy.started_at
-    clock: dict[datetime, str] = {}
+    shown, minute, minute_end = "", start, start  # an empty minute: the first event's own
     for e in d.timeline:
-        minute = e.at.replace(second=0, microsecond=0)
-        shown = clock.get(minute)
-        if shown is None:
-            shown = clock[minute] = clock_time(minute, tz, start)
+        if not minute <= e.at < minute_end:
+            minute = e.at.replace(second=0, microsecond=0)
+            shown, minute_end = clock_time(minute, tz, start), minute + _MINUTE
         yield f"- {shown} {md_cell(timeline_text(d, e))}"
 
 

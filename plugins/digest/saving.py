@@ -6,6 +6,7 @@ numbered version (`digest-<deploy>.1.md` the first, counting up), the newest N o
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from bot.commands import UserError
@@ -17,22 +18,35 @@ def digest_path(directory: Path, deploy: str, ext: str) -> Path:
     return directory / f"digest-{file_stem(deploy)}.{ext}"
 
 
-def save(directory: Path, deploy: str, ext: str, text: str, modes: Modes, keep: int) -> Path:
-    """Write the digest of `deploy` in place of the one before (atomically, with the
-    files' mode); keep what it replaces as a numbered version when `keep` > 0, and only
-    the newest `keep` versions. Rewriting the same text adds no version."""
+def save(
+    directory: Path, deploy: str, ext: str, text: str | Iterable[str], modes: Modes, keep: int
+) -> Path:
+    """Write the digest of `deploy` (its text, or its pieces in order, written as they
+    come) in place of the one before (atomically, with the files' mode); keep what it
+    replaces as a numbered version when `keep` > 0, and only the newest `keep` versions.
+    Rewriting the same text adds no version."""
     path = digest_path(ensure_directory(directory, modes), deploy, ext)
-    before = _read(path) if keep > 0 else None
+    pieces = (text,) if isinstance(text, str) else text
+    if keep > 0:
+        whole = "".join(pieces)  # compared with the text it replaces
+        _keep_version(path, whole, modes, keep)
+        pieces = (whole,)
+    with atomic_text(path, modes) as f:
+        f.writelines(pieces)
+    return path
+
+
+def _keep_version(path: Path, text: str, modes: Modes, keep: int) -> None:
+    """The text at `path` kept as the next numbered version unless it is `text`; only the
+    newest `keep` versions stay."""
+    before = _read(path)
     if before is not None and before != text:
         numbered = _versions(path)
         after = max(numbered, default=0) + 1
-        with atomic_text(path.with_suffix(f".{after}.{ext}"), modes) as f:
+        with atomic_text(path.with_suffix(f".{after}{path.suffix}"), modes) as f:
             f.write(before)
         for n in sorted(numbered)[: max(0, len(numbered) + 1 - keep)]:
             numbered[n].unlink(missing_ok=True)
-    with atomic_text(path, modes) as f:
-        f.write(text)
-    return path
 
 
 def _read(path: Path) -> str | None:

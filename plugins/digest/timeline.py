@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
+from operator import itemgetter
 from typing import NamedTuple
 
 from plugins.deploys.service import DeployView
@@ -59,9 +60,12 @@ def timeline(
         *_reminders(sideline, incidents, start, end),
         *_shifts(shifts, start, end),
     ]
-    inside.sort(key=lambda e: e.at)  # stable: incident events keep their log order
+    inside.sort(key=_AT)  # stable: incident events keep their log order
     closing = [TimelineEntry(deploy.ended_at, None, None, None)] if deploy.ended_at else []
     return [TimelineEntry(start, None, None, None), *inside, *closing]
+
+
+_AT = itemgetter(0)  # TimelineEntry.at, without a Python call per entry
 
 
 def _pages(sideline: SidelineFacts, start: datetime, end: datetime) -> list[TimelineEntry]:

@@ -5,6 +5,7 @@ loopback) and parsed back, and each failure one line."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -279,6 +280,25 @@ async def test_digest_on_demand_while_the_deploy_is_under_way(tmp_path: Path) ->
         assert (await bot.say("dave", "!digest", network=NETWORK, room=ROOM)).text == (
             "dave: !digest is for roster members; ask an admin to !roster add dave <team>"
         )
+    finally:
+        await bot.close()
+
+
+async def test_a_digest_leaves_the_cycle_collector_as_it_found_it(tmp_path: Path) -> None:
+    """It is paused while the digest's rows are read (digest/service.py)."""
+    bot = await start(tmp_path / "day.sqlite3")
+    try:
+        await play(bot, end=False)
+        said = await bot.say("bob", "!digest", at=t(100), network=NETWORK, room=ROOM)
+        assert said.text.startswith("Digest for deploy pkgdb2: 4 incidents")
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            said = await bot.say("bob", "!digest", at=t(101), network=NETWORK, room=ROOM)
+            assert said.text.startswith("Digest for deploy pkgdb2: 4 incidents")
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
     finally:
         await bot.close()
 

@@ -100,3 +100,17 @@ def test_a_digest_replaces_its_file_and_keeps_versions_only_when_asked(tmp_path:
         "digest-pkgdb2.2.md": "two\n",
         "digest-pkgdb2.3.md": "three\n",
     }
+
+
+def test_a_digest_written_in_pieces_is_the_same_file(tmp_path: Path) -> None:
+    pieces = ["# Deploy digest: pkgdb2\n", "\n", "- 09:00 deploy pkgdb2 started\n"]
+    path = save(tmp_path, "pkgdb2", "md", iter(pieces), OWNER, keep=0)
+    assert path.read_text() == "".join(pieces)
+    # keeping versions, the same text in pieces is no new version; other text is
+    save(tmp_path, "pkgdb2", "md", iter(pieces), OWNER, keep=2)
+    assert [p.name for p in tmp_path.iterdir()] == ["digest-pkgdb2.md"]
+    save(tmp_path, "pkgdb2", "md", iter(pieces[:2]), OWNER, keep=2)
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {
+        "digest-pkgdb2.md": "# Deploy digest: pkgdb2\n\n",
+        "digest-pkgdb2.1.md": "".join(pieces),
+    }
