@@ -8,13 +8,15 @@ import logging
 import os
 from collections.abc import Sequence
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
-
-import aiosmtplib
+from typing import TYPE_CHECKING
 
 from bot.config import MailConfig
 from bot.redact import keep_secret
+
+# The email package and aiosmtplib are imported when a message is made, not here: every
+# start would pay ~20 ms and megabytes for them, and most bots never send mail.
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,9 @@ class Mailer:
         """A plain-text UTF-8 message; `now` comes from the bot's clock, not the host's."""
         if self.config is None:
             raise MailError("mail is not configured; add a `mail:` section to the config")
+        from email.message import EmailMessage
+        from email.utils import format_datetime, make_msgid
+
         msg = EmailMessage()
         msg["From"] = self.config.from_address
         msg["To"] = ", ".join(to)
@@ -55,6 +60,8 @@ class Mailer:
                     f"mail not sent: environment variable {cfg.password_env} is not set"
                 )
         where = f"{cfg.host}:{cfg.port}"
+        import aiosmtplib
+
         try:
             errors, _ = await aiosmtplib.send(
                 msg,

@@ -13,7 +13,6 @@ import sys
 from collections.abc import Sequence
 
 from bot.cli import serve
-from bot.cli.check import check_config
 from bot.cli.init import init
 from bot.cli.parser import CONFIG_ENV, build_parser, options, plugin_commands
 from bot.config import ConfigError
@@ -84,6 +83,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return asyncio.run(serve.run(args.config))
     if args.command == "check-config":
+        # imported here: its connection probes load every transport, which `run` and the
+        # other subcommands should not pay for at start-up
+        from bot.cli.check import check_config
+
         return asyncio.run(check_config(args.config, args.connect))
     config = serve.owned(load_config(args.config))
     plugin_command: CliCommand | None = getattr(args, "plugin_command", None)

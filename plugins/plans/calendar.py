@@ -9,12 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-from icalendar import Alarm, Calendar, Event, vDuration, vText
+from typing import TYPE_CHECKING
 
 from plugins.common.when import span_label
 from plugins.plans.service import CANCELLED, PlanView, Responder
 from plugins.plans.views import what
+
+# icalendar is imported by the functions that build a feed, not here: it costs every start
+# ~30 ms and megabytes, and most bots never serve the calendar.
+if TYPE_CHECKING:
+    from icalendar import Alarm, Event
 
 PRODID = "-//deployday//planned deploys//EN"
 REFRESH = timedelta(hours=1)  # how often subscribed clients are asked to look again
@@ -37,6 +41,8 @@ def uid(plan_id: int, domain: str) -> str:
 
 def feed(plans: Sequence[tuple[PlanView, Sequence[Responder]]], shape: FeedShape) -> bytes:
     """The calendar of `plans`, each with its expected responders."""
+    from icalendar import Calendar, vDuration, vText
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -54,6 +60,8 @@ def feed(plans: Sequence[tuple[PlanView, Sequence[Responder]]], shape: FeedShape
 def event(plan: PlanView, responders: Sequence[Responder], shape: FeedShape) -> Event:
     """One plan as an event. DTSTAMP is when it last changed (not when the feed was made),
     so clients see a change only when there is one."""
+    from icalendar import Event
+
     changed = _utc(plan.changed_at or plan.created_at or plan.planned_for)
     cancelled = plan.status == CANCELLED
     e = Event()
@@ -97,6 +105,8 @@ def description(plan: PlanView, responders: Sequence[Responder]) -> str:
 
 
 def alarm(plan: PlanView, before: timedelta) -> Alarm:
+    from icalendar import Alarm
+
     a = Alarm()
     a.add("action", "DISPLAY")
     a.add("trigger", -before)
