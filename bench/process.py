@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -74,7 +75,15 @@ def deployday(
     }
     path = directory / "config.yaml"
     path.write_text(yaml.safe_dump(config))
-    return Bot("deployday", nick, (*deployday_command(), "run", "-c", str(path)), directory)
+    argv = (*deployday_command(), "run", "-c", str(path))
+    return Bot("deployday", nick, argv, directory, env=bytecode_cached())
+
+
+def bytecode_cached() -> dict[str, str]:
+    """This environment, but with Python free to cache compiled modules, as it is on a
+    user's machine (and as the peers' pip-installed venvs are). Some shells here set
+    PYTHONDONTWRITEBYTECODE=1, which would make every start compile the bot from source."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def launch(bot: Bot) -> subprocess.Popen[bytes]:
