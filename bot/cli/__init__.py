@@ -32,9 +32,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.umask(umask)
     try:
         setup_logging(
-            # the console and the demo are read by a person: only what needs them
+            # the console and init are read by a person: only what needs them; the demo's
+            # embedded server identifies by nick on purpose, which a real config is warned of
             args.log_level
-            or ("WARNING" if args.command in ("demo", "init", "console") else "INFO"),
+            or {"demo": "ERROR", "init": "WARNING", "console": "WARNING"}.get(args.command, "INFO"),
             args.log_format,
             args.log_file,
         )
