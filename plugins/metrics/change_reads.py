@@ -4,7 +4,7 @@ follow them. `changes.change_report` does the rest in Python."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, exists, func, select
@@ -69,7 +69,7 @@ def _bare_days(
 
 def _incidents(
     conn: Connection, start: datetime, end: datetime, service: str | None
-) -> list[Reported]:
+) -> Iterator[Reported]:
     """Without their first response: change failure needs only when they were repaired;
     without duplicates, which fail nothing (the report of the same breakage twice)."""
     stmt = select(
@@ -86,10 +86,9 @@ def _incidents(
     )
     if service is not None:
         stmt = stmt.where(Incident.service == service)
-    return [
-        Reported(Timeline(number, svc, _STATUS[status], at, None, fixed), deploy_id)
-        for number, svc, status, at, fixed, deploy_id in conn.execute(stmt)
-    ]
+    # streamed, not listed: `blame` keeps only the blamed ones' numbers and TTRs
+    for number, svc, status, at, fixed, deploy_id in conn.execute(stmt):
+        yield Reported(Timeline(number, svc, _STATUS[status], at, None, fixed), deploy_id)
 
 
 _STATUS = {s.value: s for s in Status}

@@ -95,11 +95,15 @@ class ChangeReport:
         return next((f for f in self.services if f.label == name), None)
 
 
+Blamed = tuple[int, timedelta | None]  # an incident's number and its TTR (None: not fixed)
+
+
 def blame(
     changes: Sequence[Change], incidents: Iterable[Reported], window: timedelta
-) -> dict[int, list[Timeline]]:
+) -> dict[int, list[Blamed]]:
     """Each counted incident, by the position in `changes` of the change it is blamed on
-    (see the module's rules)."""
+    (see the module's rules). Only its number and TTR are kept, so `incidents` can stream
+    from the database: a long period's are not all held at once."""
     order = sorted(range(len(changes)), key=lambda i: changes[i].at)
     by_service: dict[str, list[int]] = defaultdict(list)
     by_day: dict[int, int] = {}
@@ -110,7 +114,7 @@ def blame(
         elif c.deploy_id is not None:
             by_day[c.deploy_id] = i
     times = {s: [changes[i].at for i in found] for s, found in by_service.items()}
-    blamed: dict[int, list[Timeline]] = defaultdict(list)
+    blamed: dict[int, list[Blamed]] = defaultdict(list)
     for item in incidents:
         t = item.timeline
         if t.status is Status.DUPLICATE:
@@ -123,7 +127,7 @@ def blame(
             day = by_day.get(item.deploy_id)
             culprit = day if day is not None and _follows(changes[day], t, window) else None
         if culprit is not None:
-            blamed[culprit].append(t)
+            blamed[culprit].append((t.number, t.ttr))
     return blamed
 
 
@@ -152,16 +156,16 @@ def change_report(
     return ChangeReport(since, until, window, _figures(OVERALL, counted, blamed), services)
 
 
-def _figures(label: str, changes: list[int], blamed: dict[int, list[Timeline]]) -> Figures:
+def _figures(label: str, changes: list[int], blamed: dict[int, list[Blamed]]) -> Figures:
     """`changes`: positions of the changes to count."""
     failed = [i for i in changes if blamed.get(i)]
-    incidents = sorted((t for i in failed for t in blamed[i]), key=lambda t: t.number)
-    restored = [ttr for t in incidents if (ttr := t.ttr) is not None]
+    incidents = sorted(b for i in failed for b in blamed[i])
+    restored = [ttr for _, ttr in incidents if ttr is not None]
     return Figures(
         label,
         len(changes),
         len(failed),
-        tuple(t.number for t in incidents),
+        tuple(number for number, _ in incidents),
         stats(restored),
         len(incidents) - len(restored),
     )
