@@ -226,6 +226,15 @@ def test_demo_with_a_database_in_a_missing_directory() -> None:
     assert one_line(done).startswith("deployday: cannot open the database sqlite:////nonexistent")
 
 
+def test_the_demo_greets_a_newcomer_without_warnings(tmp_path: Path) -> None:
+    """Its embedded server identifies people by nick on purpose: the warning a real config
+    gets for that is not said in the demo (errors still are)."""
+    done = subprocess_deployday("demo", "--db", str(tmp_path / "demo.sqlite3"))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert "Deploy day over" in done.stdout
+
+
 def test_options_after_the_subcommand_and_no_silent_database(
     tmp_path: Path, deployday: Callable[..., Done]
 ) -> None:
